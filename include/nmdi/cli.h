@@ -1,0 +1,33 @@
+/*
+ * nmdi/cli.h — the contract between the `nmdi` dispatcher (src/cli/main.c)
+ * and its subcommands (src/cli/cmd_<name>.c, one file per command).
+ *
+ * Each command file defines
+ *     int nmdi_cmd_<name>(nmdi_ctx *ctx, int argc, char **argv);
+ *     const nmdi_cmd_info nmdi_cmd_<name>_info;
+ * and the build registers it automatically from the file name. argv[0] is
+ * the command name. The return value is the exit code: 0 ok, 1 data or
+ * usage error, 2 internal error. Commands print errors with nmdi_cli_error.
+ * Global options --quiet/-q and --threads N are taken by the dispatcher
+ * wherever they appear (before "--") and set in ctx.
+ */
+#ifndef NMDI_CLI_H
+#define NMDI_CLI_H
+
+#include "nmdi/core.h"
+
+typedef struct nmdi_cmd_info {
+    const char *name;
+    const char *summary; /* one line for `nmdi help`           */
+    const char *usage;   /* full text for `nmdi help <command>` */
+} nmdi_cmd_info;
+
+/* Print "nmdi <cmd>: <formatted error>" to stderr; returns err->code (or 2). */
+int nmdi_cli_error(const char *cmd, const nmdi_error *err);
+/* Print a usage error and the command's usage line; returns 1. */
+int nmdi_cli_usage(const nmdi_cmd_info *info, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Is argv[i] "-h" or "--help"? */
+int nmdi_cli_is_help(const char *arg);
+
+#endif
