@@ -52,6 +52,19 @@ const char *nmdi_code_name(const nmdi_code *c, const char *lang);
 const nmdi_country *nmdi_country_find(const char *code);
 const nmdi_country *nmdi_countries(size_t *n);
 
+/* The codelist of an SDMX dimension or attribute concept ("SEX" → CL_SEX,
+ * "COUNTRY_OF_BIRTH" → CL_COUNTRY, ...); NULL when the concept has no
+ * built-in list (e.g. REF_AREA inside the country comes from the config). */
+const nmdi_codelist *nmdi_codes_for_concept(const char *concept);
+
+/* UN M49 regions, sub-regions and intermediate regions (code = M49). */
+const nmdi_code *nmdi_codes_regions(size_t *n);
+const nmdi_code *nmdi_region_find(const char *m49);
+/* Is this dimension a country dimension (COUNTRY_OF_BIRTH, CITIZENSHIP,
+ * COUNTRY_PREV_RES, COUNTRY_NEXT_RES, COUNTERPART_AREA, HOME_COUNTRY)?
+ * Its codes are ISO 3166-1 alpha-3 plus CL_COUNTRY_EXTRA. */
+int nmdi_codes_is_country_concept(const char *concept);
+
 /* Age in completed years → 5-year group code ("Y0T4" ... "Y70T74", "Y_GE75"). */
 const char *nmdi_age_group5(int age);
 
