@@ -27,6 +27,14 @@ int nmdi_cli_error(const char *cmd, const nmdi_error *err);
 /* Print a usage error and the command's usage line; returns 1. */
 int nmdi_cli_usage(const nmdi_cmd_info *info, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+typedef int (*nmdi_cmd_fn)(nmdi_ctx *ctx, int argc, char **argv);
+/* The command of that name in this build, or NULL (used by `nmdi demo` to
+ * chain the stages that exist). */
+nmdi_cmd_fn nmdi_cli_find(const char *name);
+/* Run a command in-process with a NULL-terminated argument list (argv[0] is
+ * the command name); returns its exit code, or 2 when it does not exist. */
+int nmdi_cli_run(nmdi_ctx *ctx, const char *const *args);
+
 /* Is argv[i] "-h" or "--help"? */
 int nmdi_cli_is_help(const char *arg);
 

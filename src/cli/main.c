@@ -5,6 +5,7 @@
  */
 #include "nmdi/cli.h"
 
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,31 @@ static const cmd_entry *find_cmd(const char *name)
         if (strcmp(commands[i].info->name, name) == 0)
             return &commands[i];
     return NULL;
+}
+
+nmdi_cmd_fn nmdi_cli_find(const char *name)
+{
+    const cmd_entry *c = find_cmd(name);
+    return c ? c->fn : NULL;
+}
+
+int nmdi_cli_run(nmdi_ctx *ctx, const char *const *args)
+{
+    nmdi_cmd_fn fn = nmdi_cli_find(args[0]);
+    if (!fn)
+        return NMDI_EINTERNAL;
+    int argc = 0;
+    while (args[argc])
+        argc++;
+    char **argv = calloc((size_t)argc + 1, sizeof *argv);
+    if (!argv)
+        return NMDI_EINTERNAL;
+    for (int i = 0; i < argc; i++)
+        argv[i] = (char *)args[i];
+    optind = 0; /* GNU getopt: 0 re-initialises its whole state for the next parse */
+    int rc = fn(ctx, argc, argv);
+    free(argv);
+    return rc;
 }
 
 static int cmp_entry(const void *a, const void *b)
