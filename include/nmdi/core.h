@@ -149,6 +149,15 @@ void nmdi_progress_update(nmdi_progress *p, uint64_t done);
 void nmdi_progress_end(nmdi_progress *p);
 double nmdi_now(void); /* monotonic seconds */
 
+/* ---- files ------------------------------------------------------------------
+ * Find a file shipped with nmdi (rel is relative to the repository or the
+ * installed share/nmdi folder, e.g. "data/countries.csv"): $NMDI_DATA_DIR,
+ * then next to the binary (build/rel/nmdi → repository root; bin/ →
+ * ../share/nmdi), then /usr/share/nmdi. 0 and the path in out, or -1. */
+int nmdi_find_data(const char *rel, char *out, size_t size);
+/* Write a whole file atomically (temporary file, fsync, rename). */
+int nmdi_write_file_atomic(const char *path, const void *data, size_t len, nmdi_error *err);
+
 #ifdef __cplusplus
 }
 #endif
