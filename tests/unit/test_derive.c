@@ -1,0 +1,686 @@
+/* test_derive.c — unit tests of src/derive: the residence rule over border
+ * crossings (every worked example of STANDARDS.md §4 and its mirror image,
+ * the lone crossing and the cut-off, the return rule, the D0 quirk, other
+ * thresholds, sequence errors), property tests on random itineraries against
+ * an independent day-by-day checker, mirror symmetry and invariance to the
+ * order of persons, and the other derivations (events, status, permits). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nmdi/derive.h"
+
+#define A NMDI_ARRIVAL
+#define D NMDI_DEPARTURE
+#define NONE NMDI_DATE_NONE
+
+static nmdi_date dt(const char *s)
+{
+    nmdi_date d;
+    if (nmdi_date_parse(s, strlen(s), &d))
+        fail_msg("bad date in test: %s", s);
+    return d;
+}
+
+static nmdi_residence_rule rule(int tm, int tw, const char *cutoff)
+{
+    nmdi_residence_rule r;
+    nmdi_residence_rule_default(&r);
+    r.threshold = tm;
+    r.window = tw;
+    r.cutoff = cutoff ? dt(cutoff) : NONE;
+    return r;
+}
+
+/* Check one result: rb ra ltm fb fa fm (dates as text, "" for none). */
+static void expect(const nmdi_residence_result *o, int rb, int ra, int ltm, const char *fb,
+                   const char *fa, const char *fm)
+{
+    char b[11];
+    assert_int_equal(o->rb, rb);
+    assert_int_equal(o->ra, ra);
+    assert_int_equal(o->ltm, ltm);
+    nmdi_date_format(o->fb, b);
+    assert_string_equal(b, fb);
+    nmdi_date_format(o->fa, b);
+    assert_string_equal(b, fa);
+    nmdi_date_format(o->fm, b);
+    assert_string_equal(b, fm);
+}
+
+/* Classify a person given as "D 2017-01-01, A 2017-01-11" (X: unknown
+ * direction, date "bad": invalid). mirror swaps directions and status. */
+static size_t run_spec(const nmdi_residence_rule *r, const char *spec, int initial,
+                       const char *d0, int mirror, nmdi_residence_result *out)
+{
+    nmdi_date date[64];
+    uint8_t dir[64];
+    size_t n = 0;
+    const char *p = spec;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        char c = *p++;
+        dir[n] = c == 'A' ? A : c == 'D' ? D : NMDI_DIR_UNKNOWN;
+        if (mirror && dir[n] != NMDI_DIR_UNKNOWN)
+            dir[n] = (uint8_t)!dir[n];
+        while (*p == ' ')
+            p++;
+        if (strncmp(p, "bad", 3) == 0) {
+            date[n] = NONE;
+            p += 3;
+        } else {
+            char buf[11];
+            memcpy(buf, p, 10);
+            buf[10] = 0;
+            date[n] = dt(buf);
+            p += 10;
+        }
+        n++;
+    }
+    if (mirror && initial >= 0)
+        initial = !initial;
+    nmdi_residence_classify(r, n, date, dir, NULL, initial, d0 ? dt(d0) : NONE, out);
+    return n;
+}
+
+/* rb/ra as seen from the person (mirror inverts residence) */
+#define RES(v) (mirror ? !(v) : (v))
+
+static void test_worked_examples(void **state)
+{
+    (void)state;
+    nmdi_residence_result o[8];
+    nmdi_residence_rule r = rule(365, 487, "2018-06-30");
+    for (int mirror = 0; mirror < 2; mirror++) {
+        /* ARR 2017-01-01: resident -> resident, LTM 0, final 2017-01-01 */
+        run_spec(&r, "A 2017-01-01", 1, "2016-01-01", mirror, o);
+        expect(&o[0], RES(1), RES(1), 0, "2017-01-01", "2017-01-01", "2017-01-01");
+        assert_int_equal(o[0].provisional, 0);
+        /* DEP 2017-01-01, no return: emigration, final 2018-01-01 */
+        run_spec(&r, "D 2017-01-01", 1, "2016-01-01", mirror, o);
+        expect(&o[0], RES(1), RES(0), 1, "2017-01-01", "2018-01-01", "2018-01-01");
+        /* DEP; ARR 10 days later: no migration, final +122+10; ARR LTM 0 */
+        run_spec(&r, "D 2017-01-01, A 2017-01-11", 1, "2016-01-01", mirror, o);
+        expect(&o[0], RES(1), RES(1), 0, "2017-01-01", "2017-05-13", "2017-05-13");
+        expect(&o[1], RES(1), RES(1), 0, "2017-05-13", "2017-05-13", "2017-01-11");
+        /* 250 days out: no migration, final 2018-01-08 (+122+250) */
+        run_spec(&r, "D 2017-01-01, A 2017-09-08", 1, "2016-01-01", mirror, o);
+        expect(&o[0], RES(1), RES(1), 0, "2017-01-01", "2018-01-08", "2018-01-08");
+        expect(&o[1], RES(1), RES(1), 0, "2018-01-08", "2018-01-08", "2018-01-08");
+        /* same-day return: DEP final 2017-05-03 (+122), ARR LTM 0 */
+        run_spec(&r, "D 2017-01-01, A 2017-01-01", 1, "2016-01-01", mirror, o);
+        expect(&o[0], RES(1), RES(1), 0, "2017-01-01", "2017-05-03", "2017-05-03");
+        expect(&o[1], RES(1), RES(1), 0, "2017-05-03", "2017-05-03", "2017-01-01");
+        /* inferred initial status gives the same (first crossing a departure) */
+        run_spec(&r, "D 2017-01-01, A 2017-09-08", -1, NULL, mirror, o);
+        expect(&o[0], RES(1), RES(1), 0, "2017-01-01", "2018-01-08", "2018-01-08");
+        /* 400 days out: migration at the departure, final +365; the return
+         * of a non-resident is a migrating arrival judged on its own */
+        run_spec(&r, "D 2017-01-01, A 2018-02-05", 1, "2016-01-01", mirror, o);
+        expect(&o[0], RES(1), RES(0), 1, "2017-01-01", "2018-01-01", "2018-01-01");
+        expect(&o[1], RES(0), RES(1), 1, "2018-02-05", "2019-02-05", "2019-02-05");
+    }
+}
+
+static void test_lone_crossing_cutoff(void **state)
+{
+    (void)state;
+    nmdi_residence_result o[2];
+    for (int mirror = 0; mirror < 2; mirror++) {
+        nmdi_residence_rule r = rule(365, 487, "2017-12-31"); /* 364 days after */
+        run_spec(&r, "D 2017-01-01", -1, NULL, mirror, o);
+        expect(&o[0], RES(1), RES(1), 0, "2017-01-01", "2018-01-01", "2018-01-01");
+        assert_int_equal(o[0].provisional, 1);
+        r.cutoff = dt("2018-01-01"); /* 365 days after: confirmed */
+        run_spec(&r, "D 2017-01-01", -1, NULL, mirror, o);
+        expect(&o[0], RES(1), RES(0), 1, "2017-01-01", "2018-01-01", "2018-01-01");
+        assert_int_equal(o[0].provisional, 0);
+        r.cutoff = NONE; /* no cut-off: never confirmed, always provisional */
+        run_spec(&r, "D 2017-01-01", -1, NULL, mirror, o);
+        assert_int_equal(o[0].ltm, 0);
+        assert_int_equal(o[0].provisional, 1);
+        /* a lone non-migrating crossing is final at once */
+        r.cutoff = dt("2017-01-01");
+        run_spec(&r, "A 2017-01-01", 1, "2016-06-01", mirror, o);
+        expect(&o[0], RES(1), RES(1), 0, "2017-01-01", "2017-01-01", "2017-01-01");
+        assert_int_equal(o[0].provisional, 0);
+        /* the last crossing of a longer history counts its open spell as Tw,
+         * whatever the cut-off */
+        r.cutoff = dt("2017-03-01");
+        run_spec(&r, "A 2016-01-01, D 2017-01-01", 1, "2015-01-01", mirror, o);
+        expect(&o[1], RES(1), RES(0), 1, "2017-01-01", "2018-01-01", "2018-01-01");
+        assert_int_equal(o[1].provisional, 1);
+        assert_int_equal(o[0].provisional, 0);
+    }
+}
+
+static void test_return_rule(void **state)
+{
+    (void)state;
+    nmdi_residence_result o[8];
+    nmdi_residence_rule r = rule(365, 487, "2019-12-31");
+    for (int mirror = 0; mirror < 2; mirror++) {
+        /* two short trips: each return is final at its own date */
+        run_spec(&r, "D 2017-01-01, A 2017-02-01, D 2017-03-01, A 2017-04-01", 1, "2016-01-01",
+                 mirror, o);
+        /* out 31, back 28, out 31 (62 abroad), back: final +122+62; the
+         * first departure's walk already fixes both returns' Fm */
+        expect(&o[0], RES(1), RES(1), 0, "2017-01-01", "2017-07-04", "2017-07-04");
+        expect(&o[1], RES(1), RES(1), 0, "2017-07-04", "2017-07-04", "2017-02-01");
+        expect(&o[2], RES(1), RES(1), 0, "2017-07-04", "2017-08-01", "2017-08-01");
+        expect(&o[3], RES(1), RES(1), 0, "2017-08-01", "2017-08-01", "2017-04-01");
+        /* a return at or after B + Ts is not known early: 2017-01-01 + 244 */
+        run_spec(&r, "D 2017-01-01, A 2017-09-02", 1, "2016-01-01", mirror, o);
+        expect(&o[1], RES(1), RES(1), 0, "2018-01-02", "2018-01-02", "2018-01-02");
+        run_spec(&r, "D 2017-01-01, A 2017-09-01", 1, "2016-01-01", mirror, o);
+        expect(&o[1], RES(1), RES(1), 0, "2018-01-01", "2018-01-01", "2017-09-01");
+        /* the return rule's Fm is overwritten when the return is a migration:
+         * out 200 days, back 30, out 200: 400 days abroad within the window */
+        run_spec(&r, "D 2017-01-01, A 2017-07-20, D 2017-08-19, A 2018-03-07", 1, "2016-01-01",
+                 mirror, o);
+        expect(&o[0], RES(1), RES(0), 1, "2017-01-01", "2018-01-31", "2018-01-31");
+        /* A 2017-07-20 by a non-resident: 30 days in, then 200 out: no */
+        expect(&o[1], RES(0), RES(0), 0, "2018-01-31", "2018-01-31", "2017-07-20");
+    }
+}
+
+static void test_d0_quirk(void **state)
+{
+    (void)state;
+    nmdi_residence_result o[4];
+    nmdi_residence_rule r = rule(365, 487, "2019-12-31");
+    for (int mirror = 0; mirror < 2; mirror++) {
+        /* resident at D0 = 2017-01-31, first crossing before D0: inferred
+         * non-resident. Crossing 1 becomes final on 2017-01-31 = D0 exactly,
+         * so crossing 2 takes the given status (resident), not Ra = 0. */
+        run_spec(&r, "A 2016-09-01, D 2016-10-01, A 2017-06-01", 1, "2017-01-31", mirror, o);
+        expect(&o[0], RES(0), RES(0), 0, "2016-09-01", "2017-01-31", "2017-01-31");
+        expect(&o[1], RES(1), RES(1), 0, "2017-01-31", "2017-10-01", "2016-10-01");
+        expect(&o[2], RES(1), RES(1), 0, "2017-10-01", "2017-10-01", "2017-06-01");
+        /* one day later, no quirk: crossing 2 is a non-resident's departure */
+        run_spec(&r, "A 2016-09-01, D 2016-10-01, A 2017-06-01", 1, "2017-02-01", mirror, o);
+        expect(&o[1], RES(0), RES(0), 0, "2017-01-31", "2017-01-31", "2016-10-01");
+        /* first crossing on or after D0: the given status is used */
+        run_spec(&r, "A 2017-01-01", 1, "2017-01-01", mirror, o);
+        expect(&o[0], RES(1), RES(1), 0, "2017-01-01", "2017-01-01", "2017-01-01");
+        run_spec(&r, "A 2017-01-01", 1, "2017-01-02", mirror, o);
+        expect(&o[0], RES(0), RES(1), 1, "2017-01-01", "2018-01-01", "2018-01-01");
+    }
+}
+
+static void test_other_rules(void **state)
+{
+    (void)state;
+    nmdi_residence_result o[4];
+    /* 9 of 12 months: Tm 273, Tw 365, Tn 92, Ts 184 */
+    nmdi_residence_rule r = rule(273, 365, "2019-12-31");
+    for (int mirror = 0; mirror < 2; mirror++) {
+        run_spec(&r, "D 2017-01-01, A 2017-09-01", 1, "2016-01-01", mirror, o);
+        expect(&o[0], RES(1), RES(1), 0, "2017-01-01", "2017-12-02", "2017-12-02");
+        run_spec(&r, "D 2017-01-01, A 2017-10-15", 1, "2016-01-01", mirror, o);
+        expect(&o[0], RES(1), RES(0), 1, "2017-01-01", "2017-10-01", "2017-10-01");
+        expect(&o[1], RES(0), RES(1), 1, "2017-10-15", "2018-07-15", "2018-07-15");
+        /* return rule with Ts = 184: back after 100 days */
+        run_spec(&r, "D 2017-01-01, A 2017-04-11", 1, "2016-01-01", mirror, o);
+        expect(&o[0], RES(1), RES(1), 0, "2017-01-01", "2017-07-12", "2017-07-12");
+        expect(&o[1], RES(1), RES(1), 0, "2017-07-12", "2017-07-12", "2017-04-11");
+    }
+    /* threshold = window: Tn = 0, any day back breaks the stay */
+    r = rule(30, 30, "2019-12-31");
+    run_spec(&r, "D 2017-01-01, A 2017-01-29, D 2017-01-30", 1, "2016-01-01", 0, o);
+    expect(&o[0], 1, 1, 0, "2017-01-01", "2017-01-29", "2017-01-29");
+    nmdi_error err;
+    assert_int_equal(nmdi_residence_rule_check(&r, &err), 0);
+    r.window = 29;
+    assert_int_equal(nmdi_residence_rule_check(&r, &err), NMDI_EDATA);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    nmdi_residence_result o[8];
+    nmdi_residence_rule r = rule(365, 487, "2019-12-31");
+    /* DEP DEP ARR: the second departure is code 2 and transparent */
+    run_spec(&r, "D 2017-01-01, D 2017-03-01, A 2017-06-01", -1, NULL, 0, o);
+    assert_int_equal(o[0].error, 0);
+    assert_int_equal(o[1].error, NMDI_RES_ESAMEDIR);
+    assert_int_equal(o[2].error, 0);
+    /* as DEP 2017-01-01, ARR 2017-06-01 alone: 151 days out, final +122+151 */
+    expect(&o[0], 1, 1, 0, "2017-01-01", "2017-10-01", "2017-10-01");
+    expect(&o[1], 1, 1, 0, "2017-10-01", "2017-10-01", "2017-10-01");
+    expect(&o[2], 1, 1, 0, "2017-10-01", "2017-10-01", "2017-06-01");
+    /* invalid date (code 4, empty dates) and unknown direction (code 3) */
+    run_spec(&r, "X 2016-12-31, D 2017-01-01, A bad, A 2017-01-11", -1, NULL, 0, o);
+    assert_int_equal(o[0].error, NMDI_RES_EDIR);
+    assert_int_equal(o[1].error, 0);
+    assert_int_equal(o[2].error, NMDI_RES_EDATE);
+    assert_int_equal(o[3].error, 0);
+    /* crossing 0 (unknown direction) precedes the first valid crossing:
+     * carries the rule-1 status (the departure makes it resident) */
+    expect(&o[0], 1, 1, 0, "2016-12-31", "2016-12-31", "2016-12-31");
+    expect(&o[2], 1, 1, 0, "", "", "");
+    assert_int_equal(o[2].provisional, 0);
+    /* an invalid date in the middle is transparent */
+    expect(&o[3], 1, 1, 0, "2017-05-13", "2017-05-13", "2017-01-11");
+    /* three arrivals in a row: the 2nd and 3rd are code 2 */
+    run_spec(&r, "A 2017-01-01, A 2017-01-02, A 2017-01-03, D 2017-02-01", -1, NULL, 0, o);
+    assert_int_equal(o[1].error, 2);
+    assert_int_equal(o[2].error, 2);
+    assert_int_equal(o[3].error, 0);
+    /* only errors, no initial status: residence unknown (-1) */
+    run_spec(&r, "X 2017-01-01, A bad", -1, NULL, 0, o);
+    assert_int_equal(o[0].rb, -1);
+    assert_int_equal(o[1].ra, -1);
+    /* only errors with an initial status: carried */
+    run_spec(&r, "X 2017-01-01", 0, "2016-01-01", 0, o);
+    expect(&o[0], 0, 0, 0, "2017-01-01", "2017-01-01", "2017-01-01");
+    /* one valid crossing among errors counts as a lone crossing (rule 6) */
+    r.cutoff = dt("2017-06-01");
+    run_spec(&r, "D 2017-01-01, D 2017-02-01", -1, NULL, 0, o);
+    expect(&o[0], 1, 1, 0, "2017-01-01", "2018-01-01", "2018-01-01");
+    expect(&o[1], 1, 1, 0, "2018-01-01", "2018-01-01", "2018-01-01");
+    /* caller-set flags */
+    nmdi_date d2[2] = {dt("2017-01-01"), dt("2017-02-01")};
+    uint8_t dir2[2] = {D, A}, fl[2] = {0, 9};
+    nmdi_residence_classify(&r, 2, d2, dir2, fl, -1, NONE, o);
+    assert_int_equal(o[1].error, 9);
+    assert_int_equal(o[0].ltm, 0); /* lone departure, cut-off too early */
+}
+
+static void test_parse_direction(void **state)
+{
+    (void)state;
+    assert_int_equal(nmdi_residence_parse_direction("arrival", 7), A);
+    assert_int_equal(nmdi_residence_parse_direction("Departure", 9), D);
+    assert_int_equal(nmdi_residence_parse_direction(" A ", 3), A);
+    assert_int_equal(nmdi_residence_parse_direction("d", 1), D);
+    assert_int_equal(nmdi_residence_parse_direction("1", 1), A);
+    assert_int_equal(nmdi_residence_parse_direction("0", 1), D);
+    assert_int_equal(nmdi_residence_parse_direction("", 0), NMDI_DIR_UNKNOWN);
+    assert_int_equal(nmdi_residence_parse_direction("arr", 3), NMDI_DIR_UNKNOWN);
+    assert_int_equal(nmdi_residence_parse_direction("2", 1), NMDI_DIR_UNKNOWN);
+}
+
+/* ---- an independent checker: day-by-day presence ------------------------------
+ * For valid, alternating crossings in time order. The migrating crossing i is
+ * decided by counting days one at a time from its date: each day belongs to
+ * the side after the last crossing dated on or before it; the day the far
+ * side reaches Tm decides a migration (final the next day), the day the home
+ * side exceeds Tn decides no migration (final that day). */
+static void brute(const nmdi_residence_rule *r, size_t n, const nmdi_date *date,
+                  const uint8_t *dir, int initial, nmdi_date d0, nmdi_residence_result *out)
+{
+    const int tm = r->threshold, tn = r->window - r->threshold, ts = 2 * tn;
+    for (size_t i = 0; i < n; i++) {
+        out[i].fm = NONE;
+        out[i].error = 0;
+    }
+    int inferred = dir[0] == A ? 0 : 1;
+    int given = initial >= 0;
+    int irs = given && (d0 == NONE || date[0] >= d0) ? initial : inferred;
+    nmdi_date quirk_date = given ? d0 : date[0];
+    int quirk_status = given ? initial : inferred;
+    for (size_t i = 0; i < n; i++) {
+        nmdi_residence_result *o = &out[i];
+        if (i == 0) {
+            o->rb = (int8_t)irs;
+            o->fb = date[0];
+        } else {
+            o->rb = out[i - 1].ra;
+            o->fb = out[i - 1].fa > date[i] ? out[i - 1].fa : date[i];
+            if (out[i - 1].fa == quirk_date)
+                o->rb = (int8_t)quirk_status;
+        }
+        nmdi_date b = o->fb;
+        int migrating = (dir[i] == A) != (o->rb == 1);
+        if (!migrating) {
+            o->ra = o->rb;
+            o->ltm = 0;
+            o->fa = date[i] > b ? date[i] : b;
+            if (o->fm == NONE)
+                o->fm = o->fa;
+            continue;
+        }
+        if (n == 1) {
+            int mig = r->cutoff != NONE && r->cutoff - date[i] >= tm;
+            o->ra = (int8_t)(mig ? !o->rb : o->rb);
+            o->ltm = (uint8_t)mig;
+            o->fa = o->fm = date[i] + tm;
+            continue;
+        }
+        int far = 0, home = 0, mig = -1;
+        nmdi_date day = date[i], decided = NONE;
+        size_t j = i;
+        for (; mig < 0; day++) {
+            while (j + 1 < n && date[j + 1] <= day)
+                j++;
+            if ((j - i) % 2 == 0) {
+                if (++far == tm) {
+                    mig = 1;
+                    decided = day;
+                }
+            } else if (++home == tn + 1) {
+                mig = 0;
+                decided = day;
+            }
+        }
+        if (mig) {
+            o->ra = (int8_t)!o->rb;
+            o->ltm = 1;
+            o->fa = o->fm = decided + 1 > b ? decided + 1 : b;
+        } else {
+            o->ra = o->rb;
+            o->ltm = 0;
+            o->fa = decided > b ? decided : b;
+            if (o->fm == NONE)
+                o->fm = o->fa;
+        }
+        /* the return rule: returns reached before the decision */
+        for (size_t m = i + 1; m < n && date[m] <= decided; m += 2)
+            if (date[m] < b + ts && out[m].fm == NONE)
+                out[m].fm = date[m] > b ? date[m] : b;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i].provisional =
+            (uint8_t)((out[i].fa > r->cutoff) || (out[i].fm != NONE && out[i].fm > r->cutoff));
+}
+
+static uint64_t rng_state = 88172645463325252ull;
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state % n);
+}
+
+/* A random itinerary: gaps from same-day to years, alternating directions,
+ * or (errors=1) with some repeated directions, unknown ones, bad dates. */
+static size_t random_person(size_t maxn, nmdi_date *date, uint8_t *dir, int errors)
+{
+    size_t n = 1 + rnd((uint32_t)maxn);
+    nmdi_date d = dt("2015-01-01") + (nmdi_date)rnd(1000);
+    uint8_t di = (uint8_t)rnd(2);
+    for (size_t i = 0; i < n; i++) {
+        date[i] = d;
+        dir[i] = di;
+        if (errors && rnd(8) == 0)
+            dir[i] = (uint8_t)(rnd(3) == 0 ? NMDI_DIR_UNKNOWN : !di);
+        if (errors && rnd(12) == 0)
+            date[i] = NONE;
+        di = (uint8_t)!di;
+        static const int scale[] = {1, 30, 120, 250, 400, 700};
+        d += (nmdi_date)rnd((uint32_t)scale[rnd(6)] + 1);
+    }
+    return n;
+}
+
+static void random_rule(nmdi_residence_rule *r)
+{
+    if (rnd(2)) {
+        r->threshold = 365;
+        r->window = 487;
+    } else {
+        r->threshold = 20 + (int)rnd(400);
+        r->window = r->threshold + (int)rnd(200);
+    }
+    r->cutoff = dt("2016-01-01") + (nmdi_date)rnd(2500);
+}
+
+static void same_result(const nmdi_residence_result *x, const nmdi_residence_result *y)
+{
+    assert_int_equal(x->rb, y->rb);
+    assert_int_equal(x->ra, y->ra);
+    assert_int_equal(x->ltm, y->ltm);
+    assert_int_equal(x->fb, y->fb);
+    assert_int_equal(x->fa, y->fa);
+    assert_int_equal(x->fm, y->fm);
+    assert_int_equal(x->provisional, y->provisional);
+    assert_int_equal(x->error, y->error);
+}
+
+static void test_property_brute(void **state)
+{
+    (void)state;
+    nmdi_date date[16];
+    uint8_t dir[16];
+    nmdi_residence_result got[16], want[16];
+    for (int it = 0; it < 20000; it++) {
+        nmdi_residence_rule r;
+        random_rule(&r);
+        size_t n = random_person(12, date, dir, 0);
+        int initial = rnd(3) ? -1 : (int)rnd(2);
+        nmdi_date d0 = initial < 0 ? NONE : date[rnd((uint32_t)n)] + (nmdi_date)rnd(600) - 300;
+        nmdi_residence_classify(&r, n, date, dir, NULL, initial, d0, got);
+        brute(&r, n, date, dir, initial, d0, want);
+        for (size_t i = 0; i < n; i++)
+            same_result(&got[i], &want[i]);
+    }
+}
+
+static void test_property_mirror_and_errors(void **state)
+{
+    (void)state;
+    nmdi_date date[16], vdate[16];
+    uint8_t dir[16], mdir[16], vdir[16];
+    nmdi_residence_result o[16], m[16], v[16];
+    for (int it = 0; it < 20000; it++) {
+        nmdi_residence_rule r;
+        random_rule(&r);
+        size_t n = random_person(14, date, dir, 1);
+        /* the driver puts invalid dates last; keep valid dates in order */
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (date[i] != NONE) {
+                vdate[k] = date[i];
+                vdir[k++] = dir[i];
+            }
+        for (size_t i = 0; i < n; i++)
+            if (date[i] == NONE) {
+                vdate[k] = NONE;
+                vdir[k++] = dir[i];
+            }
+        memcpy(date, vdate, n * sizeof *date);
+        memcpy(dir, vdir, n);
+        int initial = rnd(3) ? -1 : (int)rnd(2);
+        nmdi_date base = date[0] == NONE ? dt("2016-01-01") : date[0];
+        nmdi_date d0 = initial < 0 ? NONE : base + (nmdi_date)rnd(600) - 300;
+        nmdi_residence_classify(&r, n, date, dir, NULL, initial, d0, o);
+        /* mirror: swap directions and the initial status */
+        for (size_t i = 0; i < n; i++)
+            mdir[i] = dir[i] == NMDI_DIR_UNKNOWN ? dir[i] : (uint8_t)!dir[i];
+        nmdi_residence_classify(&r, n, date, mdir, NULL, initial < 0 ? -1 : !initial, d0, m);
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(o[i].rb < 0 ? -1 : !o[i].rb, m[i].rb);
+            assert_int_equal(o[i].ra < 0 ? -1 : !o[i].ra, m[i].ra);
+            assert_int_equal(o[i].ltm, m[i].ltm);
+            assert_int_equal(o[i].fb, m[i].fb);
+            assert_int_equal(o[i].fa, m[i].fa);
+            assert_int_equal(o[i].fm, m[i].fm);
+            assert_int_equal(o[i].provisional, m[i].provisional);
+            assert_int_equal(o[i].error, m[i].error);
+            /* flagged crossings carry the status and are final at B */
+            if (o[i].error) {
+                assert_int_equal(o[i].ra, o[i].rb);
+                assert_int_equal(o[i].ltm, 0);
+                assert_int_equal(o[i].fa, o[i].fb);
+                assert_int_equal(o[i].fm, o[i].fb);
+            }
+        }
+        /* without an initial status, flagged crossings are transparent: the
+         * valid crossings classify as if the flagged ones were absent */
+        if (initial >= 0)
+            continue;
+        k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!o[i].error) {
+                vdate[k] = date[i];
+                vdir[k++] = dir[i];
+            }
+        if (!k)
+            continue;
+        nmdi_residence_classify(&r, k, vdate, vdir, NULL, -1, NONE, v);
+        for (size_t i = 0, j = 0; i < n; i++) {
+            if (o[i].error)
+                continue;
+            assert_int_equal(v[j].error, 0);
+            /* Fb of the first valid crossing may come from a flagged one before it */
+            if (j == 0)
+                v[j].fb = o[i].fb;
+            same_result(&o[i], &v[j]);
+            j++;
+        }
+    }
+}
+
+/* Persons in any order, crossings interleaved: the same classification. */
+static void test_property_order(void **state)
+{
+    (void)state;
+    enum { P = 300, MAXC = 10 };
+    static nmdi_date pdate[P][MAXC];
+    static uint8_t pdir[P][MAXC];
+    static size_t plen[P];
+    static nmdi_residence_result want[P][MAXC];
+    static int8_t init[P];
+    static nmdi_date init_date[P];
+    nmdi_residence_rule r = rule(365, 487, "2020-01-01");
+    size_t total = 0;
+    for (size_t p = 0; p < P; p++) {
+        plen[p] = random_person(MAXC, pdate[p], pdir[p], 1);
+        /* the classifier wants time order: sort (stable, invalid last) */
+        for (size_t i = 1; i < plen[p]; i++)
+            for (size_t j = i; j > 0; j--) {
+                nmdi_date a = pdate[p][j - 1] == NONE ? INT32_MAX : pdate[p][j - 1];
+                nmdi_date b = pdate[p][j] == NONE ? INT32_MAX : pdate[p][j];
+                if (a <= b)
+                    break;
+                nmdi_date td = pdate[p][j];
+                pdate[p][j] = pdate[p][j - 1];
+                pdate[p][j - 1] = td;
+                uint8_t tr = pdir[p][j];
+                pdir[p][j] = pdir[p][j - 1];
+                pdir[p][j - 1] = tr;
+            }
+        init[p] = (int8_t)(rnd(4) ? -1 : (int)rnd(2));
+        init_date[p] = dt("2016-01-01") + (nmdi_date)rnd(700);
+        nmdi_residence_classify(&r, plen[p], pdate[p], pdir[p], NULL, init[p],
+                                init[p] < 0 ? NONE : init_date[p], want[p]);
+        total += plen[p];
+    }
+    uint32_t *person = malloc(total * sizeof *person);
+    nmdi_date *date = malloc(total * sizeof *date);
+    uint8_t *dir = malloc(total);
+    size_t *which = malloc(total * sizeof *which);
+    nmdi_residence_result *out = malloc(total * sizeof *out);
+    uint32_t perm[P];
+    int8_t pinit[P];
+    nmdi_date pinit_date[P];
+    for (int round = 0; round < 6; round++) {
+        /* a random numbering of persons and a random interleaving that keeps
+         * each person's crossings of the same date in their order */
+        for (uint32_t p = 0; p < P; p++)
+            perm[p] = p;
+        for (uint32_t p = P - 1; p > 0; p--) {
+            uint32_t q = rnd(p + 1), t = perm[p];
+            perm[p] = perm[q];
+            perm[q] = t;
+        }
+        size_t next[P] = {0}, left = total;
+        for (size_t k = 0; k < total; k++) {
+            uint32_t pos = rnd((uint32_t)left), p = 0;
+            for (;; p++) {
+                size_t rem = plen[p] - next[p];
+                if (pos < rem)
+                    break;
+                pos -= rem;
+            }
+            person[k] = perm[p];
+            date[k] = pdate[p][next[p]];
+            dir[k] = pdir[p][next[p]];
+            which[k] = p * MAXC + next[p]++;
+            left--;
+        }
+        for (uint32_t p = 0; p < P; p++) {
+            pinit[perm[p]] = init[p];
+            pinit_date[perm[p]] = init_date[p];
+        }
+        nmdi_ctx ctx;
+        nmdi_ctx_init(&ctx);
+        ctx.nthreads = 1 + round % 3;
+        nmdi_residence_input in = {total, person, date, dir, NULL, P, pinit, pinit_date};
+        nmdi_error err;
+        assert_int_equal(nmdi_residence_run(&ctx, &r, &in, out, &err), 0);
+        for (size_t k = 0; k < total; k++)
+            same_result(&out[k], &want[which[k] / MAXC][which[k] % MAXC]);
+    }
+    free(person);
+    free(date);
+    free(dir);
+    free(which);
+    free(out);
+}
+
+/* The driver sorts each person's crossings by date, ties in input order. */
+static void test_run_sorts(void **state)
+{
+    (void)state;
+    nmdi_residence_rule r = rule(365, 487, "2018-12-31");
+    /* person 0 given backwards; person 1 has 100 crossings (long sort) */
+    enum { N = 103 };
+    uint32_t person[N];
+    nmdi_date date[N], sdate[100];
+    uint8_t dir[N], sdir[100];
+    person[0] = 0, date[0] = dt("2017-01-11"), dir[0] = A;
+    person[1] = 0, date[1] = NONE, dir[1] = A;
+    person[2] = 0, date[2] = dt("2017-01-01"), dir[2] = D;
+    for (int i = 0; i < 100; i++) {
+        sdate[i] = dt("2010-01-01") + i * 17;
+        sdir[i] = (uint8_t)(i % 2);
+        /* input order: a fixed scramble of time order */
+        int j = (i * 37) % 100;
+        person[3 + j] = 1;
+        date[3 + j] = sdate[i];
+        dir[3 + j] = sdir[i];
+    }
+    nmdi_residence_result out[N], want[100];
+    nmdi_residence_input in = {N, person, date, dir, NULL, 2, NULL, NULL};
+    nmdi_error err;
+    assert_int_equal(nmdi_residence_run(NULL, &r, &in, out, &err), 0);
+    expect(&out[2], 1, 1, 0, "2017-01-01", "2017-05-13", "2017-05-13");
+    expect(&out[0], 1, 1, 0, "2017-05-13", "2017-05-13", "2017-01-11");
+    assert_int_equal(out[1].error, NMDI_RES_EDATE);
+    assert_int_equal(out[1].rb, 1);
+    nmdi_residence_classify(&r, 100, sdate, sdir, NULL, -1, NONE, want);
+    for (int i = 0; i < 100; i++)
+        same_result(&out[3 + (i * 37) % 100], &want[i]);
+    /* a bad rule is refused */
+    r.window = 100;
+    assert_int_equal(nmdi_residence_run(NULL, &r, &in, out, &err), NMDI_EDATA);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_worked_examples),
+        cmocka_unit_test(test_lone_crossing_cutoff),
+        cmocka_unit_test(test_return_rule),
+        cmocka_unit_test(test_d0_quirk),
+        cmocka_unit_test(test_other_rules),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_parse_direction),
+        cmocka_unit_test(test_property_brute),
+        cmocka_unit_test(test_property_mirror_and_errors),
+        cmocka_unit_test(test_property_order),
+        cmocka_unit_test(test_run_sorts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
