@@ -1,0 +1,87 @@
+/*
+ * link_impl.h — private to src/link: the session structure shared by the
+ * engine (link.c) and the model estimation and persistence (model.c).
+ */
+#ifndef NMDI_LINK_IMPL_H
+#define NMDI_LINK_IMPL_H
+
+#include "nmdi/link.h"
+
+#define NMDI_LINK_MAX_RULES 32
+
+/* one record's prepared value of one field */
+typedef struct lrec {
+    const char *s;       /* normalised value (shared per distinct value) */
+    unsigned char *bloom;/* decoded Bloom filter (bloom kind)            */
+    double num;          /* number kind: parsed value or NaN             */
+    uint32_t vid;        /* interned value id, 0 = missing                */
+    uint32_t sdx;        /* Soundex code packed (name kind), 0 = none     */
+    int32_t ymd;         /* date kind: y*10000+m*100+d as written, -1     */
+    int32_t days;        /* date kind: days since epoch or NONE           */
+    uint16_t len;
+    uint16_t pop;        /* bloom popcount                                */
+} lrec;
+
+typedef struct lfield {
+    char *name;
+    nmdi_link_kind kind;
+    int nlev, tf;
+    int colL, colR;
+    lrec *rec;           /* n records (malloc)                            */
+    uint32_t nvals;
+    const char **vals;   /* value id -> normalised string                 */
+    double *freq;        /* value id -> share of non-missing records      */
+    size_t nonmissing;
+    double m[NMDI_LINK_MAX_LEVELS], u[NMDI_LINK_MAX_LEVELS], uc[NMDI_LINK_MAX_LEVELS];
+    double w[NMDI_LINK_MAX_LEVELS];
+    uint64_t ucount[NMDI_LINK_MAX_LEVELS];
+} lfield;
+
+typedef struct lpart {
+    int colL, colR, fn, arg;
+} lpart;
+
+typedef struct lrule {
+    char *text;
+    int all, nparts;
+    lpart part[8];
+    uint32_t *key;       /* per record, 0 = not blocked (malloc)          */
+    uint32_t nkeys;
+    const char **keyname;
+    uint32_t *offL, *idxL, *offR, *idxR;
+    uint8_t *skip;       /* per key: block too large                       */
+    uint64_t pairs, blocks, largest, skipped_blocks, skipped_pairs;
+    uint64_t new_pairs;  /* pairs not already made by an earlier rule      */
+} lrule;
+
+struct nmdi_link {
+    nmdi_arena *arena;
+    nmdi_link_config cfg;
+    const nmdi_link_source *L, *Rs;
+    int dedupe;
+    size_t nl, nr, n;
+    int idL, idR;
+    const char **ids;
+    size_t nfields;
+    lfield F[NMDI_LINK_MAX_FIELDS];
+    size_t nrules;
+    lrule R[NMDI_LINK_MAX_RULES];
+    uint64_t total_pairs, cand_bound, candidates, compared;
+    const char **warn;
+    size_t nwarn, capwarn;
+    /* model */
+    int trained, from_file, em_iter, converged;
+    double lambda, lambda_c;
+    uint64_t u_pairs, npatterns;
+    double train_seconds, score_seconds;
+    nmdi_link_pair *pairs;
+    size_t npairs;
+};
+
+typedef void (*lk_pair_fn)(const nmdi_link *lk, size_t rule, uint32_t a, uint32_t b, void *arg);
+void lk_enumerate(const nmdi_link *lk, lk_pair_fn fn, void *arg);
+int lk_compare(const lfield *F, uint32_t a, uint32_t b);
+double lk_field_weight(const nmdi_link *lk, size_t f, int level, uint32_t a);
+void lk_warn(nmdi_link *lk, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,468 @@
+/*
+ * model.c — the Fellegi–Sunter model of a linkage session: u from random
+ * record pairs (seeded, reproducible; every pair when there are few), m and
+ * λ by EM over the comparison patterns of the candidate pairs aggregated
+ * into counts (so each EM iteration costs the number of distinct patterns,
+ * not of pairs), and the model as JSON (inspect, save, load).
+ *
+ * EM runs on the candidate pairs, where blocking makes non-matches agree
+ * more often than random pairs do: there the non-match distribution u_c is
+ * estimated alongside m and λ_c as a nuisance parameter. Scoring uses the
+ * m of EM, the u of random pairs and the prior λ = λ_c × candidates / all
+ * pairs (the share of matches among all pairs), so that the weight of a
+ * pair is the log-odds of a match among all pairs whatever the blocking.
+ */
+#include "link_impl.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static void count_u(nmdi_link *lk, uint32_t a, uint32_t b)
+{
+    for (size_t f = 0; f < lk->nfields; f++) {
+        int l = lk_compare(&lk->F[f], a, b);
+        if (l != NMDI_LINK_LEVEL_MISSING)
+            lk->F[f].ucount[l]++;
+    }
+}
+
+static void estimate_u(nmdi_link *lk)
+{
+    for (size_t f = 0; f < lk->nfields; f++)
+        memset(lk->F[f].ucount, 0, sizeof lk->F[f].ucount);
+    uint64_t S = lk->cfg.u_samples ? lk->cfg.u_samples : 2000000ULL;
+    lk->u_pairs = 0;
+    if (lk->total_pairs <= S) {
+        for (uint32_t a = 0; a < lk->nl; a++) {
+            uint32_t b0 = lk->dedupe ? a + 1 : (uint32_t)lk->nl;
+            for (uint32_t b = b0; b < lk->n; b++)
+                count_u(lk, a, b);
+        }
+        lk->u_pairs = lk->total_pairs;
+    } else {
+        uint64_t st = lk->cfg.seed;
+        for (uint64_t i = 0; i < S; i++) {
+            uint32_t a, b;
+            if (lk->dedupe) {
+                a = (uint32_t)(splitmix(&st) % lk->nl);
+                b = (uint32_t)(splitmix(&st) % (lk->nl - 1));
+                if (b >= a)
+                    b++;
+            } else {
+                a = (uint32_t)(splitmix(&st) % lk->nl);
+                b = (uint32_t)(lk->nl + splitmix(&st) % lk->nr);
+            }
+            count_u(lk, a, b);
+        }
+        lk->u_pairs = S;
+    }
+    for (size_t f = 0; f < lk->nfields; f++) {
+        lfield *F = &lk->F[f];
+        uint64_t tot = 0;
+        for (int l = 0; l < F->nlev; l++)
+            tot += F->ucount[l];
+        for (int l = 0; l < F->nlev; l++)
+            F->u[l] = ((double)F->ucount[l] + 0.5) / ((double)tot + 0.5 * F->nlev);
+    }
+}
+
+/* ---- aggregated comparison patterns --------------------------------------- */
+
+typedef struct patmap {
+    uint64_t *key;
+    uint64_t *cnt;
+    uint8_t *used;
+    size_t cap, n;
+    int oom;
+    uint64_t *rule_new; /* pairs first made by each rule */
+} patmap;
+
+static int pat_grow(patmap *P)
+{
+    size_t nc = P->cap ? P->cap * 2 : 4096;
+    uint64_t *k = calloc(nc, sizeof *k), *c = calloc(nc, sizeof *c);
+    uint8_t *u = calloc(nc, 1);
+    if (!k || !c || !u) {
+        free(k);
+        free(c);
+        free(u);
+        return -1;
+    }
+    for (size_t i = 0; i < P->cap; i++) {
+        if (!P->used[i])
+            continue;
+        size_t h = (size_t)(nmdi_hash64(&P->key[i], 8, 0) & (nc - 1));
+        while (u[h])
+            h = (h + 1) & (nc - 1);
+        u[h] = 1;
+        k[h] = P->key[i];
+        c[h] = P->cnt[i];
+    }
+    free(P->key);
+    free(P->cnt);
+    free(P->used);
+    P->key = k;
+    P->cnt = c;
+    P->used = u;
+    P->cap = nc;
+    return 0;
+}
+
+static void pat_add(const nmdi_link *lk, size_t r, uint32_t a, uint32_t b, void *arg)
+{
+    patmap *P = arg;
+    uint64_t key = 0;
+    for (size_t f = 0; f < lk->nfields; f++)
+        key |= (uint64_t)lk_compare(&lk->F[f], a, b) << (4 * f);
+    P->rule_new[r]++;
+    if ((P->n + 1) * 2 > P->cap && pat_grow(P) < 0) {
+        P->oom = 1;
+        return;
+    }
+    size_t h = (size_t)(nmdi_hash64(&key, 8, 0) & (P->cap - 1));
+    while (P->used[h] && P->key[h] != key)
+        h = (h + 1) & (P->cap - 1);
+    if (!P->used[h]) {
+        P->used[h] = 1;
+        P->key[h] = key;
+        P->n++;
+    }
+    P->cnt[h]++;
+}
+
+/* EM over aggregated patterns: m, u_c and λ_c. Returns iterations run. */
+static int em(nmdi_link *lk, const patmap *P, uint64_t total)
+{
+    size_t nf = lk->nfields;
+    double lam = 0.1;
+    for (size_t f = 0; f < nf; f++) {
+        lfield *F = &lk->F[f];
+        for (int l = 0; l < F->nlev; l++) {
+            F->m[l] = l == F->nlev - 1 ? 0.9 : 0.1 / (F->nlev - 1);
+            F->uc[l] = F->u[l];
+        }
+    }
+    int it;
+    lk->converged = 0;
+    for (it = 1; it <= lk->cfg.max_iter; it++) {
+        double sm[NMDI_LINK_MAX_FIELDS][NMDI_LINK_MAX_LEVELS];
+        double su[NMDI_LINK_MAX_FIELDS][NMDI_LINK_MAX_LEVELS];
+        memset(sm, 0, sizeof sm);
+        memset(su, 0, sizeof su);
+        double sg = 0;
+        for (size_t i = 0; i < P->cap; i++) {
+            if (!P->used[i])
+                continue;
+            uint64_t key = P->key[i];
+            double pm = lam, pu = 1.0 - lam;
+            for (size_t f = 0; f < nf; f++) {
+                int l = (int)((key >> (4 * f)) & 15);
+                if (l == NMDI_LINK_LEVEL_MISSING)
+                    continue;
+                pm *= lk->F[f].m[l];
+                pu *= lk->F[f].uc[l];
+            }
+            double g = pm + pu > 0 ? pm / (pm + pu) : 0.0;
+            double c = (double)P->cnt[i];
+            sg += c * g;
+            for (size_t f = 0; f < nf; f++) {
+                int l = (int)((key >> (4 * f)) & 15);
+                if (l == NMDI_LINK_LEVEL_MISSING)
+                    continue;
+                sm[f][l] += c * g;
+                su[f][l] += c * (1.0 - g);
+            }
+        }
+        double delta = fabs(sg / (double)total - lam);
+        lam = sg / (double)total;
+        if (lam < 1e-12)
+            lam = 1e-12;
+        if (lam > 1 - 1e-12)
+            lam = 1 - 1e-12;
+        for (size_t f = 0; f < nf; f++) {
+            lfield *F = &lk->F[f];
+            double tm = 0, tu = 0;
+            for (int l = 0; l < F->nlev; l++) {
+                tm += sm[f][l];
+                tu += su[f][l];
+            }
+            if (tm <= 0 || tu <= 0)
+                continue; /* field always missing: keep the start values */
+            for (int l = 0; l < F->nlev; l++) {
+                double nm = fmax(sm[f][l] / tm, 1e-6), nu = fmax(su[f][l] / tu, 1e-9);
+                delta = fmax(delta, fmax(fabs(nm - F->m[l]), fabs(nu - F->uc[l])));
+                F->m[l] = nm;
+                F->uc[l] = nu;
+            }
+        }
+        if (delta < 1e-7) {
+            lk->converged = 1;
+            break;
+        }
+    }
+    lk->lambda_c = lam;
+    return it > lk->cfg.max_iter ? lk->cfg.max_iter : it;
+}
+
+static void set_weights(nmdi_link *lk)
+{
+    for (size_t f = 0; f < lk->nfields; f++) {
+        lfield *F = &lk->F[f];
+        for (int l = 0; l < F->nlev; l++)
+            F->w[l] = log2(F->m[l] / F->u[l]);
+    }
+}
+
+int nmdi_link_train(nmdi_link *lk, const nmdi_ctx *ctx, nmdi_error *err)
+{
+    double t0 = nmdi_now();
+    estimate_u(lk);
+    patmap P;
+    memset(&P, 0, sizeof P);
+    uint64_t rule_new[NMDI_LINK_MAX_RULES] = {0};
+    P.rule_new = rule_new;
+    if (pat_grow(&P) < 0)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    lk_enumerate(lk, pat_add, &P);
+    if (P.oom) {
+        free(P.key);
+        free(P.cnt);
+        free(P.used);
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    uint64_t total = 0;
+    for (size_t r = 0; r < lk->nrules; r++) {
+        lk->R[r].new_pairs = rule_new[r];
+        total += rule_new[r];
+    }
+    lk->candidates = total;
+    lk->npatterns = P.n;
+    if (total == 0) {
+        for (size_t f = 0; f < lk->nfields; f++)
+            for (int l = 0; l < lk->F[f].nlev; l++)
+                lk->F[f].m[l] = l == lk->F[f].nlev - 1 ? 0.9 : 0.1 / (lk->F[f].nlev - 1);
+        lk->lambda_c = 0.5;
+        lk->em_iter = 0;
+        lk_warn(lk, "no candidate pairs: the model keeps its starting values");
+    } else {
+        lk->em_iter = em(lk, &P, total);
+        if (!lk->converged)
+            lk_warn(lk, "EM did not converge in %d iterations", lk->cfg.max_iter);
+    }
+    free(P.key);
+    free(P.cnt);
+    free(P.used);
+    double lam = lk->lambda_c * (double)total / (double)(lk->total_pairs ? lk->total_pairs : 1);
+    lk->lambda = fmin(fmax(lam, 1e-15), 1 - 1e-12);
+    set_weights(lk);
+    for (size_t f = 0; f < lk->nfields; f++) {
+        lfield *F = &lk->F[f];
+        if (F->nonmissing && F->m[F->nlev - 1] < F->u[F->nlev - 1])
+            lk_warn(lk, "field '%s': exact agreement is rarer among matches than non-matches "
+                        "(m %.3g < u %.3g): check the field or the blocking",
+                    F->name, F->m[F->nlev - 1], F->u[F->nlev - 1]);
+    }
+    lk->trained = 1;
+    lk->train_seconds = nmdi_now() - t0;
+    if (ctx)
+        nmdi_note(ctx,
+                  "link: %llu candidate pairs, %llu patterns, EM %d iterations, lambda %.4g, "
+                  "%.2fs\n",
+                  (unsigned long long)total, (unsigned long long)lk->npatterns, lk->em_iter,
+                  lk->lambda, lk->train_seconds);
+    return 0;
+}
+
+/* ---- JSON ----------------------------------------------------------------- */
+
+static json_t *model_json(const nmdi_link *lk)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "nmdi_link_model", json_integer(1));
+    json_object_set_new(o, "mode", json_string(lk->dedupe ? "dedupe" : "link"));
+    json_object_set_new(o, "lambda", json_real(lk->lambda));
+    json_object_set_new(o, "prior_weight", json_real(log2(lk->lambda / (1 - lk->lambda))));
+    json_object_set_new(o, "lambda_candidates", json_real(lk->lambda_c));
+    json_object_set_new(o, "estimated_matches",
+                        json_real(lk->lambda * (double)lk->total_pairs));
+    json_object_set_new(o, "em_iterations", json_integer(lk->em_iter));
+    json_object_set_new(o, "em_converged", json_boolean(lk->converged || lk->from_file));
+    json_object_set_new(o, "from_file", json_boolean(lk->from_file));
+    json_object_set_new(o, "u_random_pairs", json_integer((json_int_t)lk->u_pairs));
+    json_object_set_new(o, "u_seed", json_integer((json_int_t)lk->cfg.seed));
+    json_object_set_new(o, "comparison_patterns", json_integer((json_int_t)lk->npatterns));
+    json_t *fa = json_array();
+    for (size_t f = 0; f < lk->nfields; f++) {
+        const lfield *F = &lk->F[f];
+        json_t *fo = json_object();
+        json_object_set_new(fo, "name", json_string(F->name));
+        json_object_set_new(fo, "kind", json_string(nmdi_link_kind_name(F->kind)));
+        json_object_set_new(fo, "tf_adjusted", json_boolean(F->tf));
+        json_object_set_new(fo, "missing_share",
+                            json_real(lk->n ? 1.0 - (double)F->nonmissing / (double)lk->n : 0));
+        json_t *la = json_array();
+        for (int l = F->nlev - 1; l >= 0; l--) {
+            json_t *lo = json_object();
+            json_object_set_new(lo, "level", json_integer(l));
+            json_object_set_new(lo, "label", json_string(nmdi_link_level_label(F->kind, l)));
+            json_object_set_new(lo, "m", json_real(F->m[l]));
+            json_object_set_new(lo, "u", json_real(F->u[l]));
+            json_object_set_new(lo, "u_candidates", json_real(F->uc[l]));
+            json_object_set_new(lo, "weight", json_real(F->w[l]));
+            json_array_append_new(la, lo);
+        }
+        json_object_set_new(fo, "levels", la);
+        json_array_append_new(fa, fo);
+    }
+    json_object_set_new(o, "fields", fa);
+    json_t *b = json_object();
+    json_object_set_new(b, "total_pairs", json_integer((json_int_t)lk->total_pairs));
+    json_object_set_new(b, "candidate_pairs_upper_bound", json_integer((json_int_t)lk->cand_bound));
+    json_object_set_new(b, "candidate_pairs", json_integer((json_int_t)lk->candidates));
+    json_object_set_new(b, "reduction_ratio",
+                        json_real(lk->total_pairs
+                                      ? 1.0 - (double)lk->candidates / (double)lk->total_pairs
+                                      : 0));
+    json_object_set_new(b, "max_block_pairs", json_integer((json_int_t)lk->cfg.max_block_pairs));
+    json_t *ra = json_array();
+    for (size_t r = 0; r < lk->nrules; r++) {
+        const lrule *R = &lk->R[r];
+        json_t *ro = json_object();
+        json_object_set_new(ro, "rule", json_string(R->text));
+        json_object_set_new(ro, "pairs", json_integer((json_int_t)R->pairs));
+        json_object_set_new(ro, "new_pairs", json_integer((json_int_t)R->new_pairs));
+        json_object_set_new(ro, "blocks", json_integer((json_int_t)R->blocks));
+        json_object_set_new(ro, "largest_block_pairs", json_integer((json_int_t)R->largest));
+        json_object_set_new(ro, "skipped_blocks", json_integer((json_int_t)R->skipped_blocks));
+        json_object_set_new(ro, "skipped_pairs", json_integer((json_int_t)R->skipped_pairs));
+        json_array_append_new(ra, ro);
+    }
+    json_object_set_new(b, "rules", ra);
+    json_object_set_new(o, "blocking", b);
+    json_t *wa = json_array();
+    for (size_t i = 0; i < lk->nwarn; i++)
+        json_array_append_new(wa, json_string(lk->warn[i]));
+    json_object_set_new(o, "warnings", wa);
+    return o;
+}
+
+char *nmdi_link_model_json(const nmdi_link *lk)
+{
+    json_t *o = model_json(lk);
+    if (!o)
+        return NULL;
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    return s;
+}
+
+int nmdi_link_model_save(const nmdi_link *lk, const char *path, nmdi_error *err)
+{
+    char *s = nmdi_link_model_json(lk);
+    if (!s)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    int bad = !f || fputs(s, f) < 0 || fputc('\n', f) == EOF;
+    if (f && fclose(f) != 0)
+        bad = 1;
+    free(s);
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "cannot write the model file");
+    }
+    return 0;
+}
+
+int nmdi_link_model_load(nmdi_link *lk, const char *path, nmdi_error *err)
+{
+    json_error_t je;
+    json_t *o = json_load_file(path, 0, &je);
+    if (!o)
+        return nmdi_error_at(err, NMDI_EDATA, path, je.line, NULL, "not a model file: %s",
+                             je.text);
+    int rc = 0;
+    json_t *lam = json_object_get(o, "lambda");
+    json_t *fa = json_object_get(o, "fields");
+    if (!json_is_integer(json_object_get(o, "nmdi_link_model")) || !json_is_number(lam) ||
+        !json_is_array(fa)) {
+        rc = nmdi_error_at(err, NMDI_EDATA, path, 0, NULL,
+                           "not an nmdi link model (written by --save-model)");
+        goto out;
+    }
+    double l = json_number_value(lam);
+    if (!(l > 0 && l < 1)) {
+        rc = nmdi_error_at(err, NMDI_EDATA, path, 0, "lambda", "lambda must be in (0,1)");
+        goto out;
+    }
+    for (size_t f = 0; f < lk->nfields; f++) {
+        lfield *F = &lk->F[f];
+        json_t *fo = NULL, *x;
+        size_t i;
+        json_array_foreach(fa, i, x)
+        {
+            const char *nm = json_string_value(json_object_get(x, "name"));
+            if (nm && strcmp(nm, F->name) == 0)
+                fo = x;
+        }
+        if (!fo) {
+            rc = nmdi_error_at(err, NMDI_EDATA, path, 0, F->name,
+                               "the model has no such field (compare the fields it was "
+                               "trained on)");
+            goto out;
+        }
+        const char *kn = json_string_value(json_object_get(fo, "kind"));
+        if (!kn || nmdi_link_kind_parse(kn) != (int)F->kind) {
+            rc = nmdi_error_at(err, NMDI_EDATA, path, 0, F->name,
+                               "kind %s in the model, %s here (use --type)", kn ? kn : "?",
+                               nmdi_link_kind_name(F->kind));
+            goto out;
+        }
+        json_t *tf = json_object_get(fo, "tf_adjusted");
+        if (json_is_boolean(tf))
+            F->tf = json_is_true(tf);
+        json_t *la = json_object_get(fo, "levels");
+        int seen = 0;
+        json_array_foreach(la, i, x)
+        {
+            json_int_t lv = json_integer_value(json_object_get(x, "level"));
+            double m = json_number_value(json_object_get(x, "m"));
+            double u = json_number_value(json_object_get(x, "u"));
+            if (lv < 0 || lv >= F->nlev || !(m > 0 && m <= 1) || !(u > 0 && u <= 1)) {
+                rc = nmdi_error_at(err, NMDI_EDATA, path, 0, F->name,
+                                   "level %lld: m and u must be in (0,1]", (long long)lv);
+                goto out;
+            }
+            F->m[lv] = m;
+            F->u[lv] = u;
+            json_t *uc = json_object_get(x, "u_candidates");
+            F->uc[lv] = json_is_number(uc) ? json_number_value(uc) : u;
+            seen |= 1 << lv;
+        }
+        if (seen != (1 << F->nlev) - 1) {
+            rc = nmdi_error_at(err, NMDI_EDATA, path, 0, F->name,
+                               "the model lacks some of the %d levels", F->nlev);
+            goto out;
+        }
+    }
+    lk->lambda = l;
+    json_t *lc = json_object_get(o, "lambda_candidates");
+    lk->lambda_c = json_is_number(lc) ? json_number_value(lc) : l;
+    set_weights(lk);
+    lk->trained = 1;
+    lk->from_file = 1;
+out:
+    json_decref(o);
+    return rc;
+}
