@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 extern const nmdi_cmd_info nmdi_cmd_link_info;
 
@@ -253,6 +254,29 @@ out:
     return rc;
 }
 
+/* `nmdi link DIR`: the infrastructure mode (person spine from DIR/store).
+ * Placeholder until the store exists: an infrastructure without a store has
+ * nothing to link (said plainly, exit 0); with a store it is an error, never
+ * a silent success. */
+static int link_infrastructure(nmdi_ctx *ctx, link_opts *o, const char *dir)
+{
+    (void)ctx;
+    (void)o;
+    char store[4096];
+    struct stat st;
+    snprintf(store, sizeof store, "%s/store", dir);
+    if (stat(store, &st) != 0) {
+        fprintf(stderr, "nmdi link: %s has no store (no source loaded): no person spine to build\n",
+                dir);
+        return 0;
+    }
+    fprintf(stderr,
+            "nmdi link: %s: building the person spine from the store is not in this build; "
+            "link CSV files with 'nmdi link LEFT.csv [RIGHT.csv]'\n",
+            dir);
+    return 1;
+}
+
 int nmdi_cmd_link(nmdi_ctx *ctx, int argc, char **argv)
 {
     link_opts o;
@@ -365,6 +389,9 @@ int nmdi_cmd_link(nmdi_ctx *ctx, int argc, char **argv)
     int nargs = argc - optind;
     if (nargs < 1 || nargs > 2)
         return nmdi_cli_usage(&nmdi_cmd_link_info, "give one CSV file (dedupe) or two (link)");
+    struct stat st;
+    if (nargs == 1 && stat(argv[optind], &st) == 0 && S_ISDIR(st.st_mode))
+        return link_infrastructure(ctx, &o, argv[optind]);
     return link_files(ctx, &o, argv[optind], nargs == 2 ? argv[optind + 1] : NULL);
 }
 
@@ -372,6 +399,7 @@ const nmdi_cmd_info nmdi_cmd_link_info = {
     "link",
     "link records across files, or deduplicate one file (Fellegi-Sunter, EM)",
     "usage: nmdi link [options] LEFT.csv [RIGHT.csv]\n"
+    "       nmdi link DIR   (infrastructure: person spine; not in this build yet)\n"
     "\n"
     "With one file, finds the records of the same person in it (deduplication);\n"
     "with two, links records of LEFT to records of RIGHT. Unsupervised: m and\n"
