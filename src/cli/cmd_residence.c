@@ -327,7 +327,8 @@ int nmdi_cmd_residence(nmdi_ctx *ctx, int argc, char **argv)
         case 't':
         case 'w':
             if (nmdi_parse_int64(optarg, &v) || v < 1 || v > 36600)
-                return nmdi_cli_usage(info, "--%s needs a whole number of days (1 to 36600), not '%s'",
+                return nmdi_cli_usage(info,
+                                      "--%s needs a whole number of days (1 to 36600), not '%s'",
                                       opt == 't' ? "threshold" : "window", optarg);
             *(opt == 't' ? &rule.threshold : &rule.window) = (int)v;
             break;
@@ -367,8 +368,8 @@ int nmdi_cmd_residence(nmdi_ctx *ctx, int argc, char **argv)
     }
     if (!rc && !as_of) /* default cut-off: the last valid crossing date */
         for (size_t i = 0; i < c.n; i++)
-            if (c.date[i] != NMDI_DATE_NONE && (rule.cutoff == NMDI_DATE_NONE || c.date[i] > rule.cutoff))
-                rule.cutoff = c.date[i];
+            if (c.date[i] != NMDI_DATE_NONE && c.date[i] > rule.cutoff)
+                rule.cutoff = c.date[i]; /* NONE is INT32_MIN: below any date */
     if (!rc && !(res = malloc((c.n + 1) * sizeof *res)))
         rc = nmdi_error_set(&err, NMDI_EINTERNAL, "out of memory");
     if (!rc) {

@@ -667,6 +667,291 @@ static void test_run_sorts(void **state)
     assert_int_equal(nmdi_residence_run(NULL, &r, &in, out, &err), NMDI_EDATA);
 }
 
+
+/* ---- migration events, circular migrants ------------------------------------ */
+
+static size_t person_events(const char *spec, int initial, int citizen, const char *cutoff,
+                            nmdi_migration_event *ev)
+{
+    nmdi_date date[16];
+    uint8_t dir[16];
+    nmdi_residence_result res[16];
+    size_t n = 0;
+    for (const char *p = spec; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        dir[n] = *p == 'A' ? A : *p == 'D' ? D : NMDI_DIR_UNKNOWN;
+        p += 2;
+        char b[11];
+        memcpy(b, p, 10);
+        b[10] = 0;
+        date[n++] = dt(b);
+        p += 10;
+    }
+    nmdi_residence_rule r = rule(365, 487, cutoff);
+    nmdi_residence_classify(&r, n, date, dir, NULL, initial, initial < 0 ? NONE : dt("2000-01-01"),
+                            res);
+    nmdi_events_opts o;
+    nmdi_events_opts_default(&o);
+    return nmdi_derive_events(&o, n, date, dir, res, citizen, ev);
+}
+
+static void test_events(void **state)
+{
+    (void)state;
+    nmdi_migration_event ev[16];
+    /* a resident: 120 days abroad (temporary), then emigrates for good */
+    size_t k = person_events("D 2017-01-01, A 2017-05-01, D 2018-01-01", 1, 1, "2019-06-01", ev);
+    assert_int_equal(k, 2);
+    assert_int_equal(ev[0].type, NMDI_EV_TEMP_OUT);
+    assert_int_equal(ev[0].date, dt("2017-01-01"));
+    assert_int_equal(ev[0].duration, 120);
+    assert_int_equal(ev[0].crossing, 0);
+    assert_string_equal(nmdi_event_code(ev[0].type, ev[0].returning_citizen), "TMP_OUT");
+    assert_int_equal(ev[1].type, NMDI_EV_EMIGRATION);
+    assert_int_equal(ev[1].date, dt("2018-01-01"));
+    assert_int_equal(ev[1].duration, -1);
+    assert_int_equal(ev[1].provisional, 0);
+    assert_string_equal(nmdi_event_code(ev[1].type, 0), "EMI");
+    /* a non-resident citizen: 104 days' visit, then comes back to stay */
+    k = person_events("A 2017-01-01, D 2017-04-15, A 2018-01-01", 0, 1, "2018-06-01", ev);
+    assert_int_equal(k, 2);
+    assert_int_equal(ev[0].type, NMDI_EV_TEMP_IN);
+    assert_int_equal(ev[1].type, NMDI_EV_IMMIGRATION);
+    assert_int_equal(ev[1].returning_citizen, 1);
+    assert_int_equal(ev[1].provisional, 1); /* final 2019-01-01 > cut-off */
+    assert_string_equal(nmdi_event_code(ev[1].type, ev[1].returning_citizen), "RET");
+    /* a foreigner immigrating is not a returning citizen */
+    k = person_events("A 2017-01-01", 0, 0, "2018-06-01", ev);
+    assert_int_equal(k, 1);
+    assert_int_equal(ev[0].returning_citizen, 0);
+    assert_string_equal(nmdi_event_code(ev[0].type, 0), "IMM");
+    /* 80 days away is no event; 364 days is still temporary */
+    k = person_events("D 2017-01-01, A 2017-03-22", 1, 1, "2019-06-01", ev);
+    assert_int_equal(k, 0);
+    k = person_events("D 2017-01-01, A 2017-12-31", 1, 1, "2019-06-01", ev);
+    assert_int_equal(k, 1);
+    assert_int_equal(ev[0].type, NMDI_EV_TEMP_OUT);
+    assert_int_equal(ev[0].duration, 364);
+    /* the return of a temporary trip is not an event */
+    k = person_events("D 2017-01-01, A 2017-06-01, D 2017-06-10, A 2017-06-20", 1, -1,
+                      "2019-06-01", ev);
+    assert_int_equal(k, 1);
+    assert_string_equal(nmdi_event_code(99, 0), "_U");
+}
+
+static void circ(const char *ref, int sliding, const nmdi_date *date, size_t n, int *c, int *t)
+{
+    nmdi_circular_opts o;
+    nmdi_circular_opts_default(&o, dt(ref));
+    o.sliding = sliding;
+    nmdi_derive_circular(&o, n, date, NULL, c, t);
+}
+
+static void test_circular(void **state)
+{
+    (void)state;
+    int c, t;
+    /* stays of 424, 458, 457 days and an open one: circular */
+    nmdi_date d[4] = {dt("2010-01-01"), dt("2011-03-01"), dt("2012-06-01"), dt("2013-09-01")};
+    circ("2016-01-01", 0, d, 4, &c, &t);
+    assert_int_equal(c, 1);
+    assert_int_equal(t, 1);
+    /* ten years before 2021-06-01 hold only two of them: fixed no, sliding yes */
+    circ("2021-06-01", 0, d, 4, &c, &t);
+    assert_int_equal(c, 0);
+    circ("2021-06-01", 1, d, 4, &c, &t);
+    assert_int_equal(c, 1);
+    /* at 2012-12-31 the third stay is only 213 days old: not yet */
+    circ("2012-12-31", 0, d, 4, &c, &t);
+    assert_int_equal(c, 0);
+    assert_int_equal(t, 1);
+    circ("2012-12-31", 1, d, 4, &c, &t);
+    assert_int_equal(c, 0);
+    /* stays of 100 days: temporary circular only */
+    nmdi_date s[4] = {dt("2015-01-01"), dt("2015-04-11"), dt("2015-07-20"), dt("2015-10-28")};
+    circ("2016-06-01", 0, s, 4, &c, &t);
+    assert_int_equal(c, 0);
+    assert_int_equal(t, 1);
+    circ("2016-06-01", 1, s, 4, &c, &t);
+    assert_int_equal(t, 1);
+    /* two crossings are not enough; crossings after ref do not count */
+    circ("2016-06-01", 0, s, 2, &c, &t);
+    assert_int_equal(t, 0);
+    circ("2015-04-11", 1, s, 4, &c, &t);
+    assert_int_equal(t, 0);
+    /* errors are ignored: flag one of three */
+    nmdi_residence_result res[4];
+    memset(res, 0, sizeof res);
+    res[1].error = NMDI_RES_ESAMEDIR;
+    nmdi_circular_opts o;
+    nmdi_circular_opts_default(&o, dt("2016-06-01"));
+    nmdi_derive_circular(&o, 4, s, res, &c, &t);
+    assert_int_equal(t, 1); /* 2015-01-01 now stays 200 days: still 3 crossings */
+    res[2].error = NMDI_RES_ESAMEDIR;
+    nmdi_derive_circular(&o, 4, s, res, &c, &t);
+    assert_int_equal(t, 0);
+}
+
+/* ---- migratory status ----------------------------------------------------------- */
+
+static nmdi_migratory_status status(const char *birth, const char *cit, const char *cit2,
+                                    const char *mother, const char *father, int ay, int am)
+{
+    nmdi_person_origin in = {"NZL", birth, cit, cit2, mother, father, NULL, NULL, ay, am,
+                             dt("2021-03-07")};
+    nmdi_migratory_status out;
+    nmdi_derive_migratory_status(&in, &out);
+    return out;
+}
+
+static void test_migratory_status(void **state)
+{
+    (void)state;
+    nmdi_migratory_status s = status("NZL", "NZ", NULL, "NZL", "NZL", 0, 0);
+    assert_string_equal(s.status, "NB_CIT");
+    assert_string_equal(s.citgroup, "NAT");
+    assert_int_equal(s.foreign_born, 0);
+    assert_int_equal(s.non_citizen, 0);
+    assert_int_equal(s.second_generation, 0);
+    assert_int_equal(s.recent_1y, 0);
+    assert_int_equal(s.duration, -1);
+    s = status("IND", "356", NULL, NULL, NULL, 2020, 6);
+    assert_string_equal(s.status, "FB_NCIT");
+    assert_string_equal(s.citgroup, "FOR");
+    assert_int_equal(s.second_generation, 0);
+    assert_int_equal(s.recent_1y, 1);
+    assert_int_equal(s.recent_5y, 1);
+    assert_int_equal(s.duration, 0);
+    s = status("GBR", "GBR", "NZL", NULL, NULL, 2016, 3); /* dual citizen */
+    assert_string_equal(s.status, "FB_CIT");
+    assert_int_equal(s.recent_5y, 0); /* 60 months before March 2021 */
+    assert_int_equal(s.duration, 5);
+    s = status("GBR", "GBR", NULL, NULL, NULL, 2016, 4);
+    assert_int_equal(s.recent_5y, 1);
+    assert_int_equal(s.recent_1y, 0);
+    assert_int_equal(s.duration, 4);
+    s = status("GBR", "GBR", NULL, NULL, NULL, 2020, 0); /* month unknown: July */
+    assert_int_equal(s.recent_1y, 1);
+    s = status("GBR", "GBR", NULL, NULL, NULL, 2019, 0);
+    assert_int_equal(s.recent_1y, 0);
+    s = status("GBR", "GBR", NULL, NULL, NULL, 2022, 1); /* after the census: unknown */
+    assert_int_equal(s.recent_1y, -1);
+    assert_int_equal(s.duration, -1);
+    s = status("GBR", "GBR", NULL, NULL, NULL, 0, 0);
+    assert_int_equal(s.recent_5y, -1);
+    s = status("nz", "XXA", NULL, "WSM", "", 0, 0);
+    assert_string_equal(s.status, "NB_NCIT");
+    assert_string_equal(s.citgroup, "STLS");
+    assert_int_equal(s.non_citizen, 1);
+    assert_int_equal(s.second_generation, 1);
+    s = status("NZL", "STLS", "AUS", "NZL", "_U", 0, 0);
+    assert_string_equal(s.citgroup, "FOR");
+    assert_int_equal(s.second_generation, -1);
+    s = status("", "NZL", NULL, NULL, NULL, 0, 0);
+    assert_string_equal(s.status, "_U");
+    assert_int_equal(s.foreign_born, -1);
+    assert_int_equal(s.second_generation, -1);
+    s = status("NZL", "_U", NULL, NULL, NULL, 0, 0);
+    assert_string_equal(s.status, "_U");
+    assert_string_equal(s.citgroup, "_U");
+    assert_int_equal(s.non_citizen, -1);
+    /* residence 1 and 5 years before; returning citizens */
+    nmdi_person_origin in = {"NZL", "NZL", "NZL", NULL, NULL, NULL, "AUS", "NZL", 2020, 11,
+                             dt("2021-03-07")};
+    nmdi_migratory_status o;
+    nmdi_derive_migratory_status(&in, &o);
+    assert_int_equal(o.abroad_1y, 1);
+    assert_int_equal(o.abroad_5y, 0);
+    assert_int_equal(o.returning_1y, 1);
+    in.citizenship = "AUS";
+    nmdi_derive_migratory_status(&in, &o);
+    assert_int_equal(o.returning_1y, 0);
+    in.citizenship = "NZL";
+    in.residence_1y = NULL;
+    nmdi_derive_migratory_status(&in, &o);
+    assert_int_equal(o.returning_1y, -1);
+}
+
+/* ---- permits and register ---------------------------------------------------------- */
+
+static void test_add_months(void **state)
+{
+    (void)state;
+    assert_int_equal(nmdi_derive_add_months(dt("2020-01-31"), 1), dt("2020-02-29"));
+    assert_int_equal(nmdi_derive_add_months(dt("2019-01-31"), 1), dt("2019-02-28"));
+    assert_int_equal(nmdi_derive_add_months(dt("2020-11-15"), 3), dt("2021-02-15"));
+    assert_int_equal(nmdi_derive_add_months(dt("2020-03-31"), -1), dt("2020-02-29"));
+    assert_int_equal(nmdi_derive_add_months(dt("2020-01-15"), -13), dt("2018-12-15"));
+    assert_int_equal(nmdi_derive_add_months(dt("2020-01-15"), 0), dt("2020-01-15"));
+}
+
+static void test_permits(void **state)
+{
+    (void)state;
+    nmdi_permit_opts o;
+    nmdi_permit_opts_default(&o);
+    nmdi_date from[6] = {dt("2020-01-01"), dt("2021-01-01"), dt("2022-03-01"),
+                         dt("2023-07-01"), dt("2024-07-01"), dt("2024-12-01")};
+    nmdi_date to[6] = {dt("2020-12-31"), dt("2021-12-31"), dt("2022-12-31"),
+                       dt("2024-06-30"), dt("2024-08-15"), dt("2025-11-30")};
+    uint8_t reason[6] = {1, 1, 2, 2, 2, 3}, kind[6];
+    assert_int_equal(nmdi_derive_permits(&o, 6, from, to, reason, kind), 2);
+    assert_int_equal(kind[0], NMDI_PERMIT_FIRST);
+    assert_int_equal(kind[1], NMDI_PERMIT_RENEWAL);
+    assert_int_equal(kind[2], NMDI_PERMIT_CHANGE);
+    assert_int_equal(kind[3], NMDI_PERMIT_FIRST); /* gap 2023-01-01..06-30: 6 months */
+    assert_int_equal(kind[4], NMDI_PERMIT_SHORT);
+    assert_int_equal(kind[5], NMDI_PERMIT_CHANGE); /* gap of 5 months */
+    from[3] = dt("2023-06-30"); /* one day short of 6 months */
+    nmdi_derive_permits(&o, 6, from, to, reason, kind);
+    assert_int_equal(kind[3], NMDI_PERMIT_RENEWAL);
+    /* only a previous permit of the same reason counts */
+    o.same_reason_gap = 1;
+    nmdi_derive_permits(&o, 6, from, to, reason, kind);
+    assert_int_equal(kind[2], NMDI_PERMIT_FIRST);
+    assert_int_equal(kind[5], NMDI_PERMIT_FIRST);
+    o.same_reason_gap = 0;
+    /* open-ended permit: never a gap after it; 3 months exactly is enough */
+    nmdi_date f2[2] = {dt("2020-01-01"), dt("2025-01-01")}, t2[2] = {NONE, dt("2025-03-31")};
+    uint8_t r2[2] = {1, 1}, k2[2];
+    assert_int_equal(nmdi_derive_permits(&o, 2, f2, t2, r2, k2), 1);
+    assert_int_equal(k2[1], NMDI_PERMIT_RENEWAL);
+    t2[0] = dt("2020-03-30"); /* 1 day short of 3 months */
+    assert_int_equal(nmdi_derive_permits(&o, 2, f2, t2, r2, k2), 1);
+    assert_int_equal(k2[0], NMDI_PERMIT_SHORT);
+    assert_int_equal(k2[1], NMDI_PERMIT_FIRST);
+}
+
+static void test_register(void **state)
+{
+    (void)state;
+    assert_int_equal(nmdi_usual_residence_days('a'), 183);
+    assert_int_equal(nmdi_usual_residence_days('b'), 365);
+    assert_int_equal(nmdi_usual_residence_days('c'), -1);
+    nmdi_date d[5] = {dt("2017-05-01"), dt("2018-01-01"), dt("2018-06-01"), dt("2018-08-01"),
+                      dt("2019-01-01")};
+    uint8_t ev[5] = {NMDI_REG_OTHER, NMDI_REG_IN, NMDI_REG_OUT, NMDI_REG_OTHER, NMDI_REG_IN};
+    uint8_t c[5], p[5];
+    nmdi_derive_register(365, dt("2019-12-31"), 5, d, ev, c, p);
+    assert_int_equal(c[0], 0);
+    assert_int_equal(c[1], 0); /* left after 151 days */
+    assert_int_equal(c[2], 0); /* back after 214 days */
+    assert_int_equal(c[3], 0);
+    assert_int_equal(c[4], 1); /* still there, but 364 days of data: provisional */
+    assert_int_equal(p[4], 1);
+    nmdi_derive_register(365, dt("2020-01-01"), 5, d, ev, c, p);
+    assert_int_equal(p[4], 0);
+    nmdi_derive_register(183, dt("2020-01-01"), 5, d, ev, c, p); /* option a */
+    assert_int_equal(c[1], 0);
+    assert_int_equal(c[2], 1);
+    nmdi_derive_register(0, NONE, 5, d, ev, c, p); /* every event */
+    assert_int_equal(c[1] + c[2] + c[4], 3);
+    assert_int_equal(p[4], 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -681,6 +966,12 @@ int main(void)
         cmocka_unit_test(test_property_mirror_and_errors),
         cmocka_unit_test(test_property_order),
         cmocka_unit_test(test_run_sorts),
+        cmocka_unit_test(test_events),
+        cmocka_unit_test(test_circular),
+        cmocka_unit_test(test_migratory_status),
+        cmocka_unit_test(test_add_months),
+        cmocka_unit_test(test_permits),
+        cmocka_unit_test(test_register),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
