@@ -309,6 +309,97 @@ static void test_parse_direction(void **state)
     assert_int_equal(nmdi_residence_parse_direction("2", 1), NMDI_DIR_UNKNOWN);
 }
 
+
+/* The scenarios of the reference's own test suite (migrbc, tests/testthat,
+ * residence and non-residence files: the second is the mirror image of the
+ * first). Initial status known at the first crossing's date; the reference
+ * runs with today's date as cut-off, here a late cut-off. Expected values:
+ * rb ra ltm, then Fb Fa Fm in days after 2017-01-01. */
+typedef struct scenario {
+    const char *crossings;
+    int want[5][6];
+    int initial;      /* 0: resident at 2017-01-01 (default), -1: none */
+    const char *d0;   /* another date of the initial status          */
+} scenario;
+
+static const scenario migrbc_scenarios[] = {
+    {"A 2017-01-01", {{1, 1, 0, 0, 0, 0}}, 0, NULL},
+    {"D 2017-01-01", {{1, 0, 1, 0, 365, 365}}, 0, NULL},
+    {"D 2017-01-01, A 2017-01-11", {{1, 1, 0, 0, 132, 132}, {1, 1, 0, 132, 132, 10}}, 0, NULL},
+    {"D 2017-01-01, A 2017-01-11, D 2017-03-12, A 2017-04-01",
+     {{1, 1, 0, 0, 152, 152},
+      {1, 1, 0, 152, 152, 10},
+      {1, 1, 0, 152, 212, 212},
+      {1, 1, 0, 212, 212, 90}}, 0, NULL},
+    {"D 2017-01-01, A 2017-09-08", {{1, 1, 0, 0, 372, 372}, {1, 1, 0, 372, 372, 372}}, 0, NULL},
+    {"D 2017-01-01, A 2017-01-01", {{1, 1, 0, 0, 122, 122}, {1, 1, 0, 122, 122, 0}}, 0, NULL},
+    {"D 2017-01-01, A 2017-01-11, D 2017-03-12",
+     {{1, 0, 1, 0, 425, 425}, {0, 0, 0, 425, 425, 10}, {0, 0, 0, 425, 425, 425}}, 0, NULL},
+    {"D 2017-01-01, A 2018-01-06", {{1, 0, 1, 0, 365, 365}, {0, 1, 1, 370, 735, 735}}, 0, NULL},
+    {"D 2017-01-01, A 2017-12-17, D 2018-01-06, A 2018-01-26, D 2018-01-27",
+     {{1, 0, 1, 0, 385, 385},
+      {0, 0, 0, 385, 493, 493},
+      {0, 0, 0, 493, 493, 385},
+      {0, 0, 0, 493, 513, 513},
+      {0, 0, 0, 513, 513, 391}}, 0, NULL},
+    {"D 2017-01-01, A 2017-01-11, D 2018-01-06, A 2018-01-16",
+     {{1, 1, 0, 0, 132, 132},
+      {1, 1, 0, 132, 132, 10},
+      {1, 1, 0, 370, 502, 502},
+      {1, 1, 0, 502, 502, 380}}, 0, NULL},
+    {"D 2017-01-01, A 2018-01-06, D 2018-01-16, A 2018-11-02, D 2018-11-12",
+     {{1, 0, 1, 0, 365, 365},
+      {0, 0, 0, 370, 502, 502},
+      {0, 0, 0, 502, 502, 380},
+      {0, 0, 0, 670, 802, 802},
+      {0, 0, 0, 802, 802, 680}}, 0, NULL},
+    /* test-RBC_algorithm_with_IRS.R, scenario 2: resident at 2018-05-18 =
+     * Fa of crossing 2, so crossing 3 takes the initial status (the quirk);
+     * scenario 4 is its mirror image */
+    {"D 2017-01-01, A 2018-01-06, D 2018-01-16, A 2018-11-02, D 2018-11-12",
+     {{1, 0, 1, 0, 365, 365},
+      {0, 0, 0, 370, 502, 502},
+      {1, 0, 1, 502, 755, 755},
+      {0, 0, 0, 755, 802, 670},
+      {0, 0, 0, 802, 802, 755}},
+     0,
+     "2018-05-18"},
+    /* scenario 5: without initial status, as with it */
+    {"D 2017-01-01, A 2018-01-06, D 2018-01-16, A 2018-11-02, D 2018-11-12",
+     {{1, 0, 1, 0, 365, 365},
+      {0, 0, 0, 370, 502, 502},
+      {0, 0, 0, 502, 502, 380},
+      {0, 0, 0, 670, 802, 802},
+      {0, 0, 0, 802, 802, 680}},
+     -1,
+     NULL},
+};
+
+static void test_migrbc_scenarios(void **state)
+{
+    (void)state;
+    nmdi_residence_rule r = rule(365, 487, "2030-01-01");
+    nmdi_residence_result o[8];
+    const nmdi_date base = dt("2017-01-01");
+    for (size_t k = 0; k < sizeof migrbc_scenarios / sizeof migrbc_scenarios[0]; k++) {
+        for (int mirror = 0; mirror < 2; mirror++) {
+            const scenario *sc = &migrbc_scenarios[k];
+            size_t n = run_spec(&r, sc->crossings, sc->initial < 0 ? -1 : 1,
+                                sc->d0 ? sc->d0 : "2017-01-01", mirror, o);
+            for (size_t i = 0; i < n; i++) {
+                const int *w = migrbc_scenarios[k].want[i];
+                assert_int_equal(o[i].rb, RES(w[0]));
+                assert_int_equal(o[i].ra, RES(w[1]));
+                assert_int_equal(o[i].ltm, w[2]);
+                assert_int_equal(o[i].fb - base, w[3]);
+                assert_int_equal(o[i].fa - base, w[4]);
+                assert_int_equal(o[i].fm - base, w[5]);
+                assert_int_equal(o[i].error, 0);
+            }
+        }
+    }
+}
+
 /* ---- an independent checker: day-by-day presence ------------------------------
  * For valid, alternating crossings in time order. The migrating crossing i is
  * decided by counting days one at a time from its date: each day belongs to
@@ -956,6 +1047,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_worked_examples),
+        cmocka_unit_test(test_migrbc_scenarios),
         cmocka_unit_test(test_lone_crossing_cutoff),
         cmocka_unit_test(test_return_rule),
         cmocka_unit_test(test_d0_quirk),
