@@ -22,7 +22,8 @@ typedef struct crossings {
     uint32_t *person;
     nmdi_date *date;
     uint8_t *dir;
-    const char **text; /* per row: crossing_id \0 raw date \0 raw direction \0 */
+    const char **text; /* per row: crossing_id \0 date text if invalid \0
+                          direction text unless "arrival"/"departure" \0 */
     size_t npersons, pcap;
     const char **pid;  /* per person: its person_id */
     nmdi_strmap *map;  /* person_id -> person index */
@@ -142,8 +143,13 @@ static int read_crossings(crossings *c, const char *path, nmdi_error *err)
         if (nmdi_date_parse(d, ld, &date))
             date = NMDI_DATE_NONE;
         int dir = nmdi_residence_parse_direction(r, lr);
-        /* keep the raw date and direction text only when they are invalid */
-        size_t keep_d = date == NMDI_DATE_NONE ? ld : 0, keep_r = dir == NMDI_DIR_UNKNOWN ? lr : 0;
+        /* keep the raw date text when invalid, and the direction text unless
+         * it is the canonical spelling (the output echoes what the file said) */
+        size_t keep_d = date == NMDI_DATE_NONE ? ld : 0;
+        const char *canon = dir == NMDI_ARRIVAL ? "arrival" : "departure";
+        size_t keep_r = dir != NMDI_DIR_UNKNOWN && lr == strlen(canon) && !memcmp(r, canon, lr)
+                            ? 0
+                            : lr;
         char *t = nmdi_arena_alloc(c->arena, lc + keep_d + keep_r + 3);
         if (person < 0 || !t) {
             rc = -1;
@@ -258,6 +264,9 @@ static inline char *put_flag(char *o, int v)
     return o;
 }
 
+/* One row per input crossing, in input order. person_id, crossing_id and
+ * direction echo the file; date is the parsed date (the same text when
+ * valid) or the file's text when invalid. */
 static void write_rows(const crossings *c, const nmdi_residence_result *res, FILE *f)
 {
     char line[160];
@@ -278,7 +287,7 @@ static void write_rows(const crossings *c, const nmdi_residence_result *res, FIL
             fwrite(line, 1, (size_t)(e - line), f);
         }
         fputc(',', f);
-        if (c->dir[i] == NMDI_DIR_UNKNOWN)
+        if (c->dir[i] == NMDI_DIR_UNKNOWN || *rawr)
             nmdi_csv_put(f, rawr);
         else
             fputs(c->dir[i] == NMDI_ARRIVAL ? "arrival" : "departure", f);

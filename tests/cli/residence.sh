@@ -74,7 +74,7 @@ assert_eq "default --as-of: classification final after the cut-off is provisiona
     "p4,5,2017-01-01,departure,1,1,0,2017-01-01,2018-01-08,2018-01-08,1,0" \
     "$(grep '^p4,5,' "$TMP/def.out")"
 
-# --- columns in any order, extra columns, A/D and 1/0, quoted ids, input order
+# --- columns in any order, extra columns, A/D and 1/0 (echoed), input order
 cat >"$TMP/cols.csv" <<'EOF'
 direction;port;date;crossing_id;person_id
 A;AKL;2017-01-11;c2;"x;1"
@@ -85,10 +85,10 @@ EOF
 "$NMDI" residence --as-of 2018-01-01 "$TMP/cols.csv" >"$TMP/cols.out" 2>/dev/null
 cat >"$TMP/cols.want" <<EOF
 $HEADER
-x;1,c2,2017-01-11,arrival,1,1,0,2017-05-13,2017-05-13,2017-01-11,0,0
-y,c4,2017-03-01,arrival,0,1,1,2017-03-01,2018-03-01,2018-03-01,1,0
-x;1,c1,2017-01-01,departure,1,1,0,2017-01-01,2017-05-13,2017-05-13,0,0
-y,c3,2016-01-01,departure,1,0,1,2016-01-01,2016-12-31,2016-12-31,0,0
+x;1,c2,2017-01-11,A,1,1,0,2017-05-13,2017-05-13,2017-01-11,0,0
+y,c4,2017-03-01,1,0,1,1,2017-03-01,2018-03-01,2018-03-01,1,0
+x;1,c1,2017-01-01,D,1,1,0,2017-01-01,2017-05-13,2017-05-13,0,0
+y,c3,2016-01-01,0,1,0,1,2016-01-01,2016-12-31,2016-12-31,0,0
 EOF
 assert_eq "any column order, extra columns, codes A/D/1/0, input order kept" \
     "$(cat "$TMP/cols.want")" "$(cat "$TMP/cols.out")"
@@ -109,15 +109,15 @@ rc=$?
 assert_eq "errors: exit 0" 0 "$rc"
 assert_eq "errors: one row per input line" 8 "$(wc -l <"$TMP/bad.out" | tr -d ' ')"
 assert_eq "code 2: second departure in a row, carried through" \
-    "a,2,2017-03-01,departure,1,1,0,2017-10-01,2017-10-01,2017-10-01,0,2" "$(grep '^a,2,' "$TMP/bad.out")"
+    "a,2,2017-03-01,D,1,1,0,2017-10-01,2017-10-01,2017-10-01,0,2" "$(grep '^a,2,' "$TMP/bad.out")"
 assert_eq "code 2: the valid crossings ignore it" \
-    "a,3,2017-06-01,arrival,1,1,0,2017-10-01,2017-10-01,2017-06-01,0,0" "$(grep '^a,3,' "$TMP/bad.out")"
+    "a,3,2017-06-01,A,1,1,0,2017-10-01,2017-10-01,2017-06-01,0,0" "$(grep '^a,3,' "$TMP/bad.out")"
 assert_eq "code 4: invalid date, empty final dates" \
-    "b,4,2017-02-30,arrival,1,1,0,,,,0,4" "$(grep '^b,4,' "$TMP/bad.out")"
+    "b,4,2017-02-30,A,1,1,0,,,,0,4" "$(grep '^b,4,' "$TMP/bad.out")"
 assert_eq "code 3: unknown direction" \
     "b,5,2017-01-01,sideways,1,1,0,2017-01-01,2017-01-01,2017-01-01,0,3" "$(grep '^b,5,' "$TMP/bad.out")"
 assert_eq "code 4: empty date, no valid crossing: residence unknown" \
-    "c,7,,arrival,,,0,,,,0,4" "$(grep '^c,7,' "$TMP/bad.out")"
+    "c,7,,A,,,0,,,,0,4" "$(grep '^c,7,' "$TMP/bad.out")"
 if grep -q '4 of 7 crossings flagged' "$TMP/bad.err" && grep -q 'invalid date (4)' "$TMP/bad.err"; then
     ok "error summary on standard error"
 else
@@ -127,10 +127,10 @@ fi
 # --- other threshold/window pairs: 9 of 12 months
 printf 'person_id,crossing_id,date,direction\nq,1,2017-01-01,D\nq,2,2017-10-15,A\n' >"$TMP/nine.csv"
 assert_eq "--threshold 273 --window 365: 287 days out is a migration" \
-    "q,1,2017-01-01,departure,1,0,1,2017-01-01,2017-10-01,2017-10-01,0,0" \
+    "q,1,2017-01-01,D,1,0,1,2017-01-01,2017-10-01,2017-10-01,0,0" \
     "$("$NMDI" -q residence --threshold 273 --window 365 --as-of 2019-01-01 "$TMP/nine.csv" | grep '^q,1,')"
 assert_eq "12/16 months: 287 days out is not" \
-    "q,1,2017-01-01,departure,1,1,0,2017-01-01,2018-02-14,2018-02-14,0,0" \
+    "q,1,2017-01-01,D,1,1,0,2017-01-01,2018-02-14,2018-02-14,0,0" \
     "$("$NMDI" -q residence --as-of 2019-01-01 "$TMP/nine.csv" | grep '^q,1,')"
 
 # --- standard input, header only, usage and data errors
