@@ -9,7 +9,7 @@ what=${1:-all}
 BUILD_PKGS="build-essential pkg-config libsqlite3-dev libjansson-dev libsodium-dev libyaml-dev \
 libgsl-dev libxml2-dev libxml2-utils libmicrohttpd-dev libreadstat-dev libpq-dev \
 nodejs npm"
-TEST_PKGS="libcmocka-dev valgrind r-base-core r-cran-survey r-cran-rsdmx chromium sqlite3"
+TEST_PKGS="libcmocka-dev valgrind r-base-core r-cran-survey r-cran-mass r-cran-rsdmx chromium sqlite3"
 case "$what" in
   build) pkgs="$BUILD_PKGS" ;;
   test|all) pkgs="$BUILD_PKGS $TEST_PKGS" ;;
