@@ -184,7 +184,8 @@ static int cmp_cells(const void *a, const void *b, void *arg)
 void nmdi_cube_sort(nmdi_cube *c)
 {
     size_t nd = c->ndims;
-    qsort_r(c->cells, c->ncells, sizeof *c->cells, cmp_cells, &nd);
+    if (c->ncells > 1)
+        qsort_r(c->cells, c->ncells, sizeof *c->cells, cmp_cells, &nd);
     nmdi_strmap_free(c->index);
     c->index = NULL;
 }

@@ -1,0 +1,462 @@
+/*
+ * mobile.c — mobile-phone presence records → migration aggregates
+ * (nmdi/mobile.h, docs/methods-mobile.md). Records are sorted by
+ * (subscriber, day); each subscriber's days become presence or absence
+ * spells, the spells become synthetic crossings classified by the residence
+ * engine of border crossings, and only counts of distinct subscribers per
+ * cell leave the module, with small cells redacted.
+ */
+#include "nmdi/mobile.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void nmdi_mobile_params_default(nmdi_mobile_params *p)
+{
+    memset(p, 0, sizeof *p);
+    nmdi_residence_rule_default(&p->rule);
+    p->gap_days = 7;
+    p->min_subscribers = 15;
+    p->market_share = 1.0;
+    p->home_country = "";
+}
+
+/* ---- aggregation: cells of distinct subscribers --------------------------- */
+typedef struct agg {
+    nmdi_strmap *idx;   /* joined codes → cell index + 1 */
+    size_t ndims;
+    char **keys;        /* joined codes per cell (malloc'd) */
+    int64_t *n;
+    double *ck;
+    size_t ncell, cap;
+} agg;
+
+static int agg_init(agg *g, size_t ndims)
+{
+    memset(g, 0, sizeof *g);
+    g->ndims = ndims;
+    g->idx = nmdi_strmap_new();
+    return g->idx ? 0 : -1;
+}
+
+static void agg_free(agg *g)
+{
+    for (size_t i = 0; i < g->ncell; i++)
+        free(g->keys[i]);
+    free(g->keys);
+    free(g->n);
+    free(g->ck);
+    nmdi_strmap_free(g->idx);
+}
+
+/* add one subscriber with record key rk to the cell of codes */
+static int agg_add(agg *g, const char *const *codes, double rk)
+{
+    char key[512];
+    size_t p = 0;
+    for (size_t i = 0; i < g->ndims; i++) {
+        size_t l = strlen(codes[i]);
+        if (p + l + 2 >= sizeof key)
+            return -1;
+        memcpy(key + p, codes[i], l);
+        p += l;
+        key[p++] = '\x1f';
+    }
+    key[p] = 0;
+    int ins;
+    int64_t *v = nmdi_strmap_put(g->idx, key, p, &ins);
+    if (!v)
+        return -1;
+    if (ins) {
+        if (g->ncell == g->cap) {
+            size_t nc = g->cap ? g->cap * 2 : 256;
+            char **k = realloc(g->keys, nc * sizeof *k);
+            if (!k)
+                return -1;
+            g->keys = k;
+            int64_t *n = realloc(g->n, nc * sizeof *n);
+            if (!n)
+                return -1;
+            g->n = n;
+            double *c = realloc(g->ck, nc * sizeof *c);
+            if (!c)
+                return -1;
+            g->ck = c;
+            g->cap = nc;
+        }
+        g->keys[g->ncell] = strdup(key);
+        if (!g->keys[g->ncell])
+            return -1;
+        g->n[g->ncell] = 0;
+        g->ck[g->ncell] = 0;
+        *v = (int64_t)++g->ncell;
+    }
+    size_t i = (size_t)(*v - 1);
+    g->n[i]++;
+    g->ck[i] = fmod(g->ck[i] + rk, 1.0);
+    return 0;
+}
+
+static nmdi_cube *agg_cube(agg *g, const char *const *dims, const nmdi_mobile_params *p,
+                           uint64_t *redacted)
+{
+    nmdi_cube *c = nmdi_cube_new(g->ndims, dims);
+    if (!c)
+        return NULL;
+    const char *codes[8];
+    for (size_t i = 0; i < g->ncell; i++) {
+        char *k = strdup(g->keys[i]), *s = k;
+        if (!k) {
+            nmdi_cube_free(c);
+            return NULL;
+        }
+        for (size_t d = 0; d < g->ndims; d++) {
+            codes[d] = s;
+            s = strchr(s, '\x1f');
+            *s++ = 0;
+        }
+        nmdi_cell cell;
+        nmdi_cell_init(&cell);
+        cell.n = g->n[i];
+        cell.ckey = g->ck[i];
+        strcpy(cell.obs_status, NMDI_OBS_ESTIMATED);
+        if (g->n[i] < p->min_subscribers) {
+            /* redacted: neither the count nor its key leaves the module */
+            cell.n = 0;
+            cell.ckey = NAN;
+            strcpy(cell.obs_status, NMDI_OBS_MISSING);
+            strcpy(cell.conf_status, NMDI_CONF_PRIMARY);
+            (*redacted)++;
+        } else {
+            cell.value = (double)g->n[i] / p->market_share;
+        }
+        int rc = nmdi_cube_add(c, codes, &cell);
+        free(k);
+        if (rc) {
+            nmdi_cube_free(c);
+            return NULL;
+        }
+    }
+    nmdi_cube_sort(c);
+    return c;
+}
+
+/* ---- per subscriber --------------------------------------------------------- */
+typedef struct sortctx {
+    const nmdi_mobile_input *in;
+} sortctx;
+
+static int cmp_rec(const void *a, const void *b, void *arg)
+{
+    const nmdi_mobile_input *in = ((const sortctx *)arg)->in;
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    if (in->subscriber[x] != in->subscriber[y])
+        return in->subscriber[x] < in->subscriber[y] ? -1 : 1;
+    if (in->day[x] != in->day[y])
+        return in->day[x] < in->day[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+static void month_of(nmdi_date d, char out[8])
+{
+    char buf[11];
+    nmdi_date_format(d, buf);
+    memcpy(out, buf, 7);
+    out[7] = 0;
+}
+
+static double record_key(uint64_t sub)
+{
+    return (double)(nmdi_hash64(&sub, sizeof sub, 0x6d6f62696c65ULL) >> 11) * 0x1p-53;
+}
+
+/* the most frequent string among idx[a..b) by field (ties: smallest string) */
+static const char *modal(const nmdi_mobile_input *in, const size_t *idx, size_t a, size_t b,
+                         const char *const *field)
+{
+    const char *best = NULL;
+    size_t bestn = 0;
+    for (size_t i = a; i < b; i++) {
+        const char *s = field[idx[i]];
+        size_t n = 0;
+        for (size_t k = a; k < b; k++)
+            n += strcmp(field[idx[k]], s) == 0;
+        if (n > bestn || (n == bestn && best && strcmp(s, best) < 0)) {
+            best = s;
+            bestn = n;
+        }
+    }
+    (void)in;
+    return best ? best : "_U";
+}
+
+typedef struct spell {
+    size_t a, b;          /* record range in the sorted index */
+    nmdi_date first, last;
+} spell;
+
+static const char *spell_type(const nmdi_residence_result *r, nmdi_date first, nmdi_date last)
+{
+    if (r->ltm)
+        return "LONG";
+    return last - first + 1 >= 90 ? "TEMP" : "SHORT";
+}
+
+/* Classify the spells of one subscriber with the residence engine and count
+ * the subscriber in the cells of the months the spells touch. Returns -1 on
+ * out of memory. cdate/cdir/res hold at least 2*nsp entries. */
+static int spells_to_cells(const nmdi_mobile_input *in, const nmdi_mobile_params *p,
+                           const nmdi_residence_rule *rule, const size_t *idx, const spell *sp,
+                           size_t nsp, int inbound, double rk, nmdi_date *cdate, uint8_t *cdir,
+                           nmdi_residence_result *res, agg *gin, agg *gout, agg *glt,
+                           nmdi_date dmax)
+{
+    size_t nc = 0;
+    size_t *first_cross = malloc(nsp * sizeof *first_cross);
+    if (!first_cross)
+        return -1;
+    for (size_t s = 0; s < nsp; s++) {
+        first_cross[s] = nc;
+        cdate[nc] = sp[s].first;
+        cdir[nc++] = inbound ? NMDI_ARRIVAL : NMDI_DEPARTURE;
+        if (sp[s].last + p->gap_days < dmax) {
+            cdate[nc] = sp[s].last + 1;
+            cdir[nc++] = inbound ? NMDI_DEPARTURE : NMDI_ARRIVAL;
+        }
+    }
+    nmdi_residence_classify(rule, nc, cdate, cdir, NULL, inbound ? 0 : 1, NMDI_DATE_NONE, res);
+    int rc = 0;
+    for (size_t s = 0; s < nsp && rc == 0; s++) {
+        const nmdi_residence_result *r = &res[first_cross[s]];
+        const char *type = spell_type(r, sp[s].first, sp[s].last);
+        const char *country =
+            inbound ? in->home[idx[sp[s].a]] : modal(in, idx, sp[s].a, sp[s].b, in->area);
+        if (r->ltm) {
+            char yr[11];
+            nmdi_date_format(sp[s].first, yr);
+            yr[4] = 0;
+            const char *codes[] = {yr, inbound ? "IMM" : "EMI", country};
+            rc = agg_add(glt, codes, rk);
+        }
+        /* one count per month the spell touches, in the month's modal area */
+        for (size_t i = sp[s].a; i < sp[s].b && rc == 0;) {
+            char mon[8], mon2[8];
+            month_of(in->day[idx[i]], mon);
+            size_t j = i;
+            while (j < sp[s].b && (month_of(in->day[idx[j]], mon2), strcmp(mon, mon2) == 0))
+                j++;
+            if (inbound) {
+                const char *codes[] = {mon, country, modal(in, idx, i, j, in->area), type};
+                rc = agg_add(gin, codes, rk);
+            } else {
+                const char *codes[] = {mon, country, type};
+                rc = agg_add(gout, codes, rk);
+            }
+            i = j;
+        }
+    }
+    free(first_cross);
+    return rc;
+}
+
+int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
+                    const nmdi_mobile_input *in, nmdi_mobile_result *out, nmdi_error *err)
+{
+    (void)ctx;
+    memset(out, 0, sizeof *out);
+    if (p->market_share <= 0 || p->market_share > 1)
+        return nmdi_error_set(err, NMDI_EDATA, "market_share must be in (0, 1], not %g",
+                              p->market_share);
+    if (nmdi_residence_rule_check(&p->rule, err))
+        return err->code;
+    size_t n = in->n;
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    spell *sp = NULL;
+    size_t spcap = 0;
+    nmdi_date *cdate = NULL;
+    uint8_t *cdir = NULL;
+    nmdi_residence_result *res = NULL;
+    size_t ccap = 0;
+    agg gin, gout, gint, glt;
+    int rc = NMDI_EINTERNAL;
+    int inited = 0;
+    if (!idx || agg_init(&gin, 4) || (inited = 1, agg_init(&gout, 3)) ||
+        (inited = 2, agg_init(&gint, 3)) || (inited = 3, agg_init(&glt, 3)))
+        goto oom;
+    inited = 4;
+    nmdi_date dmin = INT32_MAX, dmax = INT32_MIN;
+    for (size_t i = 0; i < n; i++) {
+        idx[i] = i;
+        if (in->day[i] != NMDI_DATE_NONE) {
+            if (in->day[i] < dmin)
+                dmin = in->day[i];
+            if (in->day[i] > dmax)
+                dmax = in->day[i];
+        }
+    }
+    sortctx sc = {in};
+    qsort_r(idx, n, sizeof *idx, cmp_rec, &sc);
+    nmdi_residence_rule rule = p->rule;
+    if (rule.cutoff == NMDI_DATE_NONE)
+        rule.cutoff = dmax;
+    out->records = n;
+    for (size_t a = 0; a < n;) {
+        size_t b = a;
+        uint64_t sub = in->subscriber[idx[a]];
+        while (b < n && in->subscriber[idx[b]] == sub)
+            b++;
+        out->subscribers++;
+        double rk = record_key(sub);
+        int inbound = 0, outbound = 0;
+        for (size_t i = a; i < b; i++) {
+            inbound |= in->roaming[idx[i]] == NMDI_MOBILE_INBOUND;
+            outbound |= in->roaming[idx[i]] == NMDI_MOBILE_OUTBOUND;
+        }
+        /* machine SIM: every day of the period, always the same area, never abroad */
+        size_t ndays = 0;
+        int one_area = 1;
+        for (size_t i = a; i < b; i++) {
+            if (i == a || in->day[idx[i]] != in->day[idx[i - 1]])
+                ndays++;
+            if (strcmp(in->area[idx[i]], in->area[idx[a]]) != 0)
+                one_area = 0;
+        }
+        if (!outbound && one_area && dmax > dmin && ndays == (size_t)(dmax - dmin + 1)) {
+            out->machines++;
+            a = b;
+            continue;
+        }
+        /* spells: inbound = days present here; domestic = days abroad (outbound) */
+        size_t nsp = 0;
+        for (size_t i = a; i < b; i++) {
+            size_t r = idx[i];
+            if (in->day[r] == NMDI_DATE_NONE)
+                continue;
+            int counts = inbound ? in->roaming[r] == NMDI_MOBILE_INBOUND
+                                 : in->roaming[r] == NMDI_MOBILE_OUTBOUND;
+            if (!counts)
+                continue;
+            if (nsp && in->day[r] - sp[nsp - 1].last <= p->gap_days) {
+                sp[nsp - 1].last = in->day[r];
+                sp[nsp - 1].b = i + 1;
+                continue;
+            }
+            if (nsp == spcap) {
+                spcap = spcap ? spcap * 2 : 16;
+                spell *ns = realloc(sp, spcap * sizeof *ns);
+                if (!ns)
+                    goto oom;
+                sp = ns;
+            }
+            sp[nsp].a = i;
+            sp[nsp].b = i + 1;
+            sp[nsp].first = sp[nsp].last = in->day[r];
+            nsp++;
+        }
+        if (nsp) {
+            /* synthetic crossings: into the spell at its first day, out of it the day
+             * after its last day unless the data end within the gap */
+            if (2 * nsp > ccap) {
+                ccap = 2 * nsp;
+                nmdi_date *d2 = realloc(cdate, ccap * sizeof *d2);
+                uint8_t *r2 = realloc(cdir, ccap);
+                nmdi_residence_result *s2 = realloc(res, ccap * sizeof *s2);
+                if (d2)
+                    cdate = d2;
+                if (r2)
+                    cdir = r2;
+                if (s2)
+                    res = s2;
+                if (!d2 || !r2 || !s2)
+                    goto oom;
+            }
+            if (spells_to_cells(in, p, &rule, idx, sp, nsp, inbound, rk, cdate, cdir, res, &gin,
+                                &gout, &glt, dmax))
+                goto oom;
+        }
+        /* internal mobility of domestic subscribers: home area per month */
+        if (!inbound) {
+            char prev_mon[8] = "", prev_area[64] = "";
+            for (size_t i = a; i < b;) {
+                if (in->roaming[idx[i]] != NMDI_MOBILE_DOMESTIC || in->day[idx[i]] == NMDI_DATE_NONE) {
+                    i++;
+                    continue;
+                }
+                char mon[8], mon2[8];
+                month_of(in->day[idx[i]], mon);
+                size_t j = i;
+                while (j < b && (month_of(in->day[idx[j]], mon2), strcmp(mon, mon2) == 0))
+                    j++;
+                /* modal area among the domestic records of the month */
+                const char *best = NULL;
+                size_t bestn = 0;
+                for (size_t k = i; k < j; k++) {
+                    if (in->roaming[idx[k]] != NMDI_MOBILE_DOMESTIC)
+                        continue;
+                    size_t cnt = 0;
+                    for (size_t m = i; m < j; m++)
+                        cnt += in->roaming[idx[m]] == NMDI_MOBILE_DOMESTIC &&
+                               strcmp(in->area[idx[m]], in->area[idx[k]]) == 0;
+                    if (cnt > bestn || (cnt == bestn && best && strcmp(in->area[idx[k]], best) < 0)) {
+                        best = in->area[idx[k]];
+                        bestn = cnt;
+                    }
+                }
+                if (best && prev_mon[0]) {
+                    const char *codes[] = {mon, prev_area, best};
+                    if (agg_add(&gint, codes, rk))
+                        goto oom;
+                }
+                if (best) {
+                    memcpy(prev_mon, mon, sizeof mon);
+                    snprintf(prev_area, sizeof prev_area, "%s", best);
+                }
+                i = j;
+            }
+        }
+        a = b;
+    }
+    {
+        static const char *const din[] = {"TIME_PERIOD", "HOME_COUNTRY", "REF_AREA", "PRESENCE_TYPE"};
+        static const char *const dout[] = {"TIME_PERIOD", "VISITED_COUNTRY", "ABSENCE_TYPE"};
+        static const char *const dint[] = {"TIME_PERIOD", "ORIGIN_AREA", "DESTINATION_AREA"};
+        static const char *const dlt[] = {"TIME_PERIOD", "FLOW", "COUNTERPART_AREA"};
+        out->inbound = agg_cube(&gin, din, p, &out->redacted);
+        out->outbound = agg_cube(&gout, dout, p, &out->redacted);
+        out->internal = agg_cube(&gint, dint, p, &out->redacted);
+        out->longterm = agg_cube(&glt, dlt, p, &out->redacted);
+        if (!out->inbound || !out->outbound || !out->internal || !out->longterm) {
+            nmdi_mobile_result_free(out);
+            goto oom;
+        }
+    }
+    rc = 0;
+    goto done;
+oom:
+    nmdi_error_set(err, NMDI_EINTERNAL, "out of memory in the mobile derivation");
+done:
+    if (inited >= 1)
+        agg_free(&gin);
+    if (inited >= 2)
+        agg_free(&gout);
+    if (inited >= 3)
+        agg_free(&gint);
+    if (inited >= 4)
+        agg_free(&glt);
+    free(idx);
+    free(sp);
+    free(cdate);
+    free(cdir);
+    free(res);
+    return rc;
+}
+
+void nmdi_mobile_result_free(nmdi_mobile_result *r)
+{
+    nmdi_cube_free(r->inbound);
+    nmdi_cube_free(r->outbound);
+    nmdi_cube_free(r->internal);
+    nmdi_cube_free(r->longterm);
+    r->inbound = r->outbound = r->internal = r->longterm = NULL;
+}

@@ -1,0 +1,176 @@
+/* test_mobile.c — unit tests of the mobile-phone presence derivation
+ * (src/derive/mobile.c): long-term presence through the residence engine,
+ * emigration signals from outbound roaming, internal moves, machine SIMs,
+ * market-share scaling and the redaction of small cells. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nmdi/mobile.h"
+
+typedef struct recs {
+    size_t n, cap;
+    uint64_t *sub;
+    nmdi_date *day;
+    const char **area, **home;
+    uint8_t *roam;
+} recs;
+
+static void add(recs *r, uint64_t sub, nmdi_date day, const char *area, const char *home,
+                uint8_t roam)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 1024;
+        r->sub = realloc(r->sub, r->cap * sizeof *r->sub);
+        r->day = realloc(r->day, r->cap * sizeof *r->day);
+        r->area = realloc(r->area, r->cap * sizeof *r->area);
+        r->home = realloc(r->home, r->cap * sizeof *r->home);
+        r->roam = realloc(r->roam, r->cap);
+    }
+    r->sub[r->n] = sub;
+    r->day[r->n] = day;
+    r->area[r->n] = area;
+    r->home[r->n] = home;
+    r->roam[r->n] = roam;
+    r->n++;
+}
+
+static void recs_free(recs *r)
+{
+    free(r->sub);
+    free(r->day);
+    free(r->area);
+    free(r->home);
+    free(r->roam);
+}
+
+static nmdi_cell *cell(nmdi_cube *c, const char *a, const char *b, const char *d)
+{
+    const char *codes[] = {a, b, d};
+    return nmdi_cube_find(c, codes);
+}
+
+static void build(recs *r, nmdi_date t0, int days)
+{
+    /* 20 long-term inbound roamers from DEU in A01, present every day from day 10 */
+    for (uint64_t s = 1; s <= 20; s++)
+        for (int d = 10; d < days; d++)
+            add(r, s, t0 + d, "A01", "DEU", NMDI_MOBILE_INBOUND);
+    /* 5 short visitors from FRA (10 days): too few to publish */
+    for (uint64_t s = 100; s < 105; s++)
+        for (int d = 50; d < 60; d++)
+            add(r, s, t0 + d, "A02", "FRA", NMDI_MOBILE_INBOUND);
+    /* a machine SIM: every day, one area, never abroad */
+    for (int d = 0; d < days; d++)
+        add(r, 999, t0 + d, "A03", "XKN", NMDI_MOBILE_DOMESTIC);
+    /* 16 domestic subscribers who leave for ITA on day 31 and stay 400+ days */
+    for (uint64_t s = 200; s < 216; s++) {
+        for (int d = 0; d < 31; d++)
+            add(r, s, t0 + d, "A02", "XKN", NMDI_MOBILE_DOMESTIC);
+        for (int d = 31; d < days; d++)
+            add(r, s, t0 + d, "ITA", "XKN", NMDI_MOBILE_OUTBOUND);
+    }
+    /* 16 domestic subscribers moving from A01 (January) to A04 (February on) */
+    for (uint64_t s = 300; s < 316; s++)
+        for (int d = 0; d < 90; d++)
+            add(r, s, t0 + d, d < 31 ? "A01" : "A04", "XKN", NMDI_MOBILE_DOMESTIC);
+}
+
+static void test_mobile(void **state)
+{
+    (void)state;
+    recs r = {0};
+    nmdi_date t0 = nmdi_date_from_ymd(2024, 1, 1);
+    int days = 600;
+    build(&r, t0, days);
+    nmdi_mobile_input in = {r.n, r.sub, r.day, r.area, r.home, r.roam};
+    nmdi_mobile_params p;
+    nmdi_mobile_params_default(&p);
+    p.home_country = "XKN";
+    nmdi_ctx ctx;
+    nmdi_ctx_init(&ctx);
+    nmdi_mobile_result res;
+    nmdi_error err;
+    assert_int_equal(nmdi_mobile_run(&ctx, &p, &in, &res, &err), 0);
+    assert_int_equal(res.machines, 1);
+    assert_int_equal(res.subscribers, 20 + 5 + 1 + 16 + 16);
+    /* long-term presence start in 2024 from DEU, emigration signal to ITA */
+    nmdi_cell *c = cell(res.longterm, "2024", "IMM", "DEU");
+    assert_non_null(c);
+    assert_int_equal(c->n, 20);
+    assert_true(c->value == 20);
+    assert_true(c->ckey >= 0 && c->ckey < 1);
+    c = cell(res.longterm, "2024", "EMI", "ITA");
+    assert_non_null(c);
+    assert_int_equal(c->n, 16);
+    /* inbound monthly: March 2024, DEU, A01, LONG */
+    const char *k4[] = {"2024-03", "DEU", "A01", "LONG"};
+    c = nmdi_cube_find(res.inbound, k4);
+    assert_non_null(c);
+    assert_int_equal(c->n, 20);
+    /* the 5 short visitors are redacted: no value, confidential */
+    const char *k5[] = {"2024-02", "FRA", "A02", "SHORT"};
+    c = nmdi_cube_find(res.inbound, k5);
+    assert_non_null(c);
+    assert_true(isnan(c->value));
+    assert_string_equal(c->conf_status, "C");
+    assert_true(res.redacted >= 1);
+    /* internal move A01 → A04 in February */
+    c = cell(res.internal, "2024-02", "A01", "A04");
+    assert_non_null(c);
+    assert_int_equal(c->n, 16);
+    /* stayers A04 → A04 in March */
+    c = cell(res.internal, "2024-03", "A04", "A04");
+    assert_non_null(c);
+    nmdi_mobile_result_free(&res);
+
+    /* market share: counts are scaled to persons */
+    p.market_share = 0.5;
+    assert_int_equal(nmdi_mobile_run(&ctx, &p, &in, &res, &err), 0);
+    c = cell(res.longterm, "2024", "IMM", "DEU");
+    assert_true(c->value == 40);
+    assert_int_equal(c->n, 20);
+    nmdi_mobile_result_free(&res);
+    p.market_share = 0;
+    assert_int_equal(nmdi_mobile_run(&ctx, &p, &in, &res, &err), NMDI_EDATA);
+    recs_free(&r);
+}
+
+static void test_short_stay_not_longterm(void **state)
+{
+    (void)state;
+    recs r = {0};
+    nmdi_date t0 = nmdi_date_from_ymd(2024, 1, 1);
+    /* 15 visitors staying 200 days (temporary), then gone; data run 600 days */
+    for (uint64_t s = 1; s <= 15; s++)
+        for (int d = 0; d < 200; d++)
+            add(&r, s, t0 + d, "A01", "IND", NMDI_MOBILE_INBOUND);
+    for (int d = 0; d < 600; d += 30)
+        add(&r, 77, t0 + d, "A02", "XKN", NMDI_MOBILE_DOMESTIC);
+    nmdi_mobile_input in = {r.n, r.sub, r.day, r.area, r.home, r.roam};
+    nmdi_mobile_params p;
+    nmdi_mobile_params_default(&p);
+    nmdi_mobile_result res;
+    nmdi_error err;
+    assert_int_equal(nmdi_mobile_run(NULL, &p, &in, &res, &err), 0);
+    assert_int_equal(nmdi_cube_ncells(res.longterm), 0);
+    const char *k[] = {"2024-05", "IND", "A01", "TEMP"};
+    nmdi_cell *c = nmdi_cube_find(res.inbound, k);
+    assert_non_null(c);
+    assert_int_equal(c->n, 15);
+    nmdi_mobile_result_free(&res);
+    recs_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_mobile),
+                                       cmocka_unit_test(test_short_stay_not_longterm)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
