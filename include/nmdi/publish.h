@@ -156,6 +156,17 @@ int nmdi_sdmx_period(const char *s, nmdi_date *first, nmdi_date *last);
 /* Check a query against a table: key length, codes of the observation
  * dimension. EDATA with a message for a 400 answer. */
 int nmdi_sdmx_query_check(const nmdi_rel_table *t, const nmdi_sdmx_query *q, nmdi_error *err);
+/* The observations a query selects (cell indices into t->cube, caller
+ * frees *idx), sorted by series key then by the observation dimension (time
+ * in calendar order); *obs_dim = its index, -1 for AllDimensions. */
+int nmdi_sdmx_select(const nmdi_rel_table *t, const nmdi_sdmx_query *q, size_t **idx, size_t *n,
+                     int *obs_dim, nmdi_error *err);
+/* The published attribute values of a cell as strings (NULL when absent;
+ * bufs hold formatted numbers). Numbers of withheld cells, the unweighted
+ * count of full-count tables (it would reveal a perturbed count) and the
+ * cell key are never given. */
+void nmdi_sdmx_cell_attrs(const nmdi_rel_table *t, const nmdi_cell *c,
+                          const char *vals[NMDI_NATTRS], char bufs[NMDI_NATTRS][32]);
 /* Count the observations a query selects. */
 size_t nmdi_sdmx_query_count(const nmdi_rel_table *t, const nmdi_sdmx_query *q);
 

@@ -122,7 +122,8 @@ static const nmdi_codelist *builtin_list(const char *clid)
     static const struct {
         const char *clid, *alt;
     } alias[] = {{"CL_AGE", "age5"}, {"CL_AGE", "age"}, {"CL_AREA", "country"},
-                 {"CL_MIGRATORY_STATUS", "migratory_status"}, {"CL_EDUCATION", "isced"},
+                 {"CL_MIGRATORY_STATUS", "migstatus"}, {"CL_EDUCATION", "isced"},
+                 {"CL_LABOUR_FORCE_STATUS", "labour"}, {"CL_UNIT", "unit"},
                  {"CL_REASON", "reason"}, {"CL_SEX", "sex"}};
     for (size_t i = 0; i < NELEM(alias); i++)
         if (!strcmp(alias[i].clid, clid) && (cl = nmdi_codes_get(alias[i].alt)))
