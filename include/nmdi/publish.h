@@ -45,9 +45,10 @@ typedef struct nmdi_publish_opts {
 
 /* Freeze DIR/work/protected/<ID>.csv + <ID>.json into DIR/releases/<version>/
  * (version YYYYMMDD-N) and point DIR/releases/LATEST at it. Refuses (EDATA,
- * naming the file) any table whose metadata lacks "protected": true, and an
- * empty input folder. opts may be NULL (defaults). On success writes the
- * version into version_out. */
+ * naming the file) any table whose metadata lacks "protected": true. With no
+ * protected table at all it makes no release and leaves version_out "".
+ * opts may be NULL (defaults). On success writes the version into
+ * version_out. */
 int nmdi_publish_release(const nmdi_ctx *ctx, const char *dir, const nmdi_publish_opts *opts,
                          char version_out[32], nmdi_error *err);
 

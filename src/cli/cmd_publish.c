@@ -36,7 +36,8 @@ int nmdi_cmd_publish(nmdi_ctx *ctx, int argc, char **argv)
     char version[32];
     if (nmdi_publish_release(ctx, argv[optind], &o, version, &err) != 0)
         return nmdi_cli_error("publish", &err);
-    printf("%s\n", version);
+    if (version[0])
+        printf("%s\n", version);
     return 0;
 }
 

@@ -190,10 +190,14 @@ static void free_inputs(input_table *in, size_t n)
 static int read_inputs(const char *pdir, input_table **out, size_t *nout, nmdi_error *err)
 {
     DIR *d = opendir(pdir);
-    if (!d)
-        return nmdi_error_at(err, NMDI_EDATA, pdir, 0, NULL,
-                             "no protected tables (run `nmdi protect` first): %s",
-                             strerror(errno));
+    if (!d) {
+        if (errno == ENOENT) { /* nothing protected yet: nothing to publish */
+            *out = NULL;
+            *nout = 0;
+            return 0;
+        }
+        return nmdi_error_at(err, NMDI_EDATA, pdir, 0, NULL, "cannot read: %s", strerror(errno));
+    }
     char **names = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
@@ -214,9 +218,6 @@ static int read_inputs(const char *pdir, input_table **out, size_t *nout, nmdi_e
         names[n++] = strndup(e->d_name, l - 5);
     }
     closedir(d);
-    if (!rc && n == 0)
-        rc = nmdi_error_at(err, NMDI_EDATA, pdir, 0, NULL,
-                           "no tables to publish (expected <TABLE_ID>.csv + .json)");
     if (names)
         qsort(names, n, sizeof *names, cmp_str);
     input_table *in = calloc(n ? n : 1, sizeof *in);
@@ -343,6 +344,13 @@ int nmdi_publish_release(const nmdi_ctx *ctx, const char *dir, const nmdi_publis
     int rc = read_inputs(pdir, &in, &nin, err);
     if (rc)
         return rc;
+    version_out[0] = 0;
+    if (nin == 0) {
+        free_inputs(in, nin);
+        nmdi_note(ctx, "nmdi publish: nothing to publish (no table in %s; run `nmdi protect`); "
+                       "no release made", pdir);
+        return 0;
+    }
     if (mkdir(rdir, 0755) != 0 && errno != EEXIST) {
         free_inputs(in, nin);
         return nmdi_error_at(err, NMDI_EINTERNAL, rdir, 0, NULL, "cannot create: %s",

@@ -536,7 +536,7 @@ static void api_work_list(nmdi_server *s, const srv_req *rq, srv_resp *rs)
             size_t l = strlen(e->d_name);
             if (l < 6 || strcmp(e->d_name + l - 5, ".json") || e->d_name[0] == '.')
                 continue;
-            char jp[4200];
+            char jp[4400];
             snprintf(jp, sizeof jp, "%s/%s", p, e->d_name);
             json_t *m = json_load_file(jp, 0, NULL);
             if (!m)
