@@ -59,6 +59,21 @@ printf 'id,w,y\n1,2,3\n2,1,abc\n3,1,5\n' >"$TMP/nonnum.csv"
 if [ $rc -eq 1 ] && grep -q "nonnum.csv:3: field 'y'.*not a number" "$TMP/err"; then ok "non-numeric value: error"
 else fail "non-numeric value: error" "rc=$rc $(cat "$TMP/err")"; fi
 
+"$NMDI" survey "$API/apistrat.csv" --strata stype --weights pw --mean api00 --by sch.wide --json >"$TMP/j.json" 2>"$TMP/err"
+if grep -q '"statistic": "mean"' "$TMP/j.json" && grep -q '"sch.wide": "Yes"' "$TMP/j.json"; then ok "--json output"
+else fail "--json output" "$(head -c 400 "$TMP/j.json") $(cat "$TMP/err")"; fi
+"$NMDI" survey "$API/apistrat.csv" --strata stype --weights pw --ratio api00 >/dev/null 2>&1
+assert_eq "--ratio without num/den: usage error" 1 $?
+"$NMDI" survey "$API/apistrat.csv" --strata stype --weights pw --mean name >/dev/null 2>"$TMP/err"; rc=$?
+if [ $rc -eq 1 ] && grep -q "apistrat.csv:2: field 'name'" "$TMP/err"; then ok "text in a numeric variable: error at line 2"
+else fail "text in a numeric variable: error at line 2" "rc=$rc $(cat "$TMP/err")"; fi
+printf 'h,w,y,d\nA,1,1,x\nA,1,3,x\nB,2,5,y\nB,2,,z\nC,1,4,x\n' >"$TMP/dom.csv"
+"$NMDI" survey "$TMP/dom.csv" --strata h --weights w --mean y --by d --lonely-psu certainty >"$TMP/dom.out" 2>"$TMP/err"
+assert_eq "domain without observed values: explicit NA row" "z,mean,y,NA,NA,NA,NA,NA,0" "$(grep '^z,' "$TMP/dom.out")"
+"$NMDI" survey "$TMP/dom.csv" --strata h --weights w --mean y >/dev/null 2>"$TMP/err"; rc=$?
+if [ $rc -eq 1 ] && grep -q "only one PSU" "$TMP/err"; then ok "lonely PSU with the default (fail): error"
+else fail "lonely PSU with the default (fail): error" "rc=$rc $(cat "$TMP/err")"; fi
+
 if ! command -v Rscript >/dev/null 2>&1 || ! Rscript -e 'suppressMessages(library(survey))' >/dev/null 2>&1; then
     skip "R survey conformance" "Rscript with the survey package not installed"
     done_testing
