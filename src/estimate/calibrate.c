@@ -376,3 +376,33 @@ int nmdi_svy_calibrate(nmdi_svy_design *d, const nmdi_svy_spec *spec, nmdi_error
     d->calibrated = 1;
     return 0;
 }
+
+/* The variance only sums z over the clusters of stage L (the last stage it
+ * visits: the deepest with an fpc beyond stage 1, else stage 1), so the
+ * residuals z - w x'β enter only through their unit totals
+ * t_u - (Σ_u w x)'β: O(units * p) per estimate instead of O(records * p). */
+int nmdi_svy_calib_units(nmdi_svy_design *d, nmdi_error *err)
+{
+    int L = (d->has_fpc && d->nst > 1) ? d->nst - 1 : 0;
+    size_t p = d->p, nu = 0;
+    d->unit_of = nmdi_arena_calloc(d->arena, d->n + 1, sizeof(size_t));
+    d->unit_rep = nmdi_arena_calloc(d->arena, d->n + 1, sizeof(size_t));
+    if (!d->unit_of || !d->unit_rep)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    for (size_t r = 0; r < d->n; r++) { /* units are contiguous in design order */
+        size_t i = d->ord[r];
+        if (r == 0 || d->clu[L][i] != d->clu[L][d->ord[r - 1]])
+            d->unit_rep[nu++] = i;
+        d->unit_of[i] = nu - 1;
+    }
+    d->nunit = nu;
+    d->WX = nmdi_arena_calloc(d->arena, nu * p + 1, sizeof(double));
+    if (!d->WX)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    for (size_t i = 0; i < d->n; i++) {
+        double *wx = d->WX + d->unit_of[i] * p;
+        for (size_t q = 0; q < p; q++)
+            wx[q] += d->w[i] * d->X[i * p + q];
+    }
+    return 0;
+}

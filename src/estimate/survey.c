@@ -207,6 +207,7 @@ typedef struct work {
     double *thetas; /* R replicate estimates                         */
     double *ry, *rx; /* R replicate sums                             */
     double *beta, *rhs;
+    double *tu; /* calibrated: per-unit totals, zero between uses */
 } work;
 
 /* The statistic Y/X over the records P[0..m) with numerator a[k] and
@@ -266,14 +267,17 @@ static int stat_eval(work *W, const size_t *P, size_t m, const double *a, const 
             }
             if (nmdi_svy_solve(d->M, W->rhs, p, W->beta) != 0)
                 return nmdi_error_set(err, NMDI_EDATA, "calibration variables are collinear");
-            for (size_t k = 0; k < d->n; k++) {
-                const double *xk = d->X + k * p;
+            for (size_t j = 0; j < m; j++)
+                W->tu[d->unit_of[P[j]]] += W->z[P[j]];
+            for (size_t u = 0; u < d->nunit; u++) {
+                const double *wx = d->WX + u * p;
                 double xb = 0;
                 for (size_t q = 0; q < p; q++)
-                    xb += xk[q] * W->beta[q];
-                W->zr[k] = W->z[k] - d->w[k] * xb;
+                    xb += wx[q] * W->beta[q];
+                W->zr[d->unit_rep[u]] = W->tu[u] - xb;
+                W->tu[u] = 0;
             }
-            rc = nmdi_svy_taylor_var_sorted(d, W->zr, d->ord, d->n, &v, err);
+            rc = nmdi_svy_taylor_var_sorted(d, W->zr, d->unit_rep, d->nunit, &v, err);
         } else {
             rc = nmdi_svy_taylor_var_sorted(d, W->z, P, m, &v, err);
         }
@@ -444,8 +448,9 @@ int nmdi_svy_estimate(const nmdi_svy_design *d, const nmdi_svy_request *req, siz
     W.rx = malloc(R * sizeof(double));
     W.beta = malloc(p * sizeof(double));
     W.rhs = malloc(p * sizeof(double));
+    W.tu = calloc(d->nunit + 1, sizeof(double));
     double *ones = malloc((n + 1) * sizeof(double));
-    if (!W.P || !W.z || !W.zr || !W.thetas || !W.ry || !W.rx || !W.beta || !W.rhs || !ones) {
+    if (!W.P || !W.z || !W.zr || !W.thetas || !W.ry || !W.rx || !W.beta || !W.rhs || !W.tu || !ones) {
         free(ones);
         rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
         goto done;
@@ -511,6 +516,7 @@ done:
     free(W.rx);
     free(W.beta);
     free(W.rhs);
+    free(W.tu);
     if (rc) {
         nmdi_svy_result_free(res);
         return rc;

@@ -464,8 +464,8 @@ int nmdi_svy_design_new(nmdi_svy_design **out, const nmdi_table *t, const nmdi_s
         if (spec->type != NMDI_SVY_REP_NONE)
             rc = nmdi_error_set(err, NMDI_EDATA,
                                 "--calibrate works with Taylor designs only (not replicate weights)");
-        else
-            rc = nmdi_svy_calibrate(d, spec, err);
+        else if ((rc = nmdi_svy_calibrate(d, spec, err)) == 0)
+            rc = nmdi_svy_calib_units(d, err);
     }
     if (rc) {
         nmdi_arena_free(a);

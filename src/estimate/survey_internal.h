@@ -41,6 +41,12 @@ struct nmdi_svy_design {
     double *X; /* n * p */
     double *g; /* calibration factors w / w0 */
     double *M; /* p * p: sum of w0 x x' */
+    /* the units whose totals the variance needs (clusters of the last stage
+     * the variance visits): residuals of the calibration are summed per unit */
+    size_t nunit;
+    size_t *unit_rep; /* nunit: one record per unit, in design order */
+    size_t *unit_of;  /* n: unit of each record                      */
+    double *WX;       /* nunit * p: sum of w x over the unit         */
 };
 
 /* Numeric cell: 0 with *v (NAN when "" or "NA"), or an error naming the
@@ -51,6 +57,8 @@ int nmdi_svy_is_missing(const char *s);
 int nmdi_svy_cmp_values(const char *a, const char *b);
 /* Calibrate d (weights w0 -> w) to the margins file; fills X, g, M. */
 int nmdi_svy_calibrate(nmdi_svy_design *d, const nmdi_svy_spec *spec, nmdi_error *err);
+/* After calibration: the units and their sums of w x. */
+int nmdi_svy_calib_units(nmdi_svy_design *d, nmdi_error *err);
 /* Taylor variance over records idx[0..m) already in design order. */
 int nmdi_svy_taylor_var_sorted(const nmdi_svy_design *d, const double *z, const size_t *idx,
                                size_t m, double *v, nmdi_error *err);
