@@ -263,6 +263,25 @@ int nmdi_usual_residence_days(char option);
 void nmdi_derive_register(int min_stay, nmdi_date cutoff, size_t n, const nmdi_date *date,
                           const uint8_t *event, uint8_t *counted, uint8_t *provisional);
 
+
+/* ====================================================================== *
+ * Crossings synthesised from mobile-phone presence                       *
+ * ====================================================================== */
+
+/* Turn ONE subscriber's daily presence observations into crossings for
+ * nmdi_residence_classify(): day[i] (in time order; repeated days allowed,
+ * the day's last observation decides) with in_country[i] 1 when observed in
+ * the country, 0 when observed abroad (roaming). The side carries forward
+ * over days without observations; each change of side is a crossing dated
+ * at the first day observed on the new side (an arrival when it is the
+ * country). The first day is no crossing: its side is returned in
+ * *first_side (1 in the country, 0 abroad, -1 when n = 0); whether that
+ * makes the subscriber resident at the start is the caller's choice (the
+ * initial status of the classifier). Writes at most n - 1 crossings into
+ * date/dir; returns their number. */
+size_t nmdi_presence_crossings(size_t n, const nmdi_date *day, const uint8_t *in_country,
+                               nmdi_date *date, uint8_t *dir, int *first_side);
+
 #ifdef __cplusplus
 }
 #endif

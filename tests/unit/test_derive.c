@@ -1043,6 +1043,47 @@ static void test_register(void **state)
     assert_int_equal(p[4], 0);
 }
 
+
+/* ---- mobile presence ------------------------------------------------------------ */
+
+static void test_presence(void **state)
+{
+    (void)state;
+    /* in the country, roaming abroad from day 10 (twice that day, then back
+     * in on day 10: the day's last observation decides) ... */
+    nmdi_date day[8];
+    uint8_t in[8] = {1, 1, 0, 1, 0, 0, 1, 1};
+    int days[8] = {0, 5, 10, 10, 20, 400, 420, 421};
+    nmdi_date base = dt("2017-01-01");
+    for (int i = 0; i < 8; i++)
+        day[i] = base + days[i];
+    nmdi_date date[8];
+    uint8_t dir[8];
+    int first;
+    size_t k = nmdi_presence_crossings(8, day, in, date, dir, &first);
+    assert_int_equal(first, 1);
+    assert_int_equal(k, 2);
+    assert_int_equal(date[0], base + 20);
+    assert_int_equal(dir[0], D);
+    assert_int_equal(date[1], base + 420);
+    assert_int_equal(dir[1], A);
+    /* the same classifier: 400 days abroad from a resident is an emigration */
+    nmdi_residence_rule r = rule(365, 487, "2019-01-01");
+    nmdi_residence_result o[2];
+    nmdi_residence_classify(&r, k, date, dir, NULL, first, base, o);
+    assert_int_equal(o[0].ltm, 1);
+    assert_int_equal(o[0].ra, 0);
+    assert_int_equal(o[1].ltm, 1); /* and the return an immigration */
+    /* nothing observed; one day; first day abroad */
+    assert_int_equal(nmdi_presence_crossings(0, day, in, date, dir, &first), 0);
+    assert_int_equal(first, -1);
+    assert_int_equal(nmdi_presence_crossings(1, day, in, date, dir, &first), 0);
+    assert_int_equal(first, 1);
+    assert_int_equal(nmdi_presence_crossings(3, day + 2, in + 2, date, dir, &first), 1);
+    assert_int_equal(first, 1); /* day 10's last observation: in the country */
+    assert_int_equal(date[0], base + 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1064,6 +1105,7 @@ int main(void)
         cmocka_unit_test(test_add_months),
         cmocka_unit_test(test_permits),
         cmocka_unit_test(test_register),
+        cmocka_unit_test(test_presence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
