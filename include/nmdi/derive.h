@@ -141,6 +141,16 @@ typedef struct nmdi_migration_event {
 } nmdi_migration_event;
 
 void nmdi_events_opts_default(nmdi_events_opts *o);
+
+/* Residence of ONE person at the end of day ref, from crossings classified
+ * by nmdi_residence_classify() (same arrays, same order): Ra of the last
+ * crossing dated on or before ref, or Rb of the first dated crossing when
+ * ref is before them all. Returns 1 resident, 0 not, -1 unknown (no dated
+ * crossing). *final_date (may be NULL) receives the date that status became
+ * final (Fa, or Fb of the first crossing): the status is provisional when it
+ * is after the data cut-off. Stocks at a reference date count these. */
+int nmdi_residence_at(size_t n, const nmdi_date *date, const nmdi_residence_result *res,
+                      nmdi_date ref, nmdi_date *final_date);
 /* "IMM", "EMI", "TMP_IN", "TMP_OUT" (CL_FLOW), "RET" for a returning citizen's
  * immigration when returning is set, "_U" otherwise. */
 const char *nmdi_event_code(int type, int returning);

@@ -1,8 +1,9 @@
 /*
  * events.c — migration events from crossings classified by the residence
  * rule (long-term immigration and emigration dated at the crossing, returning
- * citizens, temporary mobility of 3-12 months) and circular migrants by the
- * UNECE (2016) definition, for one person at a time (STANDARDS.md §1).
+ * citizens, temporary mobility of 3-12 months), residence at a reference date
+ * (for stocks) and circular migrants by the UNECE (2016) definition, for one
+ * person at a time (STANDARDS.md §1).
  */
 #include "nmdi/derive.h"
 
@@ -21,6 +22,25 @@ const char *nmdi_event_code(int type, int returning)
     case NMDI_EV_TEMP_OUT: return "TMP_OUT";
     default: return "_U";
     }
+}
+
+int nmdi_residence_at(size_t n, const nmdi_date *date, const nmdi_residence_result *res,
+                      nmdi_date ref, nmdi_date *final_date)
+{
+    const nmdi_residence_result *last = NULL, *first = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (date[i] == NMDI_DATE_NONE)
+            continue;
+        if (!first)
+            first = &res[i];
+        if (date[i] > ref)
+            break; /* in time order: the rest is later */
+        last = &res[i];
+    }
+    const nmdi_residence_result *r = last ? last : first;
+    if (final_date)
+        *final_date = !r ? NMDI_DATE_NONE : last ? r->fa : r->fb;
+    return !r ? -1 : last ? r->ra : r->rb;
 }
 
 static inline int valid(const nmdi_residence_result *res, size_t i)

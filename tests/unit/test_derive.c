@@ -833,6 +833,26 @@ static void test_events(void **state)
     assert_string_equal(nmdi_event_code(99, 0), "_U");
 }
 
+static void test_residence_at(void **state)
+{
+    (void)state;
+    nmdi_residence_rule r = rule(365, 487, "2019-01-01");
+    nmdi_residence_result o[4];
+    nmdi_date date[4] = {dt("2017-01-01"), dt("2018-02-05"), NONE};
+    uint8_t dir[4] = {D, A, A};
+    nmdi_residence_classify(&r, 3, date, dir, NULL, 1, dt("2016-01-01"), o);
+    nmdi_date f;
+    assert_int_equal(nmdi_residence_at(3, date, o, dt("2016-12-31"), &f), 1);
+    assert_int_equal(f, dt("2017-01-01"));
+    assert_int_equal(nmdi_residence_at(3, date, o, dt("2017-01-01"), &f), 0);
+    assert_int_equal(f, dt("2018-01-01")); /* emigrated, known a year later */
+    assert_int_equal(nmdi_residence_at(3, date, o, dt("2018-06-30"), &f), 1);
+    assert_int_equal(f, dt("2019-02-05")); /* back: provisional at the cut-off */
+    assert_int_equal(nmdi_residence_at(1, date + 2, o + 2, dt("2018-06-30"), &f), -1);
+    assert_int_equal(f, NONE);
+    assert_int_equal(nmdi_residence_at(0, date, o, dt("2018-06-30"), NULL), -1);
+}
+
 static void circ(const char *ref, int sliding, const nmdi_date *date, size_t n, int *c, int *t)
 {
     nmdi_circular_opts o;
@@ -1100,6 +1120,7 @@ int main(void)
         cmocka_unit_test(test_property_order),
         cmocka_unit_test(test_run_sorts),
         cmocka_unit_test(test_events),
+        cmocka_unit_test(test_residence_at),
         cmocka_unit_test(test_circular),
         cmocka_unit_test(test_migratory_status),
         cmocka_unit_test(test_add_months),
