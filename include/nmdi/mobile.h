@@ -18,7 +18,7 @@
  * - internal mobility: home area per month = the area with the most days
  *   of presence in the month (ties: the lowest area code), moves between the
  *   home areas of consecutive months, origin–destination matrices.
- * Biases handled: machine SIMs (present every day of the period in one area
+ * Biases handled: machine SIMs (seen on 90 % of the days of 60+ days in one area
  * and never elsewhere: excluded and counted), operator market share (counts
  * divided by it: "scaled" values), several SIMs per person and switching to
  * a local SIM (documented, not correctable without other sources; the

@@ -313,16 +313,25 @@ int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
             inbound |= in->roaming[idx[i]] == NMDI_MOBILE_INBOUND;
             outbound |= in->roaming[idx[i]] == NMDI_MOBILE_OUTBOUND;
         }
-        /* machine SIM: every day of the period, always the same area, never abroad */
+        /* machine SIM: seen on at least 90 % of the days of a span of 60 days or
+         * more, always in one single area, never abroad (persons move) */
         size_t ndays = 0;
         int one_area = 1;
+        nmdi_date first = NMDI_DATE_NONE, last = NMDI_DATE_NONE;
         for (size_t i = a; i < b; i++) {
-            if (i == a || in->day[idx[i]] != in->day[idx[i - 1]])
+            nmdi_date dd = in->day[idx[i]];
+            if (dd == NMDI_DATE_NONE)
+                continue;
+            if (first == NMDI_DATE_NONE)
+                first = dd;
+            if (last != dd)
                 ndays++;
+            last = dd;
             if (strcmp(in->area[idx[i]], in->area[idx[a]]) != 0)
                 one_area = 0;
         }
-        if (!outbound && one_area && dmax > dmin && ndays == (size_t)(dmax - dmin + 1)) {
+        if (!outbound && one_area && first != NMDI_DATE_NONE && last - first + 1 >= 60 &&
+            (double)ndays >= 0.9 * (double)(last - first + 1)) {
             out->machines++;
             a = b;
             continue;

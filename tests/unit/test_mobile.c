@@ -58,10 +58,11 @@ static nmdi_cell *cell(nmdi_cube *c, const char *a, const char *b, const char *d
 
 static void build(recs *r, nmdi_date t0, int days)
 {
-    /* 20 long-term inbound roamers from DEU in A01, present every day from day 10 */
+    /* 20 long-term inbound roamers from DEU living in A01 (persons move: one day in
+     * ten they are seen in A05), present every day from day 10 */
     for (uint64_t s = 1; s <= 20; s++)
         for (int d = 10; d < days; d++)
-            add(r, s, t0 + d, "A01", "DEU", NMDI_MOBILE_INBOUND);
+            add(r, s, t0 + d, d % 10 == 3 ? "A05" : "A01", "DEU", NMDI_MOBILE_INBOUND);
     /* 5 short visitors from FRA (10 days): too few to publish */
     for (uint64_t s = 100; s < 105; s++)
         for (int d = 50; d < 60; d++)
@@ -150,7 +151,7 @@ static void test_short_stay_not_longterm(void **state)
     /* 15 visitors staying 200 days (temporary), then gone; data run 600 days */
     for (uint64_t s = 1; s <= 15; s++)
         for (int d = 0; d < 200; d++)
-            add(&r, s, t0 + d, "A01", "IND", NMDI_MOBILE_INBOUND);
+            add(&r, s, t0 + d, d % 10 == 3 ? "A05" : "A01", "IND", NMDI_MOBILE_INBOUND);
     for (int d = 0; d < 600; d += 30)
         add(&r, 77, t0 + d, "A02", "XKN", NMDI_MOBILE_DOMESTIC);
     nmdi_mobile_input in = {r.n, r.sub, r.day, r.area, r.home, r.roam};
