@@ -122,6 +122,13 @@ int nmdi_rest_parse(const char *path, const nmdi_kv *args, size_t nargs, nmdi_ar
             return 400;
         }
         /* flowRef: ID | AGENCY,ID | AGENCY,ID,VERSION */
+        size_t commas = 0;
+        for (const char *c = seg[1]; *c; c++)
+            commas += *c == ',';
+        if (commas > 2) {
+            nmdi_error_set(err, NMDI_EDATA, "flowRef has more than three parts");
+            return 400;
+        }
         char *parts[3] = {0};
         size_t np = 0;
         for (char *p = seg[1], *c; np < 3; p = c + 1) {
@@ -130,10 +137,6 @@ int nmdi_rest_parse(const char *path, const nmdi_kv *args, size_t nargs, nmdi_ar
             if (!c)
                 break;
             *c = 0;
-        }
-        if (strchr(parts[np - 1], ',')) {
-            nmdi_error_set(err, NMDI_EDATA, "flowRef has more than three parts");
-            return 400;
         }
         for (size_t i = 0; i < np; i++)
             if (!id_ok(parts[i], 1)) {
