@@ -1,0 +1,14 @@
+// echarts-setup.js — the parts of Apache ECharts the portal uses (tree-shaken,
+// SVG renderer with ARIA descriptions). Loaded lazily after first paint.
+import * as echarts from 'echarts/core';
+import { BarChart, LineChart, RadarChart, GraphChart, CustomChart, HeatmapChart, ScatterChart } from 'echarts/charts';
+import {
+  GridComponent, TooltipComponent, LegendComponent, AriaComponent, MarkLineComponent,
+  VisualMapComponent, RadarComponent,
+} from 'echarts/components';
+import { SVGRenderer } from 'echarts/renderers';
+
+echarts.use([BarChart, LineChart, RadarChart, GraphChart, CustomChart, HeatmapChart, ScatterChart,
+  GridComponent, TooltipComponent, LegendComponent, AriaComponent, MarkLineComponent,
+  VisualMapComponent, RadarComponent, SVGRenderer]);
+export default echarts;
