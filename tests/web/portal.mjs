@@ -9,7 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const { chromium } = createRequire(new URL('../../web/package.json', import.meta.url))('playwright-core');
+const webRequire = createRequire(new URL('../../web/package.json', import.meta.url));
+const { chromium } = webRequire('playwright-core');
+const isoCountries = webRequire('i18n-iso-countries');
 const base = process.argv[2].replace(/\/$/, '');
 const degraded = process.argv.includes('--degraded');
 const PAGES = ['home', 'stock', 'flows', 'sdg', 'world', 'mobile', 'infra', 'assess'];
@@ -176,6 +178,21 @@ try {
       check('sdg: choosing a sex redraws with its numbers', fTot && close(of.series[0].data.at(-1).value, fTot.value));
     }
   }
+  // ---------- world view: the UN DESA reference with this country inserted
+  const undesa = await api('api/v1/reference/undesa');
+  if (undesa?.rows?.length) {
+    await open('world');
+    const o = await option('world-rank');
+    const li = undesa.years.length - 1;
+    const isCountry = (c) => !!isoCountries.numericToAlpha3(String(c).padStart(3, '0')); // not a region
+    const top = undesa.rows.filter((r) => isCountry(r.code) && r.stock?.both?.[li] != null).map((r) => r.stock.both[li]).sort((a, b) => b - a)[0];
+    const vals = o.series[0].data.map((d) => d.value);
+    check('world: the ranking starts with the largest UN DESA stock', close(Math.max(...vals), top), `${Math.max(...vals)} vs ${top}`);
+    check('world: this country is inserted in the ranking', o.series[0].data.some((d) => d.itemStyle?.color === '#d55e00'));
+    const shaded = await page.$eval('#chart-world-map', (e) => +e.dataset.shaded).catch(() => 0);
+    check('world: the map shades the countries', shaded > 10, `shaded ${shaded}`);
+  }
+
   // ---------- downloads match the API (CSV equals the JSON observations)
   for (const t of rel.tables) {
     const j = await api(`api/v1/tables/${t.id}`);

@@ -48,12 +48,18 @@ export function queryString(filter = {}) {
 }
 export const tableUrl = (id, filter) => `api/v1/tables/${encodeURIComponent(id)}${queryString(filter)}`;
 export const csvUrl = (id) => `api/v1/tables/${encodeURIComponent(id)}.csv`;
-/** SDMX REST data query for the table (flowRef agency,id,latest; key from the filter). */
+// Dimension order of each table as the server gives it (the SDMX key order).
+const dimOrder = new Map();
+/**
+ * SDMX REST data query for the table as SDMX-CSV: flowRef agency,id,latest;
+ * the key has one part per dimension of the table (in the server's order),
+ * empty for "any", and is "all" without a filter.
+ */
 export function sdmxUrl(rel, meta, filter = {}) {
-  const dims = dimIds(meta).filter((d) => d !== 'TIME_PERIOD');
+  const dims = dimOrder.get(meta.id) || dimIds(meta);
   const key = dims.some((d) => filter[d] != null)
     ? dims.map((d) => (filter[d] == null ? '' : [].concat(filter[d]).join('+'))).join('.') : 'all';
-  return `rest/data/${encodeURIComponent(rel?.agency || 'all')},${encodeURIComponent(meta.id)},latest/${key}`;
+  return `rest/data/${encodeURIComponent(rel?.agency || 'all')},${encodeURIComponent(meta.id)},latest/${key}?format=csvdata`;
 }
 
 /**
@@ -66,6 +72,7 @@ export async function loadTable(id, filter) {
   if (t._indexed) return t;
   t.dim = {};
   t.dimList = (t.dimensions || []).map((d) => (typeof d === 'string' ? { id: d, codes: [] } : d));
+  dimOrder.set(id, t.dimList.map((d) => d.id));
   for (const d of t.dimList) {
     d.byId = new Map((d.codes || []).map((c) => [c.id, c]));
     t.dim[d.id] = d;

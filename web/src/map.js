@@ -4,6 +4,8 @@
 import { geoEqualEarth, geoPath } from 'd3-geo';
 import { feature } from 'topojson-client';
 import countries from 'i18n-iso-countries';
+import zhNames from 'i18n-iso-countries/langs/zh.json';
+import enNames from 'i18n-iso-countries/langs/en.json';
 import { s, h } from './dom.js';
 import { fmt, t } from './i18n.js';
 
@@ -21,6 +23,14 @@ export function toNumeric(code) {
   if (/^[A-Z]{2}$/.test(c)) return countries.alpha2ToNumeric(c) || null;
   if (/^[A-Z]{3}$/.test(c)) return countries.alpha3ToNumeric(c) || null;
   return null;
+}
+
+countries.registerLocale(zhNames);
+countries.registerLocale(enNames);
+/** A country's name in a language from its ISO or M49 code (for sources that give English names only). */
+export function countryName(code, lang) {
+  const n = toNumeric(code);
+  return n ? countries.getName(n, lang) || null : null;
 }
 
 const BLUES = ['#deebf7', '#b5d4ea', '#84b9dc', '#4f97c9', '#2171b5', '#0b4f8a', '#08306b'];

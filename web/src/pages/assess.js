@@ -30,13 +30,15 @@ export async function render(root) {
   const top = Math.max(...comps.map((c) => c.score ?? 0), ...list(a.history).flatMap((e) => Object.values(scoresOf(e))).filter((x) => typeof x === 'number'));
   const max = comps.find((c) => c.max)?.max ?? (top > 5 ? 100 : a.scale?.max ?? 5);
   const names = comps.map((c) => nm(c.name, c.id));
-  const hist = list(a.history).filter((e) => e.date).sort((x, y) => String(x.date).localeCompare(String(y.date)));
+  // history: [{date, components: [{id, score}]}] draws a chart; a list of names (dates) is listed
+  const hist = list(a.history).filter((e) => e && typeof e === 'object' && e.date).sort((x, y) => String(x.date).localeCompare(String(y.date)));
+  const histNames = list(a.history).filter((e) => typeof e === 'string').sort();
   const prev = hist.filter((e) => e.date !== a.date).at(-1);
   const title = `${t('radar')} (${String(a.date || '').slice(0, 10)})`;
-  const series = [{ value: comps.map((c) => c.score), name: String(a.date || '').slice(0, 10), areaStyle: { opacity: 0.25 } }];
+  const series = [{ value: comps.map((c) => c.score ?? 0), name: String(a.date || '').slice(0, 10), areaStyle: { opacity: 0.25 } }];
   if (prev) series.push({ value: comps.map((c) => scoresOf(prev)[c.id] ?? null), name: String(prev.date).slice(0, 10), lineStyle: { type: 'dashed' } });
   const radar = panel({
-    id: 'assess-radar', title, height: 420,
+    id: 'assess-radar', title, height: 420, note: a.overall != null ? `${t('overall')}: ${fmt(a.overall)} / ${fmt(max)}` : null,
     alt: `${title}: ${comps.map((c, i) => `${names[i]} ${fmt(c.score)}/${fmt(max)}`).join('; ')}.`,
     columns: [t('component'), t('score'), ...(prev ? [String(prev.date).slice(0, 10)] : [])],
     rows: comps.map((c, i) => [names[i], fmt(c.score), ...(prev ? [fmt(scoresOf(prev)[c.id] ?? null)] : [])]),
@@ -58,6 +60,10 @@ export async function render(root) {
         series: comps.map((c, i) => ({ type: 'line', name: names[i], data: hist.map((e) => scoresOf(e)[c.id] ?? null), symbolSize: 8 })),
       },
     }));
+  }
+  if (!hist.length && histNames.length) {
+    panels.push(h('section', { class: 'panel', 'data-panel': 'assess-history' }, h('h3', {}, t('history')),
+      h('ul', { class: 'plain' }, histNames.map((d) => h('li', {}, d)))));
   }
   root.append(h('div', { class: 'panels' }, panels));
   root.append(h('section', { class: 'panel', 'data-panel': 'assess-gaps' }, h('h3', {}, `${t('gaps')} · ${t('next_steps')}`),

@@ -25,7 +25,7 @@ export async function barPanel({ id, title, meta, rel, dim, fixed = {}, top = 0,
   const names = obs.map((o) => codeName(tb, dim, o.key[dim], nm));
   const vals = obs.map(num);
   const cat = { type: 'category', data: horizontal ? [...names].reverse() : names, axisLabel: { width: 150, overflow: 'truncate' } };
-  const val = { type: 'value', axisLabel: { formatter: (v) => fmtShort(v) } };
+  const val = { type: 'value', axisLabel: { formatter: (v) => fmtShort(v), hideOverlap: true } };
   const data = (horizontal ? [...vals].reverse() : vals);
   const filter = { ...fixed, [dim]: undefined };
   return panel({
@@ -98,7 +98,7 @@ export async function genericPanel(meta, rel, idx) {
       tooltip: { trigger: 'axis', valueFormatter: (v) => fmt(v) },
       legend: serDim ? { top: 0 } : undefined,
       grid: { left: 70, right: 20, top: serDim ? 40 : 20, bottom: 40 },
-      xAxis: { type: 'category', data: xn }, yAxis: { type: 'value', axisLabel: { formatter: (v) => fmtShort(v) } },
+      xAxis: { type: 'category', data: xn }, yAxis: { type: 'value', axisLabel: { formatter: (v) => fmtShort(v), hideOverlap: true } },
       series,
     },
   });

@@ -33,13 +33,13 @@ function seriesPanel({ id, title, meta, rel, filter, periods, series, net }) {
       tooltip: { trigger: 'axis', valueFormatter: (v) => fmt(v) }, legend: { top: 0, type: 'scroll' },
       grid: { left: 70, right: 20, top: 40, bottom: 40 },
       xAxis: { type: 'category', data: periods.map((p) => (provPeriods.includes(p) ? `${p} P` : p)), axisLabel: { interval: 0, hideOverlap: true } },
-      yAxis: { type: 'value', axisLabel: { formatter: (v) => fmtShort(v) } },
+      yAxis: { type: 'value', axisLabel: { formatter: (v) => fmtShort(v), hideOverlap: true } },
       series: sers,
     },
   });
 }
 
-async function overTime(rel, meta) {
+export async function overTime(rel, meta) {
   const title = t('flow_time');
   if (!meta) return missing(title);
   const tb = await loadTotals(meta, ['FLOW']);

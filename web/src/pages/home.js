@@ -5,6 +5,7 @@ import { t, nm, fmt, inYear } from '../i18n.js';
 import { findTable, loadTotals, select, findCode, latestPeriod, codeName, isTotal } from '../api.js';
 import { num, dataLinks } from '../charts.js';
 import { h } from '../dom.js';
+import { overTime } from './flows.js';
 
 function card(key, value, sub, meta, rel, extra) {
   return h('article', { class: 'card', 'data-figure': key },
@@ -76,4 +77,5 @@ export async function render(root, { rel }) {
   }
   cards.append(card('top_cob', cob ? null : undefined, cob ? inYear(latestPeriod(cob) || '') : '', cobM, rel, list));
   const tc = cards.lastChild.querySelector('.big'); if (tc) tc.remove();
+  if (fl) root.append(h('div', { class: 'panels home-panels' }, await overTime(rel, flowM)));
 }

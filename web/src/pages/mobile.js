@@ -47,7 +47,7 @@ async function comparePanel(rel, meta, cmp, idx) {
       tooltip: { trigger: 'axis', valueFormatter: (v) => fmt(v) }, legend: { top: 0 },
       grid: { left: 70, right: 20, top: 40, bottom: 40 },
       xAxis: { type: 'category', data: periods },
-      yAxis: { type: 'value', axisLabel: { formatter: (v) => fmtShort(v) } },
+      yAxis: { type: 'value', axisLabel: { formatter: (v) => fmtShort(v), hideOverlap: true } },
       series: [
         { type: 'bar', name: `${t('mobile_based')} (${meta.id})`, data: va, itemStyle: { color: '#009e73' } },
         { type: 'bar', name: `${t('border_based')} (${other.id})`, data: vb, itemStyle: { color: '#0b5fa5' } },

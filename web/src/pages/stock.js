@@ -69,7 +69,7 @@ async function regions(rel, cobM) {
     rows: rows.map(([r, v]) => [nm(m49Name(r), r), fmt(v)]),
     alt: describe(title, rows.map(([r]) => nm(m49Name(r), r)), rows.map((r) => r[1])),
     option: { tooltip: { trigger: 'axis', valueFormatter: (x) => fmt(x) }, grid: { left: 160, right: 30, top: 20, bottom: 30 },
-      xAxis: { type: 'value', axisLabel: { formatter: (x) => fmtShort(x) } }, yAxis: { type: 'category', data: rows.map(([r]) => nm(m49Name(r), r)).reverse() },
+      xAxis: { type: 'value', axisLabel: { formatter: (x) => fmtShort(x), hideOverlap: true } }, yAxis: { type: 'category', data: rows.map(([r]) => nm(m49Name(r), r)).reverse() },
       series: [{ type: 'bar', data: rows.map((r) => r[1]).reverse() }] },
   });
 }
