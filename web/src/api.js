@@ -135,8 +135,10 @@ const KINDS = {
   NB: [/^(NB|NAT_BORN|NATIVE_BORN|B_NAT|NATIVE-BORN)$/i, /native[- ]born/i],
   CIT: [/^(CIT|NAT|CITIZEN|CITIZENS|C_NAT)$/i, /^(national )?citizens?$/i],
   NCIT: [/^(NCIT|NONCIT|NON_CIT|NOT_CIT|FOR|FRGN|FOREIGN|C_FOR)$/i, /non[- ]citizens?|^foreign(ers| citizens)?$/i],
-  IMM: [/^(IMM|IN|ARR)/i, /immigra/i],
-  EMI: [/^(EMI|OUT|DEP)/i, /emigra/i],
+  IMM: [/^(IMM|IN|ARR)$/i, /^immigration$/i],
+  EMI: [/^(EMI|OUT|DEP)$/i, /^emigration$/i],
+  NET: [/^NET$/i, /^net migration$/i],
+  RET: [/^RET$/i, /^returning citizens$/i],
 };
 /** The code of a dimension that means `kind` (FB, NB, CIT, NCIT, IMM, EMI), or undefined. */
 export function findCode(t, dim, kind) {

@@ -74,7 +74,16 @@ async function returning(rel, meta) {
   const title = t('returning');
   const ret = findTable(rel, { ids: ['MIG_FLOW_RET', 'MIG_RETURN'], topic: 'flow', need: ['RETURN'] });
   if (ret) return barPanel({ id: 'returning', title, meta: ret, rel, dim: 'TIME_PERIOD', horizontal: false });
-  if (!meta || !dimIds(meta).includes('CITIZENSHIP_GROUP')) return missing(title);
+  if (!meta) return missing(title);
+  // FLOW=RET (returning citizens, the derive stage's definition) when the table has it
+  const all = await loadTotals(meta, ['FLOW']);
+  const rc = findCode(all, 'FLOW', 'RET');
+  if (rc) {
+    const periods = codes(all, 'TIME_PERIOD').filter((c) => !isTotal(c)).sort();
+    const obs = new Map(select(all, { FLOW: rc }, ['TIME_PERIOD']).map((o) => [o.key.TIME_PERIOD, o]));
+    return seriesPanel({ id: 'returning', title, meta, rel, filter: { FLOW: rc }, periods, series: [{ name: codeName(all, 'FLOW', rc, nm), obs, color: '#009e73' }] });
+  }
+  if (!dimIds(meta).includes('CITIZENSHIP_GROUP')) return missing(title);
   const tb = await loadTotals(meta, ['FLOW', 'CITIZENSHIP_GROUP']);
   const ic = findCode(tb, 'FLOW', 'IMM'), cit = findCode(tb, 'CITIZENSHIP_GROUP', 'CIT');
   if (!ic || !cit) return missing(title);

@@ -50,10 +50,13 @@ export async function render(root, { rel }) {
   let imm, emi, net, fper, prov;
   if (fl) {
     fper = latestPeriod(fl);
-    const ic = findCode(fl, 'FLOW', 'IMM'), ec = findCode(fl, 'FLOW', 'EMI');
+    const ic = findCode(fl, 'FLOW', 'IMM'), ec = findCode(fl, 'FLOW', 'EMI'), nc = findCode(fl, 'FLOW', 'NET');
     const io = select(fl, { FLOW: ic, TIME_PERIOD: fper })[0], eo = select(fl, { FLOW: ec, TIME_PERIOD: fper })[0];
     imm = num(io); emi = num(eo);
-    net = imm != null && emi != null ? imm - emi : null;
+    // the published net migration when the table has it (after disclosure control it may differ
+    // slightly from the difference of the two published figures), else the difference
+    const no = nc ? select(fl, { FLOW: nc, TIME_PERIOD: fper })[0] : null;
+    net = no && num(no) != null ? num(no) : imm != null && emi != null ? imm - emi : null;
     prov = [io, eo].some((o) => o?.obs_status === 'P');
   }
   const fsub = fper ? `${inYear(fper)} · ${prov ? t('provisional') : t('final')}` : '';

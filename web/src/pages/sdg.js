@@ -42,7 +42,7 @@ function indicatorPanel(rel, meta, tb, sex) {
         formatter: (ps) => { const i = ps[0].dataIndex; return `${names[i]}<br>${pairs[i].slice(names[i].length + 1)}`; } },
       grid: { left: 60, right: 20, top: 30, bottom: 40 },
       xAxis: { type: 'category', data: names, axisLabel: { interval: 0, width: 110, overflow: 'break' } },
-      yAxis: { type: 'value', name: meta.unit === 'PC' ? '%' : meta.unit || '', axisLabel: { formatter: (v) => fmtShort(v), hideOverlap: true } },
+      yAxis: { type: 'value', name: ['PC', 'PT'].includes(meta.unit) ? '%' : meta.unit || '', axisLabel: { formatter: (v) => fmtShort(v), hideOverlap: true } },
       series: [
         { type: 'bar', name: title, barWidth: '45%', data: obs.map((o, i) => ({
           value: num(o), itemStyle: { color: colorOf(tb, cats[i]), opacity: FLAGGED(o) ? 0.45 : 1, borderColor: FLAGGED(o) ? '#1a1a1a' : undefined, borderType: 'dashed', borderWidth: FLAGGED(o) ? 1 : 0 },
