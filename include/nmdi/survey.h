@@ -69,8 +69,9 @@ typedef struct nmdi_svy_spec {
     const char *repweights; /* POSIX extended regex over column names */
     double rho;             /* Fay's rho                             */
     int mse;                /* centre on the full-sample estimate    */
-    const double *rscales;  /* JKn factors, one per replicate (opt.)  */
+    const double *rscales;  /* factors, one per replicate (optional)  */
     size_t nrscales;
+    double scale;           /* overall factor; 0 or NAN: the type's  */
     /* calibration */
     nmdi_svy_calmethod calibrate;
     const char *margins; /* CSV variable,category,total */

@@ -68,7 +68,7 @@ int nmdi_cmd_survey(nmdi_ctx *ctx, int argc, char **argv)
     const nmdi_cmd_info *info = &nmdi_cmd_survey_info;
     enum {
         O_IDS = 256, O_STRATA, O_WEIGHTS, O_FPC, O_NEST, O_REPW, O_TYPE, O_RHO, O_MSE, O_RSCALES,
-        O_LONELY, O_TOTAL, O_MEAN, O_RATIO, O_PROP, O_BY, O_CAL, O_MARGINS, O_JSON
+        O_LONELY, O_SCALE, O_TOTAL, O_MEAN, O_RATIO, O_PROP, O_BY, O_CAL, O_MARGINS, O_JSON
     };
     static const struct option opts[] = {
         {"ids", required_argument, 0, O_IDS},
@@ -81,6 +81,7 @@ int nmdi_cmd_survey(nmdi_ctx *ctx, int argc, char **argv)
         {"rho", required_argument, 0, O_RHO},
         {"mse", no_argument, 0, O_MSE},
         {"rscales", required_argument, 0, O_RSCALES},
+        {"scale", required_argument, 0, O_SCALE},
         {"lonely-psu", required_argument, 0, O_LONELY},
         {"total", required_argument, 0, O_TOTAL},
         {"mean", required_argument, 0, O_MEAN},
@@ -163,6 +164,12 @@ int nmdi_cmd_survey(nmdi_ctx *ctx, int argc, char **argv)
             }
             break;
         case O_MSE: spec.mse = 1; break;
+        case O_SCALE:
+            if (nmdi_parse_double(optarg, &spec.scale) != 0 || !(spec.scale > 0)) {
+                rc = nmdi_cli_usage(info, "--scale: a positive number, not '%s'", optarg);
+                goto out;
+            }
+            break;
         case O_RSCALES: {
             const char *items[4096];
             k = split_list(a, optarg, items, 4096);
@@ -325,8 +332,10 @@ const nmdi_cmd_info nmdi_cmd_survey_info = {
     "  --lonely-psu fail|certainty|remove|adjust|average   (default fail)\n"
     "Replicate weights (as R's svrepdesign, combined weights):\n"
     "  --repweights REGEX --type JK1|JKn|BRR|Fay|bootstrap [--rho r] [--mse]\n"
-    "  [--rscales f1,f2,...]  JKn factors per replicate; by default (n_h-1)/n_h\n"
-    "                       derived from --strata/--ids and the zeroed PSU\n"
+    "  [--rscales f1,f2,...]  factors per replicate (svrepdesign rscales); for JKn\n"
+    "                       by default (n_h-1)/n_h derived from --strata/--ids\n"
+    "                       [--nest] and the PSU each replicate zeroes\n"
+    "  [--scale c]          overall factor (svrepdesign scale; JK1, JKn, bootstrap)\n"
     "Calibration (as R's calibrate, stage 0):\n"
     "  --calibrate raking|linear --margins FILE   FILE: CSV variable,category,total\n"
     "Estimates (repeatable, comma lists allowed):\n"

@@ -306,16 +306,15 @@ static int derive_jkn_rscales(nmdi_svy_design *d, nmdi_error *err)
     for (size_t r = 0; r < d->R; r++) {
         size_t first = SIZE_MAX;
         for (size_t i = 0; i < d->n; i++) {
-            if (d->repw[i * d->R + r] != 0)
-                continue;
-            if (d->w0[i] == 0)
+            if (d->repw[i * d->R + r] != 0 || d->w0[i] == 0)
                 continue;
             if (first == SIZE_MAX)
                 first = i;
-            else if (d->str[0][i] != d->str[0][first])
+            else if (d->clu[0][i] != d->clu[0][first])
                 return nmdi_error_at(err, NMDI_EDATA, d->t->path, d->t->lines[i], "",
-                                     "JKn replicate %zu sets weights of several strata to zero: "
-                                     "give the factors with --rscales",
+                                     "JKn replicate %zu sets the weights of several PSUs to zero: "
+                                     "give the design's --strata, --ids (and --nest), or the "
+                                     "factors with --rscales",
                                      r + 1);
         }
         if (first == SIZE_MAX)
@@ -323,6 +322,13 @@ static int derive_jkn_rscales(nmdi_svy_design *d, nmdi_error *err)
                                   "JKn replicate %zu deletes no record: cannot tell its stratum; "
                                   "give the factors with --rscales",
                                   r + 1);
+        /* the whole PSU must be deleted, else --ids does not match the replicates */
+        for (size_t i = 0; i < d->n; i++)
+            if (d->clu[0][i] == d->clu[0][first] && d->w0[i] != 0 && d->repw[i * d->R + r] != 0)
+                return nmdi_error_at(err, NMDI_EDATA, d->t->path, d->t->lines[i], "",
+                                     "JKn replicate %zu deletes only part of a PSU: give the "
+                                     "design's --ids, or the factors with --rscales",
+                                     r + 1);
         double nh = d->nps[0][d->str[0][first]];
         d->rscales[r] = (nh - 1) / nh;
     }
@@ -397,12 +403,7 @@ static int build_replicates(nmdi_svy_design *d, const nmdi_svy_spec *spec, nmdi_
     case NMDI_SVY_REP_JKN:
         d->scale = 1;
         if (spec->nrscales) {
-            if (spec->nrscales != R) {
-                rc = nmdi_error_set(err, NMDI_EDATA, "--rscales gives %zu factors for %zu replicates",
-                                    spec->nrscales, R);
-                goto done;
-            }
-            memcpy(d->rscales, spec->rscales, R * sizeof(double));
+            /* given: copied below */
         } else if (!spec->strata || !*spec->strata) {
             rc = nmdi_error_set(err, NMDI_EDATA,
                                 "--type JKn needs --strata (and --ids) to derive the factors "
@@ -413,6 +414,27 @@ static int build_replicates(nmdi_svy_design *d, const nmdi_svy_spec *spec, nmdi_
         }
         break;
     default: rc = nmdi_error_set(err, NMDI_EINTERNAL, "unknown replicate type"); break;
+    }
+    if (rc)
+        goto done;
+    if (spec->nrscales) { /* as svrepdesign(rscales =): for every type */
+        if (spec->nrscales != R) {
+            rc = nmdi_error_set(err, NMDI_EDATA, "--rscales gives %zu factors for %zu replicates",
+                                spec->nrscales, R);
+            goto done;
+        }
+        memcpy(d->rscales, spec->rscales, R * sizeof(double));
+    }
+    if (!isnan(spec->scale) && spec->scale != 0) { /* svrepdesign(scale =) */
+        if (spec->type == NMDI_SVY_REP_BRR || spec->type == NMDI_SVY_REP_FAY) {
+            rc = nmdi_error_set(err, NMDI_EDATA, "--scale does not apply to BRR or Fay (R ignores it)");
+            goto done;
+        }
+        if (!(spec->scale > 0)) {
+            rc = nmdi_error_set(err, NMDI_EDATA, "--scale must be positive");
+            goto done;
+        }
+        d->scale = spec->scale;
     }
 done:
     free(cols);

@@ -247,6 +247,19 @@ repcase("JKn (apistrat), factors from --strata", jkn, "JKn", strat, "sch.wide", 
 jkn2 <- as.svrepdesign(svydesign(id = ~dnum, strata = ~stype, weights = ~pw, nest = TRUE, data = strat), type = "JKn")
 repcase("JKn clustered, factors from --strata/--ids --nest", jkn2, "JKn", strat,
         extra = c("--strata", "stype", "--ids", "dnum", "--nest"), rargs = list(rscales = jkn2$rscales))
+repcase("JKn with --rscales given", jkn2, "JKn", strat, "stype",
+        extra = c("--rscales", paste(format(jkn2$rscales, digits = 17), collapse = ",")),
+        rargs = list(rscales = jkn2$rscales))
+repcase("JK1 with --scale and --rscales", as.svrepdesign(dclus1, type = "JK1"), "JK1", clus1,
+        extra = c("--scale", "0.75", "--rscales", paste(rep(c(1, 0.5), 8)[1:15], collapse = ",")),
+        rargs = list(scale = 0.75, rscales = rep(c(1, 0.5), 8)[1:15]))
+local({
+  f <- list.files(tmp, "^rep_JKn_clustered.*csv$", full.names = TRUE)[1]
+  r <- run_nmdi(f, c("--repweights", "^repw[0-9]+$", "--type", "JKn", "--weights", "fullw", "--strata", "stype",
+                     "--mean", "api00"))
+  if (r$status == 1 && grepl("PSU", r$err)) cat("PASS JKn without the design's --ids: error, not a wrong factor\n")
+  else { nfail <<- nfail + 1; cat("FAIL JKn without the design's --ids: error, not a wrong factor\n# status", r$status, r$err, "\n") }
+})
 # BRR and Fay need two PSUs per stratum: pairs of schools within school type
 pr <- strat[order(strat$stype, strat$snum), ]
 pr$pair <- paste0(pr$stype, (ave(seq_len(nrow(pr)), pr$stype, FUN = seq_along) + 1) %/% 2)
