@@ -293,6 +293,10 @@ int nmdi__publish_build_model(nmdi_release *r, json_t *root, nmdi_error *err)
         nmdi_rel_table *t = &r->tables[ti];
         size_t nd = nmdi_cube_ndims(t->cube);
         int tcol = nmdi_cube_dim_index(t->cube, "TIME_PERIOD");
+        if (nd > 60) {
+            rc = nmdi_error_at(err, NMDI_EDATA, t->id, 0, NULL, "more than 60 dimensions");
+            goto done;
+        }
         t->ndims = tcol >= 0 ? nd : nd + 1;
         t->dims = nmdi_arena_calloc(a, t->ndims, sizeof *t->dims);
         t->cube_col = nmdi_arena_calloc(a, t->ndims, sizeof *t->cube_col);
@@ -334,6 +338,17 @@ int nmdi__publish_build_model(nmdi_release *r, json_t *root, nmdi_error *err)
             t->codelist[k] = ci;
             for (size_t c = 0; c < nmdi_cube_ncells(t->cube); c++) {
                 const char *code = nmdi_cube_cell(t->cube, c)->codes[d];
+                int okc = *code != 0;
+                for (const char *q = code; *q; q++)
+                    okc &= (*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
+                           (*q >= '0' && *q <= '9') || *q == '_' || *q == '@' || *q == '$' ||
+                           *q == '-';
+                if (!okc) {
+                    rc = nmdi_error_at(err, NMDI_EDATA, t->id, (long)c + 2, dim,
+                                       "code '%s' is not an SDMX code (letters, digits, _ @ $ -)",
+                                       code);
+                    goto done;
+                }
                 if (add_code(&m, ci, code) != 0) {
                     rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
                     goto done;

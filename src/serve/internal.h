@@ -63,6 +63,15 @@ struct nmdi_server {
     size_t undesa_len;
     uint16_t port;
     char *tls_cert, *tls_key;
+    /* release switching: a watcher thread loads a new LATEST; requests hold
+     * rel_lock for reading, the switch takes it for writing. Old cache
+     * entries (their buffers may still be in flight) are retired, freed at stop. */
+    pthread_rwlock_t rel_lock;
+    pthread_t watcher;
+    int watcher_started;
+    volatile int stopping;
+    cache_entry **retired;
+    size_t nretired, capretired;
 };
 
 /* api.c: the handlers (fill rs; body malloc'd) */

@@ -356,10 +356,10 @@ static enum MHD_Result queue(struct MHD_Connection *c, int status, const char *c
     return ret;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **req_cls)
 {
     (void)version;
     (void)upload_data;
@@ -496,6 +496,85 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return ret;
 }
 
+/* The release may switch between requests, never during one. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    nmdi_server *s = cls;
+    pthread_rwlock_rdlock(&s->rel_lock);
+    enum MHD_Result r =
+        handle_request(cls, conn, url, method, version, upload_data, upload_data_size, req_cls);
+    pthread_rwlock_unlock(&s->rel_lock);
+    return r;
+}
+
+/* ---- following DIR/releases/LATEST ------------------------------------------------------ */
+static void read_latest(const char *dir, char *buf, size_t size)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/releases/LATEST", dir);
+    buf[0] = 0;
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return;
+    size_t n = fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        buf[--n] = 0;
+}
+
+static void *watch_latest(void *arg)
+{
+    nmdi_server *s = arg;
+    while (!s->stopping) {
+        for (int i = 0; i < 10 && !s->stopping; i++)
+            usleep(100000);
+        if (s->stopping)
+            break;
+        char v[64];
+        read_latest(s->dir, v, sizeof v);
+        if (!v[0] || (s->rel && !strcmp(v, s->rel->version)))
+            continue;
+        nmdi_release *nr;
+        nmdi_error err;
+        if (nmdi_release_open(&nr, s->dir, NULL, &err) != 0)
+            continue; /* keep serving the old one */
+        pthread_rwlock_wrlock(&s->rel_lock);
+        nmdi_release *old = s->rel;
+        s->rel = nr;
+        /* retire the cache: its buffers may still be on the wire */
+        pthread_rwlock_wrlock(&s->cache_lock);
+        size_t need = s->nretired + s->nentries;
+        if (need > s->capretired) {
+            cache_entry **ne = realloc(s->retired, (need + 16) * sizeof *ne);
+            if (ne) {
+                s->retired = ne;
+                s->capretired = need + 16;
+            }
+        }
+        if (need <= s->capretired) {
+            memcpy(s->retired + s->nretired, s->entries, s->nentries * sizeof *s->entries);
+            s->nretired = need;
+            s->nentries = 0;
+            s->cache_used = 0;
+            nmdi_strmap *fresh = nmdi_strmap_new();
+            if (fresh) {
+                nmdi_strmap_free(s->cache);
+                s->cache = fresh;
+            }
+        }
+        pthread_rwlock_unlock(&s->cache_lock);
+        pthread_rwlock_unlock(&s->rel_lock);
+        nmdi_release_free(old);
+        if (s->ctx)
+            nmdi_note(s->ctx, "nmdi serve: now serving release %s", nr->version);
+    }
+    return NULL;
+}
+
 /* ---- start and stop ---------------------------------------------------------------- */
 static int parse_listen(const char *l, struct sockaddr_storage *ss, socklen_t *len, int *v6)
 {
@@ -571,8 +650,16 @@ static char *slurp(const char *path)
 
 static void server_free(nmdi_server *s)
 {
+    s->stopping = 1;
+    if (s->watcher_started)
+        pthread_join(s->watcher, NULL);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    for (size_t i = 0; i < s->nretired; i++) {
+        free(s->retired[i]->body);
+        free(s->retired[i]);
+    }
+    free(s->retired);
     for (size_t i = 0; i < s->nentries; i++) {
         free(s->entries[i]->body);
         free(s->entries[i]);
@@ -589,6 +676,7 @@ static void server_free(nmdi_server *s)
     free(s->tls_key);
     free(s->tls_cert);
     pthread_rwlock_destroy(&s->cache_lock);
+    pthread_rwlock_destroy(&s->rel_lock);
     pthread_mutex_destroy(&s->rate_lock);
     pthread_mutex_destroy(&s->db_lock);
     free(s);
@@ -603,6 +691,12 @@ int nmdi_serve_start(nmdi_server **out, const nmdi_ctx *ctx, const nmdi_serve_op
     if (!s)
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     pthread_rwlock_init(&s->cache_lock, NULL);
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    /* a waiting release switch must not starve behind a stream of requests */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->rel_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&s->rate_lock, NULL);
     pthread_mutex_init(&s->db_lock, NULL);
     s->ctx = ctx;
@@ -692,6 +786,8 @@ int nmdi_serve_start(nmdi_server **out, const nmdi_ctx *ctx, const nmdi_serve_op
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : 0;
+    if (pthread_create(&s->watcher, NULL, watch_latest, s) == 0)
+        s->watcher_started = 1;
     *out = s;
     return 0;
 }

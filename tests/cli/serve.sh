@@ -73,6 +73,15 @@ assert_eq "whoami with token" 200 "$(code -H "Authorization: Bearer $tok" "$BASE
 assert_eq "work tables for admin" 200 "$(code -H "Authorization: Bearer $tok" "$BASE/api/v1/work/tables")"
 check "audit log records the access" sh -c "curl -s -H 'Authorization: Bearer $tok' '$BASE/api/v1/audit' | grep -q '/api/v1/work/tables'"
 check "token stored hashed" sh -c "! grep -q '$tok' '$TMP/infra/serve.db'"
+# a new release is picked up while serving
+"$NMDI" -q publish "$TMP/infra" --now 2026-11-27T12:00:00Z >/dev/null
+i=0; v=""
+while [ $i -lt 50 ]; do
+    v=$(curl -s "$BASE/api/v1/release" | sed -n 's/.*"version": "\([^"]*\)".*/\1/p' | head -1)
+    [ "$v" = "20261127-2" ] && break
+    sleep 0.1; i=$((i + 1))
+done
+assert_eq "new release served without restart" "20261127-2" "$v"
 stop_server
 assert_eq "clean shutdown on SIGTERM" 0 "$SERVER_RC"
 done_testing
