@@ -40,6 +40,7 @@ typedef struct cache_entry {
     size_t len;
     char etag[24];
     time_t lastmod;
+    void *resp, *resp304; /* prepared libmicrohttpd responses, reused   */
 } cache_entry;
 
 struct nmdi_server {

@@ -93,9 +93,40 @@ static void make_etag(const srv_resp *rs, const char *version, char out[24])
     snprintf(out, 24, "\"%016llx\"", (unsigned long long)h);
 }
 
+static void add_headers(struct MHD_Response *r, const char *ctype, const char *etag,
+                        time_t lastmod, int cacheable, int rest);
+
+static void entry_free(cache_entry *e)
+{
+    if (e->resp)
+        MHD_destroy_response(e->resp);
+    if (e->resp304)
+        MHD_destroy_response(e->resp304);
+    free(e->body);
+    free(e);
+}
+
+/* Prepare the responses of an entry once; they are queued as they are. */
+static int entry_prepare(cache_entry *e, int rest)
+{
+    int ok = e->status == 200;
+    e->resp = MHD_create_response_from_buffer(e->len, e->body, MHD_RESPMEM_PERSISTENT);
+    if (!e->resp)
+        return -1;
+    add_headers(e->resp, e->ctype, ok ? e->etag : NULL, ok ? e->lastmod : 0, ok, rest);
+    if (ok) {
+        e->resp304 = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (!e->resp304)
+            return -1;
+        add_headers(e->resp304, NULL, e->etag, e->lastmod, 1, rest);
+    }
+    return 0;
+}
+
 /* Move a rendered public answer into the cache; returns the entry (which
  * then owns the body) or NULL when the cache is full. */
-static cache_entry *cache_put(nmdi_server *s, const char *key, size_t klen, srv_resp *rs)
+static cache_entry *cache_put(nmdi_server *s, const char *key, size_t klen, srv_resp *rs,
+                              int rest)
 {
     if (s->cache_used + rs->len > s->opts.cache_bytes)
         return NULL;
@@ -108,6 +139,11 @@ static cache_entry *cache_put(nmdi_server *s, const char *key, size_t klen, srv_
     e->len = rs->len;
     e->lastmod = rs->lastmod;
     make_etag(rs, s->rel ? s->rel->version : "", e->etag);
+    if (entry_prepare(e, rest) != 0) {
+        e->body = NULL; /* still rs's */
+        entry_free(e);
+        return NULL;
+    }
     pthread_rwlock_wrlock(&s->cache_lock);
     int ins = 0;
     int64_t *v = nmdi_strmap_put(s->cache, key, klen, &ins);
@@ -136,8 +172,9 @@ static cache_entry *cache_put(nmdi_server *s, const char *key, size_t klen, srv_
     }
     pthread_rwlock_unlock(&s->cache_lock);
     if (res != e) {
-        free(e);
-        return res; /* body stays with rs */
+        e->body = NULL; /* body stays with rs */
+        entry_free(e);
+        return res;
     }
     rs->body = NULL; /* now owned by the cache */
     return e;
@@ -146,7 +183,10 @@ static cache_entry *cache_put(nmdi_server *s, const char *key, size_t klen, srv_
 /* ---- rate limit ------------------------------------------------------------------ */
 static int rate_ok(nmdi_server *s, const char *client)
 {
-    if (s->opts.rate <= 0)
+    /* loopback clients are the operator (or a reverse proxy, behind which every
+     * client shares one address): limits belong to remote addresses */
+    if (s->opts.rate <= 0 || !strncmp(client, "127.", 4) || !strcmp(client, "::1") ||
+        !strncmp(client, "::ffff:127.", 11))
         return 1;
     uint64_t k = nmdi_hash64(client, strlen(client), 99);
     double now = nmdi_now();
@@ -356,6 +396,13 @@ static enum MHD_Result queue(struct MHD_Connection *c, int status, const char *c
     return ret;
 }
 
+static enum MHD_Result queue_entry(struct MHD_Connection *c, const cache_entry *e)
+{
+    if (e->resp304 && not_modified(c, e->etag, e->lastmod))
+        return MHD_queue_response(c, MHD_HTTP_NOT_MODIFIED, e->resp304);
+    return MHD_queue_response(c, (unsigned)e->status, e->resp);
+}
+
 static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
@@ -433,9 +480,7 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
             klen = 0;
         cache_entry *e = klen ? cache_get(s, key, klen) : NULL;
         if (e)
-            return queue(conn, e->status, e->ctype, e->body, e->len, 1,
-                         e->status == 200 ? e->etag : NULL, e->lastmod,
-                         e->status == 200, rest, NULL);
+            return queue_entry(conn, e);
     }
     char role[16] = "", agency[64] = "";
     if (authz) {
@@ -478,12 +523,10 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
     }
     enum MHD_Result ret;
     if (rs.cacheable && !authz && klen) {
-        cache_entry *e = cache_put(s, key, klen, &rs);
+        cache_entry *e = cache_put(s, key, klen, &rs, rest);
         if (e) {
             free(rs.body);
-            return queue(conn, e->status, e->ctype, e->body, e->len, 1,
-                         e->status == 200 ? e->etag : NULL, e->lastmod,
-                         e->status == 200, rest, NULL);
+            return queue_entry(conn, e);
         }
     }
     char etag[24];
@@ -655,15 +698,11 @@ static void server_free(nmdi_server *s)
         pthread_join(s->watcher, NULL);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
-    for (size_t i = 0; i < s->nretired; i++) {
-        free(s->retired[i]->body);
-        free(s->retired[i]);
-    }
+    for (size_t i = 0; i < s->nretired; i++)
+        entry_free(s->retired[i]);
     free(s->retired);
-    for (size_t i = 0; i < s->nentries; i++) {
-        free(s->entries[i]->body);
-        free(s->entries[i]);
-    }
+    for (size_t i = 0; i < s->nentries; i++)
+        entry_free(s->entries[i]);
     free(s->entries);
     nmdi_strmap_free(s->cache);
     nmdi_release_free(s->rel);
