@@ -84,4 +84,17 @@ done
 assert_eq "new release served without restart" "20261127-2" "$v"
 stop_server
 assert_eq "clean shutdown on SIGTERM" 0 "$SERVER_RC"
+# TLS when given a certificate
+if command -v openssl >/dev/null 2>&1 &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=localhost -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >/dev/null 2>&1; then
+    start_server --tls-cert "$TMP/cert.pem" --tls-key "$TMP/key.pem"
+    assert_eq "HTTPS with --tls-cert/--tls-key" 200 "$(code --cacert "$TMP/cert.pem" "https://localhost:$PORT/rest/dataflow")"
+    assert_eq "plain HTTP refused on the TLS port" 000 "$(code --max-time 3 "http://127.0.0.1:$PORT/rest/dataflow")"
+    stop_server
+else
+    skip "TLS" "openssl absent"
+fi
+"$NMDI" serve "$TMP/infra" --tls-cert "$TMP/cert.pem" 2>/dev/null
+assert_eq "--tls-cert without --tls-key is a usage error" 1 "$?"
 done_testing
