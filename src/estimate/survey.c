@@ -88,6 +88,7 @@ static int domains_build(const nmdi_svy_design *d, const int *cols, size_t nby, 
     } else {
         nmdi_strmap *m = nmdi_strmap_new();
         size_t cap = 1024, klen = 0;
+        int oom = 0;
         char *key = malloc(cap);
         size_t fcap = 64;
         D->first = malloc(fcap * sizeof(size_t));
@@ -110,14 +111,18 @@ static int domains_build(const nmdi_svy_design *d, const int *cols, size_t nby, 
                 if (klen + l + 2 > cap) {
                     cap = (klen + l + 2) * 2;
                     char *nk = realloc(key, cap);
-                    if (!nk)
+                    if (!nk) {
+                        oom = 1;
                         break;
+                    }
                     key = nk;
                 }
                 memcpy(key + klen, v, l);
                 klen += l;
                 key[klen++] = '\x1f';
             }
+            if (oom)
+                break;
             if (miss) {
                 dom[i] = -1;
                 continue;
@@ -125,15 +130,17 @@ static int domains_build(const nmdi_svy_design *d, const int *cols, size_t nby, 
             int ins = 0;
             int64_t *slot = nmdi_strmap_put(m, key, klen, &ins);
             if (!slot) {
-                dom[i] = -1;
-                continue;
+                oom = 1;
+                break;
             }
             if (ins) {
                 if (ndom == fcap) {
                     fcap *= 2;
                     size_t *nf = realloc(D->first, fcap * sizeof(size_t));
-                    if (!nf)
+                    if (!nf) {
+                        oom = 1;
                         break;
+                    }
                     D->first = nf;
                 }
                 *slot = (int64_t)ndom;
@@ -143,6 +150,10 @@ static int domains_build(const nmdi_svy_design *d, const int *cols, size_t nby, 
         }
         nmdi_strmap_free(m);
         free(key);
+        if (oom) {
+            free(dom);
+            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        }
         /* sort the domains by their values; renumber */
         size_t *perm = malloc((ndom ? ndom : 1) * sizeof(size_t));
         size_t *inv = malloc((ndom ? ndom : 1) * sizeof(size_t));
@@ -341,11 +352,15 @@ static int prepare(const nmdi_table *t, const nmdi_svy_request *q, prepared *pr,
         if (!q->den || !*q->den)
             return nmdi_error_set(err, NMDI_EDATA, "--ratio needs num/den");
         pr->label = nmdi_arena_sprintf(a, "%s/%s", q->var, q->den);
+        if (!pr->label)
+            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
         if (numeric_column(t, q->var, &pr->y, err) || numeric_column(t, q->den, &pr->x, err))
             return err->code;
         return 0;
     }
     pr->label = nmdi_arena_strdup(a, q->var);
+    if (!pr->label)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     if (q->stat != NMDI_SVY_PROP)
         return numeric_column(t, q->var, &pr->y, err);
     int col = nmdi_table_col(t, q->var);
@@ -369,11 +384,18 @@ static int prepare(const nmdi_table *t, const nmdi_svy_request *q, prepared *pr,
     }
     pr->ncat = nmdi_strmap_count(m);
     pr->cats = nmdi_arena_calloc(a, pr->ncat + 1, sizeof(char *));
+    if (!pr->cats) {
+        nmdi_strmap_free(m);
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
     size_t it = 0, k = 0;
     const char *key;
     int64_t val;
     while (nmdi_strmap_iter(m, &it, &key, &val))
-        pr->cats[k++] = nmdi_arena_strdup(a, key);
+        if (!(pr->cats[k++] = nmdi_arena_strdup(a, key))) {
+            nmdi_strmap_free(m);
+            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        }
     qsort(pr->cats, pr->ncat, sizeof(char *), cmp_str_values);
     for (k = 0; k < pr->ncat; k++)
         *nmdi_strmap_get(m, pr->cats[k], strlen(pr->cats[k])) = (int64_t)k;
@@ -436,8 +458,17 @@ int nmdi_svy_estimate(const nmdi_svy_design *d, const nmdi_svy_request *req, siz
         rc = prepare(t, &req[q], &prs[q], res->arena, err);
     if (rc)
         goto done;
+    if (d->n == 0) {
+        rc = nmdi_error_at(err, NMDI_EDATA, t->path, 0, "", "no records");
+        goto done;
+    }
     if ((rc = domains_build(d, cols, nby, &D, err)))
         goto done;
+    if (D.ndom == 0) {
+        rc = nmdi_error_at(err, NMDI_EDATA, t->path, 0, by[0],
+                           "no domain: every record has a missing --by value");
+        goto done;
+    }
     size_t n = d->n, R = d->R ? d->R : 1, p = d->p ? d->p : 1;
     W.d = d;
     W.P = malloc((n + 1) * sizeof(size_t));
@@ -462,9 +493,14 @@ int nmdi_svy_estimate(const nmdi_svy_design *d, const nmdi_svy_request *req, siz
         const size_t *L = D.list + D.start[k];
         size_t m = D.start[k + 1] - D.start[k];
         const char **dvals = nmdi_arena_calloc(res->arena, nby + 1, sizeof(char *));
+        if (!dvals) {
+            rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+            break;
+        }
         for (size_t j = 0; j < nby; j++)
-            dvals[j] = nmdi_arena_strdup(res->arena,
-                                         nmdi_table_cell(t, D.first[k], (size_t)cols[j]));
+            if (!(dvals[j] = nmdi_arena_strdup(res->arena,
+                                               nmdi_table_cell(t, D.first[k], (size_t)cols[j]))))
+                rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
         for (size_t q = 0; q < nreq && !rc; q++) {
             prepared *pr = &prs[q];
             size_t mp = 0;
@@ -479,6 +515,10 @@ int nmdi_svy_estimate(const nmdi_svy_design *d, const nmdi_svy_request *req, siz
                     for (size_t j = 0; j < mp; j++)
                         pr->ind[W.P[j]] = pr->cat[W.P[j]] == (int32_t)c;
                     row.variable = nmdi_arena_sprintf(res->arena, "%s=%s", pr->label, pr->cats[c]);
+                    if (!row.variable) {
+                        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+                        break;
+                    }
                     rc = stat_eval(&W, W.P, mp, pr->ind, ones, &row, err);
                     finish_row(&row);
                     if (!rc && push_row(res, &cap, &row))

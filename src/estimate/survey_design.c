@@ -51,17 +51,22 @@ static int find_col(const nmdi_table *t, const char *name, const char *what, int
     return 0;
 }
 
-/* Dense id of (parent, value): a map from the bytes of both. */
+/* Dense id of (parent, value): a map from the bytes of both. buf (bufsize
+ * bytes) serves short keys; longer ones get their own buffer, never a
+ * truncated key that could merge two clusters. */
 static int intern(nmdi_strmap *m, int32_t parent, const char *val, int32_t *id, char *buf,
                   size_t bufsize)
 {
     size_t len = strlen(val);
-    if (len + sizeof parent > bufsize)
-        len = bufsize - sizeof parent; /* over-long keys: truncated, still distinct enough */
-    memcpy(buf, &parent, sizeof parent);
-    memcpy(buf + sizeof parent, val, len);
+    char *key = buf;
+    if (len + sizeof parent > bufsize && !(key = malloc(len + sizeof parent)))
+        return -1;
+    memcpy(key, &parent, sizeof parent);
+    memcpy(key + sizeof parent, val, len);
     int ins = 0;
-    int64_t *slot = nmdi_strmap_put(m, buf, sizeof parent + len, &ins);
+    int64_t *slot = nmdi_strmap_put(m, key, sizeof parent + len, &ins);
+    if (key != buf)
+        free(key);
     if (!slot)
         return -1;
     if (ins)
