@@ -38,6 +38,8 @@ int nmdi_link_levenshtein(const char *a, size_t la, const char *b, size_t lb);
 /* Damerau–Levenshtein distance, optimal string alignment variant
  * (adjacent transposition counts 1; no substring edited twice). */
 int nmdi_link_damerau(const char *a, size_t la, const char *b, size_t lb);
+/* The same when it is at most k, else k+1 (banded, fast for small k). */
+int nmdi_link_damerau_max(const char *a, size_t la, const char *b, size_t lb, int k);
 /* Jaccard similarity of the sets of q-grams (no padding); q in 1..4.
  * Strings shorter than q compare as whole strings (1 if equal, else 0). */
 double nmdi_link_qgram_jaccard(const char *a, size_t la, const char *b, size_t lb, int q);
@@ -93,7 +95,7 @@ double nmdi_link_encoding_dice(const char *a, const char *b);
  *   postcode exact, Damerau <= 1, same first 3 characters, else
  *   date     exact, day/month transposed, one digit edit of YYYYMMDD,
  *            within 365 days, else
- *   number   exact, |a-b| <= max(1, 5% of larger), one character edit, else
+ *   number   exact, |a-b| <= 1, one character edit, else
  *   hash     exact, else                           (keyed hash encodings)
  *   bloom    identical, Dice >= 0.9, Dice >= 0.75, else  (Bloom encodings)
  * A missing value on either side is neutral (weight 0). */

@@ -10,6 +10,59 @@
 
 #include <string.h>
 
+static inline size_t cap(size_t n);
+
+/* Damerau (OSA) distance when it is at most k, else k+1: only the band
+ * |i-j| <= k of the table is computed, and the row minimum stops it early. */
+int nmdi_link_damerau_max(const char *a, size_t la, const char *b, size_t lb, int k)
+{
+    if (la > NMDI_LINK_MAXLEN)
+        la = NMDI_LINK_MAXLEN;
+    if (lb > NMDI_LINK_MAXLEN)
+        lb = NMDI_LINK_MAXLEN;
+    int big = k + 1;
+    if ((la > lb ? la - lb : lb - la) > (size_t)k)
+        return big;
+    int r0[NMDI_LINK_MAXLEN + 1], r1[NMDI_LINK_MAXLEN + 1], r2[NMDI_LINK_MAXLEN + 1];
+    int *pp = r0, *prev = r1, *cur = r2;
+    for (size_t j = 0; j <= lb; j++) {
+        prev[j] = j <= (size_t)k ? (int)j : big;
+        pp[j] = big;
+    }
+    for (size_t i = 1; i <= la; i++) {
+        size_t lo = i > (size_t)k ? i - (size_t)k : 1;
+        size_t hi = i + (size_t)k < lb ? i + (size_t)k : lb;
+        cur[0] = i <= (size_t)k ? (int)i : big;
+        if (lo > 1)
+            cur[lo - 1] = big;
+        int rowmin = cur[0];
+        for (size_t j = lo; j <= hi; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int v = prev[j - 1] + cost;
+            if (prev[j] + 1 < v)
+                v = prev[j] + 1;
+            if (cur[j - 1] + 1 < v)
+                v = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
+                v = pp[j - 2] + 1;
+            if (v > big)
+                v = big;
+            cur[j] = v;
+            if (v < rowmin)
+                rowmin = v;
+        }
+        if (hi < lb)
+            cur[hi + 1] = big;
+        if (rowmin > k)
+            return big;
+        int *t = pp;
+        pp = prev;
+        prev = cur;
+        cur = t;
+    }
+    return prev[lb] > k ? big : prev[lb];
+}
+
 static inline size_t cap(size_t n)
 {
     return n > NMDI_LINK_MAXLEN ? NMDI_LINK_MAXLEN : n;

@@ -28,7 +28,7 @@ static const char *const KIND_LABELS[NMDI_LINK_NKINDS][NMDI_LINK_MAX_LEVELS] = {
     {"else", "damerau<=2", "damerau<=1", "exact"},
     {"else", "prefix3", "damerau<=1", "exact"},
     {"else", "within_365_days", "one_digit_edit", "day_month_transposed", "exact"},
-    {"else", "one_char_edit", "within_5pct", "exact"},
+    {"else", "one_char_edit", "within_1", "exact"},
     {"else", "exact"},
     {"else", "dice>=0.75", "dice>=0.9", "exact"},
 };
@@ -344,6 +344,38 @@ static int prepare_field(nmdi_link *lk, lfield *F, nmdi_error *err)
             F->rec[i].s = F->vals[F->rec[i].vid];
     for (uint32_t v = 1; v <= F->nvals; v++)
         F->freq[v] = (double)count[v] / (double)(F->nonmissing ? F->nonmissing : 1);
+    if (F->kind == NMDI_LINK_TEXT) {
+        /* sorted distinct bigrams of each distinct value, for Jaccard */
+        F->bg = nmdi_arena_calloc(lk->arena, F->nvals + 1, sizeof *F->bg);
+        F->nbg = nmdi_arena_calloc(lk->arena, F->nvals + 1, sizeof *F->nbg);
+        if (!F->bg || !F->nbg)
+            goto oom;
+        for (uint32_t v = 1; v <= F->nvals; v++) {
+            const char *t = F->vals[v];
+            size_t n = strlen(t);
+            if (n < 2)
+                continue;
+            uint16_t *g = nmdi_arena_alloc(lk->arena, (n - 1) * sizeof *g);
+            if (!g)
+                goto oom;
+            size_t k = 0;
+            for (size_t i = 0; i + 1 < n; i++) {
+                uint16_t x = (uint16_t)((unsigned char)t[i] << 8 | (unsigned char)t[i + 1]);
+                size_t j = k++;
+                while (j > 0 && g[j - 1] > x) {
+                    g[j] = g[j - 1];
+                    j--;
+                }
+                g[j] = x;
+            }
+            size_t d = 0;
+            for (size_t i = 0; i < k; i++)
+                if (d == 0 || g[d - 1] != g[i])
+                    g[d++] = g[i];
+            F->bg[v] = g;
+            F->nbg[v] = (uint16_t)d;
+        }
+    }
     free(count);
     nmdi_strmap_free(ids);
     return 0;
@@ -375,19 +407,36 @@ int lk_compare(const lfield *F, uint32_t a, uint32_t b)
         return 0;
     }
     case NMDI_LINK_TEXT:
-        if (abs((int)x->len - (int)y->len) <= 2 && nmdi_link_damerau(x->s, x->len, y->s, y->len) <= 2)
+        if (nmdi_link_damerau_max(x->s, x->len, y->s, y->len, 2) <= 2)
             return 2;
-        if (nmdi_link_qgram_jaccard(x->s, x->len, y->s, y->len, 2) >= 0.5)
-            return 1;
-        return 0;
+        {
+            /* bigram Jaccard >= 0.5 on the precomputed sets (strings
+             * shorter than 2 characters are unequal here: level 0) */
+            const uint16_t *ga = F->bg[x->vid], *gb = F->bg[y->vid];
+            size_t na = F->nbg[x->vid], nb = F->nbg[y->vid], i = 0, j = 0, in = 0;
+            if (!na || !nb)
+                return 0;
+            while (i < na && j < nb) {
+                if (ga[i] == gb[j]) {
+                    in++;
+                    i++;
+                    j++;
+                } else if (ga[i] < gb[j]) {
+                    i++;
+                } else {
+                    j++;
+                }
+            }
+            return 2 * in >= na + nb - in ? 1 : 0;
+        }
     case NMDI_LINK_CODE: {
         if (abs((int)x->len - (int)y->len) > 2)
             return 0;
-        int d = nmdi_link_damerau(x->s, x->len, y->s, y->len);
+        int d = nmdi_link_damerau_max(x->s, x->len, y->s, y->len, 2);
         return d <= 1 ? 2 : d <= 2 ? 1 : 0;
     }
     case NMDI_LINK_POSTCODE:
-        if (abs((int)x->len - (int)y->len) <= 1 && nmdi_link_damerau(x->s, x->len, y->s, y->len) <= 1)
+        if (nmdi_link_damerau_max(x->s, x->len, y->s, y->len, 1) <= 1)
             return 2;
         if (x->len >= 3 && y->len >= 3 && memcmp(x->s, y->s, 3) == 0)
             return 1;
@@ -398,18 +447,17 @@ int lk_compare(const lfield *F, uint32_t a, uint32_t b)
             if (m1 == d2 && d1 == m2)
                 return 3;
         }
-        if (abs((int)x->len - (int)y->len) <= 1 && nmdi_link_damerau(x->s, x->len, y->s, y->len) <= 1)
+        if (nmdi_link_damerau_max(x->s, x->len, y->s, y->len, 1) <= 1)
             return 2;
         if (x->days != NMDI_DATE_NONE && y->days != NMDI_DATE_NONE && abs(x->days - y->days) <= 365)
             return 1;
         return 0;
     case NMDI_LINK_NUMBER:
         if (!isnan(x->num) && !isnan(y->num)) {
-            double d = fabs(x->num - y->num), mx = fmax(fabs(x->num), fabs(y->num));
-            if (d <= fmax(1.0, 0.05 * mx))
+            if (fabs(x->num - y->num) <= 1.0)
                 return 2;
         }
-        if (abs((int)x->len - (int)y->len) <= 1 && nmdi_link_damerau(x->s, x->len, y->s, y->len) <= 1)
+        if (nmdi_link_damerau_max(x->s, x->len, y->s, y->len, 1) <= 1)
             return 1;
         return 0;
     case NMDI_LINK_HASH:
@@ -489,6 +537,9 @@ static int parse_rule(nmdi_link *lk, lrule *R, const char *text, nmdi_error *err
         P->colL = find_col(lk->L, col);
         if (P->colL < 0)
             return col_error(err, lk->L, "block rule", col);
+        for (size_t f = 0; f < lk->nfields; f++)
+            if (lk->F[f].colL == P->colL)
+                R->fieldmask |= 1u << f;
         if (lk->Rs) {
             P->colR = find_col(lk->Rs, col);
             if (P->colR < 0)
@@ -682,18 +733,43 @@ static int default_rules(nmdi_link *lk, nmdi_error *err)
     lrule best;
     int have_best = 0;
     memset(&best, 0, sizeof best);
-    for (size_t f = 0; f < lk->nfields && lk->nrules < NMDI_LINK_MAX_RULES; f++) {
+    int big[NMDI_LINK_MAX_FIELDS];
+    size_t nbig = 0;
+    /* candidates: each field alone, then pairs of fields too coarse alone */
+    for (size_t c = 0; c < lk->nfields + NMDI_LINK_MAX_FIELDS * NMDI_LINK_MAX_FIELDS &&
+                       lk->nrules < NMDI_LINK_MAX_RULES;
+         c++) {
+        char text[600];
+        size_t f = c;
+        if (c < lk->nfields) {
+            snprintf(text, sizeof text, "%s", lk->F[c].name);
+        } else {
+            size_t i = (c - lk->nfields) / NMDI_LINK_MAX_FIELDS;
+            size_t j = (c - lk->nfields) % NMDI_LINK_MAX_FIELDS;
+            if (i >= nbig || j >= nbig || j <= i)
+                continue;
+            snprintf(text, sizeof text, "%s,%s", lk->F[big[i]].name, lk->F[big[j]].name);
+            f = SIZE_MAX;
+        }
         lrule *R = &lk->R[lk->nrules];
         memset(R, 0, sizeof *R);
-        int rc = parse_rule(lk, R, lk->F[f].name, err);
+        int rc = parse_rule(lk, R, text, err);
         if (!rc)
             rc = build_rule(lk, R, err);
         if (rc)
             return rc;
         if (R->pairs <= 50 * nmax && R->skipped_blocks == 0) {
-            lk->nrules++;
+            if (R->pairs > 0)
+                lk->nrules++;
+            else
+                free(R->key);
+            if (R->pairs > 0)
+                continue;
+            memset(R, 0, sizeof *R);
             continue;
         }
+        if (f != SIZE_MAX && lk->F[f].nonmissing > 0)
+            big[nbig++] = (int)f;
         if (!have_best || R->pairs < best.pairs) {
             free(best.key);
             best = *R;
@@ -888,30 +964,35 @@ static inline int earlier_rule(const nmdi_link *lk, size_t r, uint32_t a, uint32
     return 0;
 }
 
-void lk_enumerate(const nmdi_link *lk, lk_pair_fn fn, void *arg)
+void lk_enumerate_rule(const nmdi_link *lk, size_t r, int skip_earlier, lk_pair_fn fn, void *arg)
 {
-    for (size_t r = 0; r < lk->nrules; r++) {
-        const lrule *R = &lk->R[r];
-        for (uint32_t k = 1; k <= R->nkeys; k++) {
-            if (R->skip[k])
-                continue;
-            const uint32_t *A = R->idxL + R->offL[k];
-            uint32_t na = R->offL[k + 1] - R->offL[k];
-            if (lk->dedupe) {
-                for (uint32_t i = 0; i < na; i++)
-                    for (uint32_t j = i + 1; j < na; j++)
-                        if (!earlier_rule(lk, r, A[i], A[j]))
-                            fn(lk, r, A[i], A[j], arg);
-            } else {
-                const uint32_t *B = R->idxR + R->offR[k];
-                uint32_t nb = R->offR[k + 1] - R->offR[k];
-                for (uint32_t i = 0; i < na; i++)
-                    for (uint32_t j = 0; j < nb; j++)
-                        if (!earlier_rule(lk, r, A[i], B[j]))
-                            fn(lk, r, A[i], B[j], arg);
-            }
+    const lrule *R = &lk->R[r];
+    size_t er = skip_earlier ? r : 0;
+    for (uint32_t k = 1; k <= R->nkeys; k++) {
+        if (R->skip[k])
+            continue;
+        const uint32_t *A = R->idxL + R->offL[k];
+        uint32_t na = R->offL[k + 1] - R->offL[k];
+        if (lk->dedupe) {
+            for (uint32_t i = 0; i < na; i++)
+                for (uint32_t j = i + 1; j < na; j++)
+                    if (!earlier_rule(lk, er, A[i], A[j]))
+                        fn(lk, r, A[i], A[j], arg);
+        } else {
+            const uint32_t *B = R->idxR + R->offR[k];
+            uint32_t nb = R->offR[k + 1] - R->offR[k];
+            for (uint32_t i = 0; i < na; i++)
+                for (uint32_t j = 0; j < nb; j++)
+                    if (!earlier_rule(lk, er, A[i], B[j]))
+                        fn(lk, r, A[i], B[j], arg);
         }
     }
+}
+
+void lk_enumerate(const nmdi_link *lk, lk_pair_fn fn, void *arg)
+{
+    for (size_t r = 0; r < lk->nrules; r++)
+        lk_enumerate_rule(lk, r, 1, fn, arg);
 }
 
 /* ---- scoring, one-to-one, clustering ------------------------------------------- */

@@ -31,8 +31,11 @@ typedef struct lfield {
     uint32_t nvals;
     const char **vals;   /* value id -> normalised string                 */
     double *freq;        /* value id -> share of non-missing records      */
+    uint16_t **bg;       /* text kind: value id -> sorted distinct bigrams */
+    uint16_t *nbg;
     size_t nonmissing;
-    double m[NMDI_LINK_MAX_LEVELS], u[NMDI_LINK_MAX_LEVELS], uc[NMDI_LINK_MAX_LEVELS];
+    double m[NMDI_LINK_MAX_LEVELS], u[NMDI_LINK_MAX_LEVELS];
+    int m_estimated;
     double w[NMDI_LINK_MAX_LEVELS];
     uint64_t ucount[NMDI_LINK_MAX_LEVELS];
 } lfield;
@@ -52,6 +55,9 @@ typedef struct lrule {
     uint8_t *skip;       /* per key: block too large                       */
     uint64_t pairs, blocks, largest, skipped_blocks, skipped_pairs;
     uint64_t new_pairs;  /* pairs not already made by an earlier rule      */
+    int em_iter, em_converged;
+    double em_lambda;   /* share of matches among the rule's pairs (EM)   */
+    uint32_t fieldmask;  /* compared fields this rule blocks on (masked in EM) */
 } lrule;
 
 struct nmdi_link {
@@ -80,6 +86,8 @@ struct nmdi_link {
 
 typedef void (*lk_pair_fn)(const nmdi_link *lk, size_t rule, uint32_t a, uint32_t b, void *arg);
 void lk_enumerate(const nmdi_link *lk, lk_pair_fn fn, void *arg);
+/* pairs of rule r; skip_earlier: skip pairs an earlier rule makes */
+void lk_enumerate_rule(const nmdi_link *lk, size_t r, int skip_earlier, lk_pair_fn fn, void *arg);
 int lk_compare(const lfield *F, uint32_t a, uint32_t b);
 double lk_field_weight(const nmdi_link *lk, size_t f, int level, uint32_t a);
 void lk_warn(nmdi_link *lk, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -5,12 +5,15 @@
  * into counts (so each EM iteration costs the number of distinct patterns,
  * not of pairs), and the model as JSON (inspect, save, load).
  *
- * EM runs on the candidate pairs, where blocking makes non-matches agree
- * more often than random pairs do: there the non-match distribution u_c is
- * estimated alongside m and λ_c as a nuisance parameter. Scoring uses the
- * m of EM, the u of random pairs and the prior λ = λ_c × candidates / all
- * pairs (the share of matches among all pairs), so that the weight of a
- * pair is the log-odds of a match among all pairs whatever the blocking.
+ * EM runs on the candidate pairs with u fixed to the random-pair u. Blocking
+ * makes non-matches agree on the blocked fields far more often than random
+ * pairs do, so in the comparison vector of a pair made by rule r the fields
+ * that rule r blocks on are masked (treated as missing): the remaining
+ * fields of a non-match are then distributed as in random pairs, and EM
+ * estimates m and λ_c (the share of matches among candidate pairs) without
+ * confusing "came from this block" with "is a match". Each field's m comes
+ * from the pairs of the rules that do not block on it. Scoring uses all
+ * fields with the prior λ = λ_c × candidates / all pairs.
  */
 #include "link_impl.h"
 
@@ -85,6 +88,8 @@ typedef struct patmap {
     size_t cap, n;
     int oom;
     uint64_t *rule_new; /* pairs first made by each rule */
+    int masked;         /* mask the fields the pair's rule blocks on */
+    uint64_t total;
 } patmap;
 
 static int pat_grow(patmap *P)
@@ -122,9 +127,13 @@ static void pat_add(const nmdi_link *lk, size_t r, uint32_t a, uint32_t b, void 
 {
     patmap *P = arg;
     uint64_t key = 0;
-    for (size_t f = 0; f < lk->nfields; f++)
-        key |= (uint64_t)lk_compare(&lk->F[f], a, b) << (4 * f);
+    uint32_t mask = P->masked ? lk->R[r].fieldmask : 0;
+    for (size_t f = 0; f < lk->nfields; f++) {
+        int l = (mask >> f) & 1 ? NMDI_LINK_LEVEL_MISSING : lk_compare(&lk->F[f], a, b);
+        key |= (uint64_t)l << (4 * f);
+    }
     P->rule_new[r]++;
+    P->total++;
     if ((P->n + 1) * 2 > P->cap && pat_grow(P) < 0) {
         P->oom = 1;
         return;
@@ -140,25 +149,25 @@ static void pat_add(const nmdi_link *lk, size_t r, uint32_t a, uint32_t b, void 
     P->cnt[h]++;
 }
 
-/* EM over aggregated patterns: m, u_c and λ_c. Returns iterations run. */
-static int em(nmdi_link *lk, const patmap *P, uint64_t total)
+/* EM over aggregated patterns with u fixed: m (into m) and λ (share of
+ * matches among the patterns' pairs). est[f] = 1 when field f was observed.
+ * Returns the iterations run; *conv = 1 when converged. */
+static int em(const nmdi_link *lk, const patmap *P, double m[][NMDI_LINK_MAX_LEVELS], int *est,
+              double *lam_io, int *conv)
 {
     size_t nf = lk->nfields;
-    double lam = 0.1;
+    double lam = *lam_io;
     for (size_t f = 0; f < nf; f++) {
-        lfield *F = &lk->F[f];
-        for (int l = 0; l < F->nlev; l++) {
-            F->m[l] = l == F->nlev - 1 ? 0.9 : 0.1 / (F->nlev - 1);
-            F->uc[l] = F->u[l];
-        }
+        const lfield *F = &lk->F[f];
+        for (int l = 0; l < F->nlev; l++)
+            m[f][l] = l == F->nlev - 1 ? 0.9 : 0.1 / (F->nlev - 1);
+        est[f] = 0;
     }
     int it;
-    lk->converged = 0;
+    *conv = 0;
     for (it = 1; it <= lk->cfg.max_iter; it++) {
         double sm[NMDI_LINK_MAX_FIELDS][NMDI_LINK_MAX_LEVELS];
-        double su[NMDI_LINK_MAX_FIELDS][NMDI_LINK_MAX_LEVELS];
         memset(sm, 0, sizeof sm);
-        memset(su, 0, sizeof su);
         double sg = 0;
         for (size_t i = 0; i < P->cap; i++) {
             if (!P->used[i])
@@ -169,49 +178,78 @@ static int em(nmdi_link *lk, const patmap *P, uint64_t total)
                 int l = (int)((key >> (4 * f)) & 15);
                 if (l == NMDI_LINK_LEVEL_MISSING)
                     continue;
-                pm *= lk->F[f].m[l];
-                pu *= lk->F[f].uc[l];
+                pm *= m[f][l];
+                pu *= lk->F[f].u[l];
             }
             double g = pm + pu > 0 ? pm / (pm + pu) : 0.0;
             double c = (double)P->cnt[i];
             sg += c * g;
             for (size_t f = 0; f < nf; f++) {
                 int l = (int)((key >> (4 * f)) & 15);
-                if (l == NMDI_LINK_LEVEL_MISSING)
-                    continue;
-                sm[f][l] += c * g;
-                su[f][l] += c * (1.0 - g);
+                if (l != NMDI_LINK_LEVEL_MISSING)
+                    sm[f][l] += c * g;
             }
         }
-        double delta = fabs(sg / (double)total - lam);
-        lam = sg / (double)total;
-        if (lam < 1e-12)
-            lam = 1e-12;
-        if (lam > 1 - 1e-12)
-            lam = 1 - 1e-12;
+        double nl = fmin(fmax(sg / (double)P->total, 1e-12), 1 - 1e-12);
+        double delta = fabs(nl - lam);
+        lam = nl;
         for (size_t f = 0; f < nf; f++) {
-            lfield *F = &lk->F[f];
-            double tm = 0, tu = 0;
-            for (int l = 0; l < F->nlev; l++) {
+            const lfield *F = &lk->F[f];
+            double tm = 0;
+            for (int l = 0; l < F->nlev; l++)
                 tm += sm[f][l];
-                tu += su[f][l];
-            }
-            if (tm <= 0 || tu <= 0)
-                continue; /* field always missing: keep the start values */
+            if (tm <= 1e-9)
+                continue; /* never observed: keep the start values */
+            est[f] = 1;
             for (int l = 0; l < F->nlev; l++) {
-                double nm = fmax(sm[f][l] / tm, 1e-6), nu = fmax(su[f][l] / tu, 1e-9);
-                delta = fmax(delta, fmax(fabs(nm - F->m[l]), fabs(nu - F->uc[l])));
-                F->m[l] = nm;
-                F->uc[l] = nu;
+                double v = fmax(sm[f][l] / tm, 1e-6);
+                delta = fmax(delta, fabs(v - m[f][l]));
+                m[f][l] = v;
             }
         }
         if (delta < 1e-7) {
-            lk->converged = 1;
+            *conv = 1;
             break;
         }
     }
-    lk->lambda_c = lam;
+    *lam_io = lam;
     return it > lk->cfg.max_iter ? lk->cfg.max_iter : it;
+}
+
+/* The prior λ among all pairs with m and u fixed: the fixed point of
+ * λ = Σ_candidates P(match | pattern; λ) / all pairs (pairs outside the
+ * blocks count as non-matches). */
+static double solve_lambda(const nmdi_link *lk, const patmap *P, double lam)
+{
+    size_t nf = lk->nfields;
+    double *lr = malloc((P->cap + 1) * sizeof *lr); /* log-likelihood ratio per pattern */
+    if (!lr)
+        return lam;
+    for (size_t i = 0; i < P->cap; i++) {
+        lr[i] = 0;
+        if (!P->used[i])
+            continue;
+        for (size_t f = 0; f < nf; f++) {
+            int l = (int)((P->key[i] >> (4 * f)) & 15);
+            if (l != NMDI_LINK_LEVEL_MISSING)
+                lr[i] += log(lk->F[f].m[l] / lk->F[f].u[l]);
+        }
+    }
+    double tot = (double)(lk->total_pairs ? lk->total_pairs : 1);
+    for (int it = 0; it < 1000; it++) {
+        double prior = log(lam / (1 - lam)), s = 0;
+        for (size_t i = 0; i < P->cap; i++)
+            if (P->used[i])
+                s += (double)P->cnt[i] / (1.0 + exp(-(prior + lr[i])));
+        double nl = fmin(fmax(s / tot, 1e-15), 1 - 1e-12);
+        if (fabs(nl - lam) <= 1e-9 * lam) {
+            lam = nl;
+            break;
+        }
+        lam = nl;
+    }
+    free(lr);
+    return lam;
 }
 
 static void set_weights(nmdi_link *lk)
@@ -223,51 +261,110 @@ static void set_weights(nmdi_link *lk)
     }
 }
 
+static void patmap_free(patmap *P)
+{
+    free(P->key);
+    free(P->cnt);
+    free(P->used);
+    memset(P, 0, sizeof *P);
+}
+
 int nmdi_link_train(nmdi_link *lk, const nmdi_ctx *ctx, nmdi_error *err)
 {
     double t0 = nmdi_now();
+    size_t nf = lk->nfields;
     estimate_u(lk);
-    patmap P;
-    memset(&P, 0, sizeof P);
+    /* one EM session per rule over all of its pairs, its own fields masked */
+    double msum[NMDI_LINK_MAX_FIELDS][NMDI_LINK_MAX_LEVELS], wsum[NMDI_LINK_MAX_FIELDS];
+    memset(msum, 0, sizeof msum);
+    memset(wsum, 0, sizeof wsum);
     uint64_t rule_new[NMDI_LINK_MAX_RULES] = {0};
-    P.rule_new = rule_new;
-    if (pat_grow(&P) < 0)
-        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-    lk_enumerate(lk, pat_add, &P);
-    if (P.oom) {
-        free(P.key);
-        free(P.cnt);
-        free(P.used);
-        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-    }
-    uint64_t total = 0;
+    double est_matches = 0;
     for (size_t r = 0; r < lk->nrules; r++) {
-        lk->R[r].new_pairs = rule_new[r];
-        total += rule_new[r];
+        lrule *R = &lk->R[r];
+        patmap P;
+        memset(&P, 0, sizeof P);
+        P.rule_new = rule_new;
+        P.masked = 1;
+        if (pat_grow(&P) < 0)
+            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        lk_enumerate_rule(lk, r, 0, pat_add, &P);
+        if (P.oom) {
+            patmap_free(&P);
+            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        }
+        R->em_iter = 0;
+        R->em_lambda = 0;
+        if (P.total > 0) {
+            double m[NMDI_LINK_MAX_FIELDS][NMDI_LINK_MAX_LEVELS];
+            int est[NMDI_LINK_MAX_FIELDS], conv;
+            double lam = 0.05;
+            R->em_iter = em(lk, &P, m, est, &lam, &conv);
+            R->em_converged = conv;
+            R->em_lambda = lam;
+            double w = lam * (double)P.total; /* estimated matches in the session */
+            if (w > est_matches)
+                est_matches = w;
+            if (!conv)
+                lk_warn(lk, "block rule '%s': EM did not converge in %d iterations", R->text,
+                        lk->cfg.max_iter);
+            for (size_t f = 0; f < nf; f++) {
+                if (!est[f])
+                    continue;
+                for (int l = 0; l < lk->F[f].nlev; l++)
+                    msum[f][l] += w * m[f][l];
+                wsum[f] += w;
+            }
+        }
+        patmap_free(&P);
     }
-    lk->candidates = total;
-    lk->npatterns = P.n;
-    if (total == 0) {
-        for (size_t f = 0; f < lk->nfields; f++)
-            for (int l = 0; l < lk->F[f].nlev; l++)
-                lk->F[f].m[l] = l == lk->F[f].nlev - 1 ? 0.9 : 0.1 / (lk->F[f].nlev - 1);
-        lk->lambda_c = 0.5;
-        lk->em_iter = 0;
-        lk_warn(lk, "no candidate pairs: the model keeps its starting values");
-    } else {
-        lk->em_iter = em(lk, &P, total);
-        if (!lk->converged)
-            lk_warn(lk, "EM did not converge in %d iterations", lk->cfg.max_iter);
-    }
-    free(P.key);
-    free(P.cnt);
-    free(P.used);
-    double lam = lk->lambda_c * (double)total / (double)(lk->total_pairs ? lk->total_pairs : 1);
-    lk->lambda = fmin(fmax(lam, 1e-15), 1 - 1e-12);
-    set_weights(lk);
-    for (size_t f = 0; f < lk->nfields; f++) {
+    for (size_t f = 0; f < nf; f++) {
         lfield *F = &lk->F[f];
-        if (F->nonmissing && F->m[F->nlev - 1] < F->u[F->nlev - 1])
+        F->m_estimated = wsum[f] > 0;
+        for (int l = 0; l < F->nlev; l++)
+            F->m[l] = F->m_estimated ? fmax(msum[f][l] / wsum[f], 1e-6)
+                                     : (l == F->nlev - 1 ? 0.9 : 0.1 / (F->nlev - 1));
+        if (!F->m_estimated && F->nonmissing)
+            lk_warn(lk,
+                    "field '%s': every blocking rule blocks on it, so its m cannot be estimated "
+                    "(assumed 0.9 for exact agreement): add a rule on other fields",
+                    F->name);
+    }
+    /* the distinct candidate pairs, all fields: λ among all pairs */
+    patmap U;
+    memset(&U, 0, sizeof U);
+    memset(rule_new, 0, sizeof rule_new);
+    U.rule_new = rule_new;
+    if (pat_grow(&U) < 0)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    lk_enumerate(lk, pat_add, &U);
+    if (U.oom) {
+        patmap_free(&U);
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    for (size_t r = 0; r < lk->nrules; r++)
+        lk->R[r].new_pairs = rule_new[r];
+    lk->candidates = U.total;
+    lk->npatterns = U.n;
+    double tot = (double)(lk->total_pairs ? lk->total_pairs : 1);
+    double lam0 = fmin(fmax((est_matches > 0 ? est_matches : 1.0) / tot, 1e-15), 0.5);
+    lk->lambda = U.total ? solve_lambda(lk, &U, lam0) : lam0;
+    lk->lambda_c = U.total ? lk->lambda * tot / (double)U.total : 0;
+    patmap_free(&U);
+    if (lk->candidates == 0)
+        lk_warn(lk, "no candidate pairs: the model keeps its starting values");
+    int iters = 0;
+    lk->converged = 1;
+    for (size_t r = 0; r < lk->nrules; r++) {
+        iters += lk->R[r].em_iter;
+        if (lk->R[r].em_iter && !lk->R[r].em_converged)
+            lk->converged = 0;
+    }
+    lk->em_iter = iters;
+    set_weights(lk);
+    for (size_t f = 0; f < nf; f++) {
+        lfield *F = &lk->F[f];
+        if (F->nonmissing && F->m_estimated && F->m[F->nlev - 1] < F->u[F->nlev - 1])
             lk_warn(lk, "field '%s': exact agreement is rarer among matches than non-matches "
                         "(m %.3g < u %.3g): check the field or the blocking",
                     F->name, F->m[F->nlev - 1], F->u[F->nlev - 1]);
@@ -276,10 +373,10 @@ int nmdi_link_train(nmdi_link *lk, const nmdi_ctx *ctx, nmdi_error *err)
     lk->train_seconds = nmdi_now() - t0;
     if (ctx)
         nmdi_note(ctx,
-                  "link: %llu candidate pairs, %llu patterns, EM %d iterations, lambda %.4g, "
-                  "%.2fs\n",
-                  (unsigned long long)total, (unsigned long long)lk->npatterns, lk->em_iter,
-                  lk->lambda, lk->train_seconds);
+                  "link: %llu candidate pairs, %llu patterns, EM %d iterations over %zu "
+                  "rules, lambda %.4g (%.1f matches), %.2fs\n",
+                  (unsigned long long)lk->candidates, (unsigned long long)lk->npatterns, iters,
+                  lk->nrules, lk->lambda, lk->lambda * tot, lk->train_seconds);
     return 0;
 }
 
@@ -308,6 +405,7 @@ static json_t *model_json(const nmdi_link *lk)
         json_object_set_new(fo, "name", json_string(F->name));
         json_object_set_new(fo, "kind", json_string(nmdi_link_kind_name(F->kind)));
         json_object_set_new(fo, "tf_adjusted", json_boolean(F->tf));
+        json_object_set_new(fo, "m_estimated", json_boolean(F->m_estimated || lk->from_file));
         json_object_set_new(fo, "missing_share",
                             json_real(lk->n ? 1.0 - (double)F->nonmissing / (double)lk->n : 0));
         json_t *la = json_array();
@@ -317,7 +415,6 @@ static json_t *model_json(const nmdi_link *lk)
             json_object_set_new(lo, "label", json_string(nmdi_link_level_label(F->kind, l)));
             json_object_set_new(lo, "m", json_real(F->m[l]));
             json_object_set_new(lo, "u", json_real(F->u[l]));
-            json_object_set_new(lo, "u_candidates", json_real(F->uc[l]));
             json_object_set_new(lo, "weight", json_real(F->w[l]));
             json_array_append_new(la, lo);
         }
@@ -345,6 +442,8 @@ static json_t *model_json(const nmdi_link *lk)
         json_object_set_new(ro, "largest_block_pairs", json_integer((json_int_t)R->largest));
         json_object_set_new(ro, "skipped_blocks", json_integer((json_int_t)R->skipped_blocks));
         json_object_set_new(ro, "skipped_pairs", json_integer((json_int_t)R->skipped_pairs));
+        json_object_set_new(ro, "em_iterations", json_integer(R->em_iter));
+        json_object_set_new(ro, "em_lambda", json_real(R->em_lambda));
         json_array_append_new(ra, ro);
     }
     json_object_set_new(b, "rules", ra);
@@ -446,8 +545,6 @@ int nmdi_link_model_load(nmdi_link *lk, const char *path, nmdi_error *err)
             }
             F->m[lv] = m;
             F->u[lv] = u;
-            json_t *uc = json_object_get(x, "u_candidates");
-            F->uc[lv] = json_is_number(uc) ? json_number_value(uc) : u;
             seen |= 1 << lv;
         }
         if (seen != (1 << F->nlev) - 1) {
