@@ -11,6 +11,7 @@
  * sdmx/ at publish time are a convenience copy of what the server renders.
  */
 #include "nmdi/publish.h"
+#include "nmdi/codes.h"
 
 #include <dirent.h>
 #include <stdarg.h>
@@ -378,12 +379,16 @@ int nmdi_publish_release(const nmdi_ctx *ctx, const char *dir, const nmdi_publis
     json_t *root = json_object();
     json_object_set_new(root, "version", json_string(version));
     json_object_set_new(root, "created", json_string(created));
-    if (opts && opts->country_code) {
-        json_t *nm = json_pack("{s:s,s:s}", "en", opts->country_en ? opts->country_en : "",
-                               "zh", opts->country_zh ? opts->country_zh
-                                     : (opts->country_en ? opts->country_en : ""));
-        json_object_set_new(root, "country",
-                            json_pack("{s:s,s:o}", "code", opts->country_code, "name", nm));
+    {
+        /* always present (the portal reads it); names from the ISO list when known */
+        const char *cc = opts && opts->country_code ? opts->country_code : "";
+        const nmdi_country *known = *cc ? nmdi_country_find(cc) : NULL;
+        const char *en = opts && opts->country_en ? opts->country_en : known ? known->name_en : cc;
+        const char *zh = opts && opts->country_zh ? opts->country_zh
+                         : known && known->name_zh && *known->name_zh ? known->name_zh
+                                                                      : en;
+        json_object_set_new(root, "country", json_pack("{s:s,s:{s:s,s:s}}", "code", cc, "name",
+                                                       "en", en ? en : "", "zh", zh ? zh : ""));
     }
     json_object_set_new(root, "agency", json_string(agency));
     json_object_set_new(root, "sdmx_version", json_string(sver));
