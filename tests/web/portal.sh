@@ -1,8 +1,8 @@
 #!/bin/sh
 # Browser tests of the portal: headless Debian Chromium (playwright-core)
 # against the mock API server of tests/web/fixtures (full and degraded
-# releases) and, when the nmdi command can publish and serve, against
-# `nmdi serve` on a small release. Skips visibly without chromium or the
+# releases) and against `nmdi serve` on a release that `nmdi publish` makes
+# of the same fixture tables. Skips visibly without chromium or the
 # portal's node_modules.
 . "$(dirname "$0")/../lib.sh"
 WEB=$NMDI_ROOT/web
@@ -51,4 +51,23 @@ else
     fail "mock API server starts (degraded)" "$(cat "$TMP/mock2.log")"
 fi
 kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
+
+# the real server: publish the fixture tables with `nmdi publish`, serve them
+# with `nmdi serve` on a free loopback port, and run the same browser checks
+if [ -x "$NMDI" ] && "$NMDI" publish --help >/dev/null 2>&1 && "$NMDI" serve --help >/dev/null 2>&1; then
+    check "fixture tables converted to a protected infrastructure" node "$NMDI_ROOT/tests/web/fixtures/to-infra.mjs" "$TMP/infra"
+    check "nmdi publish makes a release of them" "$NMDI" publish "$TMP/infra"
+    "$NMDI" serve "$TMP/infra" --listen 127.0.0.1:0 --port-file "$TMP/port" --web "$WEB/dist" >"$TMP/serve.log" 2>&1 &
+    PID=$!
+    i=0
+    while [ ! -s "$TMP/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    if [ -s "$TMP/port" ]; then
+        run_browser "http://127.0.0.1:$(cat "$TMP/port")" --quick
+    else
+        fail "nmdi serve starts" "$(cat "$TMP/serve.log")"
+    fi
+    kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
+else
+    skip "portal against nmdi serve" "this build of nmdi has no publish/serve command"
+fi
 done_testing

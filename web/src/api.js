@@ -43,7 +43,8 @@ export function findTable(rel, { ids = [], topic, need = [], without = [] } = {}
 /** The query string of a filter {DIM: code | [codes]} as the API takes it. */
 export function queryString(filter = {}) {
   const parts = Object.entries(filter).filter(([, v]) => v != null && v !== '')
-    .map(([k, v]) => `${encodeURIComponent(k)}=${[].concat(v).map(encodeURIComponent).join('+')}`);
+    // '+' between codes is sent as %2B: a literal '+' in a query string means a space to many servers
+    .map(([k, v]) => `${encodeURIComponent(k)}=${[].concat(v).map(encodeURIComponent).join('%2B')}`);
   return parts.length ? `?${parts.join('&')}` : '';
 }
 export const tableUrl = (id, filter) => `api/v1/tables/${encodeURIComponent(id)}${queryString(filter)}`;

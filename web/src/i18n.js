@@ -46,11 +46,11 @@ const S = {
     prov_note: 'Hatched bars (periods marked P) are provisional (OBS_STATUS P); the others are final.',
     // sdg
     sdg_lead: 'SDG indicators disaggregated by migratory status: native-born and foreign-born, citizens and non-citizens, side by side, with 95% confidence intervals and quality flags.',
-    sex: 'Sex', quality: 'Quality flags: U = low reliability (CV over the limit), E = estimate, P = provisional, M = withheld; lighter bars are flagged.',
+    sex: 'Sex', quality: 'Blue: native-born and citizens; orange: foreign-born and non-citizens; grey: total. Whiskers: 95% confidence interval. Quality flags: U = low reliability (CV over the limit), E = estimate, P = provisional, M = withheld; lighter bars are flagged.',
     // world
     world_lead: 'The UN DESA International Migrant Stock, loaded as a reference release, with this country among the others.',
     world_rank: 'International migrant stock by country of destination', world_map: 'International migrant stock in the world',
-    this_country: 'this country', country: 'Country', world_share: 'International migrants as a share of the population (%)', licence: 'Licence', ref_missing: 'The UN DESA reference is not loaded in this infrastructure.',
+    this_country: 'this country', country: 'Country', world_share: 'International migrants as a share of the population (%)', share_note: 'Countries and areas of 1 million people or more.', rank_note: 'This country ranks {n} of {m}.', licence: 'Licence', ref_missing: 'The UN DESA reference is not loaded in this infrastructure.',
     // mobile
     mobile_lead: 'Timely indicators from mobile-phone presence data (aggregated, privacy-protected) beside the figures from border data.',
     mobile_vs: 'Mobile-based and border-based figures', mobile_based: 'Mobile-based', border_based: 'Border-based',
@@ -104,10 +104,10 @@ const S = {
     returning: '回流公民（本国公民移入）', flow_partner: '移入者来源国和移出者目的国',
     prov_note: '带斜线的柱（标有 P 的时期）为初步数（OBS_STATUS P），其余为最终数。',
     sdg_lead: '按移民身份分列的可持续发展目标指标：本国出生与外国出生、公民与非公民并列显示，附95%置信区间和质量标记。',
-    sex: '性别', quality: '质量标记：U = 可靠性低（变异系数超过限值），E = 估计值，P = 初步数，M = 不予公布；颜色较浅的柱带有标记。',
+    sex: '性别', quality: '蓝色：本国出生和公民；橙色：外国出生和非公民；灰色：合计。误差线：95%置信区间。质量标记：U = 可靠性低（变异系数超过限值），E = 估计值，P = 初步数，M = 不予公布；颜色较浅的柱带有标记。',
     world_lead: '作为参考发布加载的联合国经社部国际移民存量数据，显示本国在各国中的位置。',
     world_rank: '按目的国分列的国际移民存量', world_map: '世界国际移民存量',
-    this_country: '本国', country: '国家', world_share: '国际移民占人口比例（%）', licence: '许可', ref_missing: '本基础设施未加载联合国经社部参考数据。',
+    this_country: '本国', country: '国家', world_share: '国际移民占人口比例（%）', share_note: '人口100万及以上的国家和地区。', rank_note: '本国排名：第{n}位（共{m}个）。', licence: '许可', ref_missing: '本基础设施未加载联合国经社部参考数据。',
     mobile_lead: '来自手机位置数据（已汇总并保护隐私）的及时指标，与边境数据的数字并列。',
     mobile_vs: '基于手机数据与基于边境数据的数字', mobile_based: '基于手机数据', border_based: '基于边境数据',
     mobile_limits: '方法与局限',

@@ -29,7 +29,7 @@ export async function render(root, { rel }) {
     loadTotals(stockM, ['MIGRATORY_STATUS']), loadTotals(popM), loadTotals(flowM, ['FLOW']),
     loadTotals(cobM, ['COUNTRY_OF_BIRTH'], {}),
   ]);
-  root.append(h('h1', {}, nm(rel?.country?.name, '') + ' — ' + t('title')), h('p', { class: 'lead' }, t('home_lead')));
+  root.append(h('h1', {}, [nm(rel?.country?.name, ''), t('title')].filter(Boolean).join(' — ')), h('p', { class: 'lead' }, t('home_lead')));
   const cards = h('div', { class: 'cards' });
   root.append(cards);
 

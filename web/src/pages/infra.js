@@ -12,12 +12,14 @@ const day = (s) => (s ? String(s).slice(0, 10) : '');
 export async function render(root, { rel }) {
   root.append(h('h1', {}, t('nav_infra')), h('p', { class: 'lead' }, t('infra_lead')));
   const inf = await getJSON('api/v1/infrastructure');
-  if (!inf) { root.append(missing(t('nav_infra'), t('infra_missing'))); return; }
-  const agencies = inf.agencies || [], sources = inf.sources || [], agreements = inf.agreements || [];
+  const agencies = inf?.agencies || [], sources = inf?.sources || [], agreements = inf?.agreements || [];
+  if (!agencies.length && !sources.length) { root.append(missing(t('nav_infra'), t('infra_missing'))); return; }
   const aname = (id) => nm(agencies.find((a) => a.id === id)?.name, id);
 
   // Diagram: agencies on a circle around the coordinating agency, each
   // agency's sources on an outer ring next to it; agreements as arrows.
+  // sources may name an agency absent from the list: add it
+  for (const s of sources) if (idOf(s.agency) && !agencies.some((a) => a.id === idOf(s.agency))) agencies.push({ id: idOf(s.agency), name: idOf(s.agency) });
   const hubId = agencies.find((a) => /coord/i.test(a.role || ''))?.id
     || [...agencies].sort((a, b) => agreements.filter((g) => idOf(g.to) === b.id).length - agreements.filter((g) => idOf(g.to) === a.id).length)[0]?.id;
   const others = agencies.filter((a) => a.id !== hubId);

@@ -23,8 +23,9 @@ function countriesOf(raw, m) {
     };
     const year = years[years.length - 1];
     const out = raw.rows.filter((r) => m.toNumeric(r.code)).map((r) => {
-      const s = last(r.stock?.both), p = last(r.percent_of_population?.both);
-      return { code: r.code, name: m.countryName(r.code, lang()) || nm(r.name, r.code), value: s.y === year ? s.v : null, share: p.y === year ? p.v : null };
+      const s = last(r.stock?.both), p = last(r.percent_of_population?.both), pop = last(r.population_thousands?.both);
+      return { code: r.code, name: m.countryName(r.code, lang()) || nm(r.name, r.code), value: s.y === year ? s.v : null, share: p.y === year ? p.v : null,
+        pop: pop.y === year ? pop.v : null };
     });
     return { year, entries: out.filter((e) => e.value != null) };
   }
@@ -39,12 +40,18 @@ function countriesOf(raw, m) {
   return { year, entries };
 }
 
-function rankPanel({ id, title, entries, own, key, unit }) {
-  let rank = entries.filter((e) => e[key] != null).sort((a, b) => b[key] - a[key]).slice(0, 20);
-  if (own && own[key] != null) rank = [...rank, own].sort((a, b) => b[key] - a[key]);
+function rankPanel({ id, title, entries, own, key, unit, note }) {
+  const all = entries.filter((e) => e[key] != null).sort((a, b) => b[key] - a[key]);
+  let rank = all.slice(0, 20);
+  let pos = null;
+  if (own && own[key] != null) {
+    rank = [...rank, own].sort((a, b) => b[key] - a[key]);
+    pos = all.filter((e) => e[key] > own[key]).length + 1;
+  }
   const f = (v) => (unit === '%' ? `${fmt(v, 1)} %` : fmt(v));
+  const place = pos ? t('rank_note').replace('{n}', fmt(pos)).replace('{m}', fmt(all.length + 1)) : '';
   return panel({
-    id, title, height: Math.max(300, 24 * rank.length + 60),
+    id, title, height: Math.max(300, 24 * rank.length + 60), note: [note, place].filter(Boolean).join(' '),
     alt: describe(title, rank.map((e) => e.name), rank.map((e) => e[key])),
     columns: [t('country'), unit === '%' ? t('share') : t('value')],
     rows: rank.map((e) => [e.name, f(e[key])]),
@@ -78,7 +85,7 @@ export async function render(root, { rel }) {
     const p = latestPeriod(st);
     const v = fb ? num(select(st, { MIGRATORY_STATUS: fb, TIME_PERIOD: p })[0]) : null;
     const tot = num(select(st, { MIGRATORY_STATUS: '_T', TIME_PERIOD: p })[0]);
-    if (v != null) own = { code: rel.country.code, name: `${nm(rel.country.name, rel.country.code)} (${t('this_country')}, ${p})`, value: v, share: tot ? (100 * v) / tot : null, own: true };
+    if (v != null) own = { code: rel?.country?.code, name: `${nm(rel?.country?.name, rel?.country?.code || '') || t('this_country')} (${rel?.country ? `${t('this_country')}, ` : ''}${p})`, value: v, share: tot ? (100 * v) / tot : null, own: true };
   }
   const panels = [
     panel({
@@ -90,7 +97,12 @@ export async function render(root, { rel }) {
     }),
     rankPanel({ id: 'world-rank', title: `${t('world_rank')}, ${year ?? ''}`, entries, own, key: 'value' }),
   ];
-  if (entries.some((e) => e.share != null)) panels.push(rankPanel({ id: 'world-share', title: `${t('world_share')}, ${year ?? ''}`, entries, own, key: 'share', unit: '%' }));
+  // the share ranking leaves out territories under 1 million people (else micro-states fill it)
+  const big = entries.filter((e) => e.pop == null || e.pop >= 1000);
+  if (entries.some((e) => e.share != null)) {
+    panels.push(rankPanel({ id: 'world-share', title: `${t('world_share')}, ${year ?? ''}`, entries: big, own, key: 'share', unit: '%',
+      note: entries.some((e) => e.pop != null) ? t('share_note') : '' }));
+  }
   for (const p of panels) p.append(refLinks(meta, rel));
   root.append(h('div', { class: 'panels' }, panels));
 }
