@@ -545,6 +545,15 @@ void sy_household_make(const sy_world *w, uint64_t chunk, uint64_t j, uint64_t f
         }
         if (srng_bern(&r, 0.06))
             mv[nmv++] = (move){w->S + srng_int(&r, span), h->origin, all};
+        else
+            for (int k = 2; k < n; k++) { /* a grown-up child leaves on its own */
+                int a = sy_age_on(&h->p[k], w->S);
+                if (a >= 18 && a <= 35 && srng_bern(&r, 0.08)) {
+                    mv[nmv++] = (move){w->S + srng_int(&r, span),
+                                       srng_bern(&r, 0.5) ? h->origin : emig_draw(&r), 1u << k};
+                    break;
+                }
+            }
         break;
     }
     case T_NEWIMM: {

@@ -87,10 +87,25 @@ static void hid(sbuf *b, uint64_t h)
     snprintf(t, sizeof t, "H%010llu", (unsigned long long)h);
     sb_puts(b, t);
 }
-/* A number that looks arbitrary but is unique: an odd multiplier modulo 10^10. */
-static unsigned long long scramble(uint64_t v, uint64_t mult)
+/* A number of 10 digits that looks arbitrary but is unique: an affine map
+ * modulo 10^10 with a multiplier prime to 10, both drawn from the seed (so
+ * that ids do not reveal the person's index to the linkage under test). */
+static unsigned long long scramble(const sy_world *w, uint64_t v, uint64_t salt)
 {
-    return (unsigned long long)((v * mult + 12345) % 10000000000ULL);
+    const uint64_t M = 10000000000ULL;
+    uint64_t m = (sy_mix(w->o.seed * 31 + salt) % M) | 1;
+    if (m % 5 == 0)
+        m += 2;
+    uint64_t c = sy_mix(w->o.seed + salt * 977) % M;
+    return (unsigned long long)(((unsigned __int128)(v % M) * m + c) % M);
+}
+/* A 64-bit record id, unique for (tag, idx < 2^44, n < 4096): the splitmix
+ * finaliser is a bijection. Printed as 16 hex digits. */
+static void recid(const sy_world *w, char *out, size_t size, const char *prefix, unsigned tag,
+                  uint64_t idx, unsigned n)
+{
+    uint64_t v = ((idx << 12) | (n & 4095u)) ^ ((uint64_t)tag << 56);
+    snprintf(out, size, "%s%016llX", prefix, (unsigned long long)sy_mix(v ^ sy_mix(w->o.seed)));
 }
 static void link(sy_chunk *o, const char *src, const char *rec, uint64_t idx)
 {
@@ -258,7 +273,7 @@ static void border(const sy_world *w, const sy_household *h, const sy_person *p,
         srng r = srng_at(w->o.seed, p->idx, 11, (uint64_t)i);
         int port = srng_pick(&r, port_w, 7);
         int recorded = !srng_bern(&r, port >= 3 ? 0.02 : 0.004);
-        snprintf(rec, sizeof rec, "X%09llu%03d", (unsigned long long)p->idx, i);
+        recid(w, rec, sizeof rec, "B", 1, p->idx, (unsigned)i);
         pid(t, p->idx); sb_sep(t);
         sb_int(t, i); sb_sep(t);
         sb_date(t, d, DF_ISO); sb_sep(t);
@@ -351,7 +366,7 @@ static void census(const sy_world *w, const sy_household *h, sy_chunk *o)
     if (!nres || h->area < 0 || srng_bern(&r, 0.025)) /* household non-response */
         return;
     char hh[24], rec[48];
-    snprintf(hh, sizeof hh, "%010llu", scramble(h->hid, 2654435761ULL));
+    snprintf(hh, sizeof hh, "%010llu", scramble(w, h->hid, 1));
     int pno = 0, mno = 0;
     for (int k = 0; k < h->n; k++) {
         const sy_person *p = &h->p[k];
@@ -465,9 +480,9 @@ static void census(const sy_world *w, const sy_household *h, sy_chunk *o)
 }
 
 /* ---- population register --------------------------------------------------------------- */
-static void pin_of(const sy_person *p, char out[16])
+static void pin_of(const sy_world *w, const sy_person *p, char out[16])
 {
-    snprintf(out, 16, "%010llu", scramble(p->idx, 7919ULL));
+    snprintf(out, 16, "%010llu", scramble(w, p->idx, 2));
 }
 
 static void reg_person_fields(sbuf *b, srng *r, const sy_person *p, nmdi_date d)
@@ -491,8 +506,8 @@ static void reg_event(const sy_world *w, const sy_household *h, const sy_person 
         return;
     sbuf *b = &o->f[F_REG_EVENTS];
     char pin[16], rec[40];
-    pin_of(p, pin);
-    snprintf(rec, sizeof rec, "E%09llu%02d", (unsigned long long)p->idx, n);
+    pin_of(w, p, pin);
+    recid(w, rec, sizeof rec, "E", 2, p->idx, (unsigned)n);
     link(o, "register_event", rec, p->idx);
     sb_puts(b, rec); sb_sep(b);
     sb_puts(b, pin); sb_sep(b);
@@ -509,7 +524,7 @@ static void registers(const sy_world *w, const sy_household *h, const sy_person 
 {
     srng r = srng_at(w->o.seed, p->idx, 31, 0);
     char pin[16];
-    pin_of(p, pin);
+    pin_of(w, p, pin);
     /* base extract on the first day: residents, and some who left long ago */
     int res0 = sy_resident_on(p, w->S);
     int stale = !res0 && sy_alive_on(p, w->S) && h->type == T_RETURNER && p->cob == C_XKN &&
@@ -574,7 +589,7 @@ static void permits(const sy_world *w, const sy_household *h, const sy_person *p
     if (srng_bern(&r, 0.04)) /* never held a permit */
         return;
     char fam[NAME_MAX_LEN], giv[NAME_MAX_LEN], rec[40], cas[24];
-    snprintf(cas, sizeof cas, "C%08llu", scramble(p->idx, 104729ULL) % 100000000ULL);
+    snprintf(cas, sizeof cas, "C%010llu", scramble(w, p->idx, 3));
     int nperm = 0;
     for (int e = 0; e < p->nev; e++) {
         const sy_event *ev = &p->ev[e];
@@ -592,7 +607,7 @@ static void permits(const sy_world *w, const sy_household *h, const sy_person *p
                                  : from + 730;
             if (to >= w->S) {
                 int c = p->nat_date != NMDI_DATE_NONE ? p->cit_before : p->cit1;
-                snprintf(rec, sizeof rec, "RP%09llu%02d", (unsigned long long)p->idx, ++nperm);
+                recid(w, rec, sizeof rec, "RP", 3, p->idx, (unsigned)++nperm);
                 link(o, "permit", rec, p->idx);
                 sbuf *b = &o->f[F_PERMITS];
                 int swap = p->nreg == NR_EASIA && srng_bern(&r, 0.2);
@@ -630,7 +645,7 @@ static void student_row(const sy_world *w, const sy_person *p, sy_chunk *o, srng
         return;
     sbuf *b = &o->f[F_STUDENTS];
     char rec[40], sur[NAME_MAX_LEN], giv[NAME_MAX_LEN];
-    snprintf(rec, sizeof rec, "S%09llu%d", (unsigned long long)scramble(p->idx, 31337ULL) % 1000000000ULL, n);
+    snprintf(rec, sizeof rec, "S%010llu%d", scramble(w, p->idx, 4), n);
     link(o, "student", rec, p->idx);
     name_recorded(r, p->family, sur, 0.01);
     name_recorded(r, p->given, giv, 0.01);

@@ -266,7 +266,7 @@ static int lfs_write(const sy_world *w, lfs_all *L, outfile *fl, outfile *flinks
             continue;
         const lfs_person *q = s[k].p;
         char hh[24], rec[40], num[32];
-        snprintf(hh, sizeof hh, "L%09llu", (unsigned long long)((q->hid * 48271ULL + 7) % 1000000000ULL));
+        snprintf(hh, sizeof hh, "L%016llX", (unsigned long long)sy_mix(q->hid ^ sy_mix(w->o.seed + 5)));
         snprintf(rec, sizeof rec, "%s-%d", hh, q->pno);
         sb_puts(&links, "lfs,");
         sb_puts(&links, rec);
