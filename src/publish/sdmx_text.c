@@ -78,8 +78,11 @@ static json_t *component(const nmdi_release *r, const char *id, long key_pos, js
     json_object_set_new(o, "names", names_obj(n));
     if (key_pos >= 0)
         json_object_set_new(o, "keyPosition", json_integer(key_pos));
-    if (!strcmp(id, "TIME_PERIOD"))
-        json_object_set_new(o, "roles", json_pack("[s]", "TIME_PERIOD"));
+    if (!strcmp(id, "TIME_PERIOD") || !strcmp(id, "REF_AREA") || !strcmp(id, "OBS_STATUS") ||
+        !strcmp(id, "UNIT_MEASURE") || !strcmp(id, "CONF_STATUS"))
+        json_object_set_new(o, "role", json_string(id));
+    if (key_pos < 0)
+        json_object_set_new(o, "relationship", json_pack("{s:s}", "primaryMeasure", "OBS_VALUE"));
     json_object_set_new(o, "values", values);
     return o;
 }
