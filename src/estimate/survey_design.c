@@ -104,6 +104,7 @@ static int build_stages(nmdi_svy_design *d, const nmdi_svy_spec *spec, nmdi_erro
         idcol[s] = -1;
         if (spec->nids && find_col(t, spec->ids[s], "--ids", &idcol[s], err))
             return err->code;
+        d->idcol[s] = idcol[s];
     }
     char buf[1024];
     int rc = 0;
@@ -527,8 +528,11 @@ static const char *stratum_label(const nmdi_svy_design *d, int s, int32_t h, cha
         snprintf(buf, n, "?");
     else if (s == 0 && d->scol >= 0)
         snprintf(buf, n, "%s=%s", d->t->names[d->scol], nmdi_table_cell(d->t, i, (size_t)d->scol));
+    else if (s > 0 && d->idcol[s - 1] >= 0)
+        snprintf(buf, n, "cluster %s=%s", d->t->names[d->idcol[s - 1]],
+                 nmdi_table_cell(d->t, i, (size_t)d->idcol[s - 1]));
     else
-        snprintf(buf, n, "of the stage-%d cluster of the record at line %ld", s, d->t->lines[i]);
+        snprintf(buf, n, "of the record at line %ld", d->t->lines[i]);
     return buf;
 }
 

@@ -13,6 +13,7 @@ struct nmdi_svy_design {
     const nmdi_table *t;
     size_t n;
     int scol; /* --strata column, -1 when none */
+    int idcol[NMDI_SVY_MAXSTAGES]; /* --ids columns, -1 when none */
     nmdi_svy_lonely lonely;
     double *w;  /* final weights (calibrated when calibrated)          */
     double *w0; /* design weights before calibration                    */

@@ -220,7 +220,18 @@ for (opt in c("certainty", "remove", "adjust", "average")) {
   check_case(paste("lonely PSU", opt, "with fpc"), flon,
              c("--strata", "stype", "--weights", "pw", "--fpc", "fpc", "--lonely-psu", opt), dl2, EST2, "awards")
 }
+# lonely PSUs at stage 2: districts with one sampled school out of several
+c2 <- clus2; c2$fpc2b <- c2$fpc2 + 5
+fc2 <- wcsv(c2[, !grepl("^F__", names(c2))], "lonely2.csv")
+for (opt in c("certainty", "adjust", "average")) {
+  options(survey.lonely.psu = opt)
+  check_case(paste("lonely PSU at stage 2,", opt), fc2,
+             c("--ids", "dnum,snum", "--fpc", "fpc1,fpc2b", "--lonely-psu", opt),
+             svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2b, data = c2), EST, "stype")
+}
 options(survey.lonely.psu = "fail")
+check_error("lonely PSU at stage 2, fail: error", fc2, c("--ids", "dnum,snum", "--fpc", "fpc1,fpc2b", "--mean", "api00"),
+            svymean(~api00, svydesign(id = ~dnum + snum, fpc = ~fpc1 + fpc2b, data = c2)), "only one PSU at stage 2")
 check_error("lonely PSU fail: error", flon, c("--strata", "stype", "--weights", "pw", "--mean", "api00"),
             svymean(~api00, svydesign(id = ~1, strata = ~stype, weights = ~pw, data = lon)), "only one PSU")
 
