@@ -30,6 +30,9 @@ d <- as.data.frame(readSDMX(paste0(base, "/rest/data/MIG_STOCK")))
 d <- d[order(d$SEX, d$COUNTRY_OF_BIRTH, d$obsTime, method = "radix"), ]
 out("rows=", nrow(d))
 out("values=", paste(d$SEX, d$COUNTRY_OF_BIRTH, d$obsTime, d$obsValue, d$OBS_STATUS, sep = ":", collapse = " "))
+ss <- as.data.frame(readSDMX(paste0(base, "/rest/data/MIG_STOCK?format=structurespecificdata")))
+ss <- ss[order(ss$SEX, ss$COUNTRY_OF_BIRTH, ss$TIME_PERIOD, method = "radix"), ]
+out("ssvalues=", paste(ss$SEX, ss$COUNTRY_OF_BIRTH, ss$TIME_PERIOD, as.numeric(ss$OBS_VALUE), ss$OBS_STATUS, sep = ":", collapse = " "))
 s <- as.data.frame(readSDMX(paste0(base, "/rest/data/SURVEY_SHARE/F..")))
 out("survey=", paste(s$obsValue, s$SE, s$CV, s$N_UNWEIGHTED, sep = ":"))
 R
@@ -45,6 +48,7 @@ assert_eq "rsdmx reads the dimensions" "SEX,COUNTRY_OF_BIRTH,TIME_PERIOD" "$(get
 assert_eq "rsdmx reads every observation" 7 "$(get rows)"
 # the release's values (withheld CHN cell has no value: NA)
 assert_eq "values equal the release" "F:CHN:2020:NA:M F:DEU:2020:120:A F:DEU:2021:130:A M:DEU:2020:95:A M:DEU:2021:101:A _T:DEU:2020:215:A _T:DEU:2021:231:A" "$(get values)"
+assert_eq "structure-specific data read, values equal the release" "$(get values)" "$(get ssvalues)"
 assert_eq "survey estimate, SE, CV, n" "12.5:1.2:0.096:230" "$(get survey)"
 stop_server
 done_testing
