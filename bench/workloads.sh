@@ -1,9 +1,10 @@
 # bench/workloads.sh — the workloads of bench/run.sh (sourced). Each wl_<name>
 # runs nmdi and its peers on the same files and adds one or more rows.
 # Files of the synthetic country (docs/synthetic-country.md):
-CROSSINGS_FILE=${CROSSINGS_FILE:-border_crossings.csv}
-CENSUS_FILE=${CENSUS_FILE:-census_persons.csv}
-LFS_FILE=${LFS_FILE:-lfs_persons.csv}
+CROSSINGS_FILE=${CROSSINGS_FILE:-sources/border_crossings.csv}
+CENSUS_FILE=${CENSUS_FILE:-sources/census_persons.csv}
+LFS_FILE=${LFS_FILE:-sources/lfs.csv}
+TRUTH_CROSSINGS=${TRUTH_CROSSINGS:-truth/crossings.csv}
 WORKLOADS="load tabulate survey residence link api"
 
 sqlite_peer() { # NAME SQL...   runs in a fresh database file
@@ -59,7 +60,7 @@ wl_load() {
 wl_tabulate() {
     local f=$S/$CENSUS_FILE
     [ -f "$f" ] || { log "no $f"; return 1; }
-    local by=${TAB_BY:-sex,age_group,country_of_birth,area} w=${TAB_WEIGHT:-}
+    local by=${TAB_BY:-SEX,AGE,COB,REGION} w=${TAB_WEIGHT:-WEIGHT}
     local rows; rows=$(($(wc -l <"$f") - 1))
     has tabulate || return 1
     local wopt=(); [ -n "$w" ] && wopt=(--weight "$w")
@@ -90,7 +91,7 @@ wl_survey() {
     local f=$S/$LFS_FILE
     [ -f "$f" ] || { log "no $f"; return 1; }
     has survey || return 1
-    local strata=${SVY_STRATA:-stratum} psu=${SVY_PSU:-psu} wt=${SVY_WEIGHT:-weight} y=${SVY_Y:-unemployed} by=${SVY_BY:-area,sex,age_group,country_of_birth}
+    local strata=${SVY_STRATA:-STRATUM} psu=${SVY_PSU:-PSU} wt=${SVY_WEIGHT:-WEIGHT} y=${SVY_Y:-AGE} by=${SVY_BY:-REGION,SEX,COUNTRYB}
     local rows; rows=$(($(wc -l <"$f") - 1))
     measure svy_nmdi "$NMDI" survey "$f" --ids "$psu" --strata "$strata" --weights "$wt" --nest --mean "$y" --by "$by" || return 1
     local nt=$T nm=$M dom; dom=$(($(wc -l <"$W/svy_nmdi.out") - 1))
@@ -111,14 +112,15 @@ REOF
 }
 
 wl_residence() {
-    local f=$S/$CROSSINGS_FILE
-    [ -f "$f" ] || { log "no $f"; return 1; }
+    # the truth's crossings in the standalone command's layout (person_id,crossing_id,date,direction)
+    local src=$S/$TRUTH_CROSSINGS f=$W/crossings_std.csv
+    [ -f "$src" ] || { log "no $src"; return 1; }
     has residence || return 1
+    awk -F, 'NR==1{print "person_id,crossing_id,date,direction"; next} {print $1 "," NR "," $3 "," $4}' "$src" >"$f"
     local rows; rows=$(($(wc -l <"$f") - 1))
-    local cols=${RES_COLS:-}  # the standalone command wants person_id,crossing_id,date,direction
     measure res_nmdi "$NMDI" --threads "$THREADS" residence "$f" || return 1
     local nt=$T nm=$M
-    # memory-bandwidth bound: reading and writing the columns once at the machine's copy speed
+    # memory-bandwidth reference: copying the file's bytes once through memory
     local bw; bw=$(dd if=/dev/zero of=/dev/null bs=1M count=4096 2>&1 | awk '/copied/{print $(NF-1), $NF}')
     row "12/16-month rule, standalone CSV ($rows crossings)" "$nt" "(no SQL peer: see docs/performance.md)" NA "$nm" "$(awk "BEGIN{printf \"%.2f M crossings/s\", $rows/$nt/1e6}")" "memcpy ${bw}"
 }
