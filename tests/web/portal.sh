@@ -56,7 +56,11 @@ kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
 # with `nmdi serve` on a free loopback port, and run the same browser checks
 if [ -x "$NMDI" ] && "$NMDI" publish --help >/dev/null 2>&1 && "$NMDI" serve --help >/dev/null 2>&1; then
     check "fixture tables converted to a protected infrastructure" node "$NMDI_ROOT/tests/web/fixtures/to-infra.mjs" "$TMP/infra"
-    check "nmdi publish makes a release of them" "$NMDI" publish "$TMP/infra"
+    if "$NMDI" publish --help 2>&1 | grep -q -- --country-name-zh; then
+        check "nmdi publish makes a release of them" "$NMDI" publish "$TMP/infra" --country XKN --country-name Kestrania --country-name-zh 凯斯特拉尼亚
+    else
+        check "nmdi publish makes a release of them" "$NMDI" publish "$TMP/infra"
+    fi
     "$NMDI" serve "$TMP/infra" --listen 127.0.0.1:0 --port-file "$TMP/port" --web "$WEB/dist" >"$TMP/serve.log" 2>&1 &
     PID=$!
     i=0

@@ -55,7 +55,7 @@ export async function render(root) {
       id: 'assess-history', title: t('history'), height: 360,
       columns: [t('assessed_on'), ...names], rows: hist.map((e, i) => [dates[i], ...comps.map((c) => fmt(scoresOf(e)[c.id] ?? null))]),
       option: {
-        tooltip: { trigger: 'axis' }, legend: { top: 0 }, grid: { left: 40, right: 20, top: 70, bottom: 40 },
+        tooltip: { trigger: 'axis' }, legend: { top: 0, type: 'scroll' }, grid: { left: 40, right: 20, top: 70, bottom: 40 },
         xAxis: { type: 'category', data: dates }, yAxis: { type: 'value', min: 0, max },
         series: comps.map((c, i) => ({ type: 'line', name: names[i], data: hist.map((e) => scoresOf(e)[c.id] ?? null), symbolSize: 8 })),
       },

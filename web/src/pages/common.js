@@ -96,7 +96,7 @@ export async function genericPanel(meta, rel, idx) {
     rows: xs.map((xc, i) => [xn[i], ...sers.map((sc) => fmt(num(get(xc, sc))))]),
     option: {
       tooltip: { trigger: 'axis', valueFormatter: (v) => fmt(v) },
-      legend: serDim ? { top: 0 } : undefined,
+      legend: serDim ? { top: 0, type: 'scroll' } : undefined,
       grid: { left: 70, right: 20, top: serDim ? 40 : 20, bottom: 40 },
       xAxis: { type: 'category', data: xn }, yAxis: { type: 'value', axisLabel: { formatter: (v) => fmtShort(v), hideOverlap: true } },
       series,

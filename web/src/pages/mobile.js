@@ -44,7 +44,7 @@ async function comparePanel(rel, meta, cmp, idx) {
     columns: [t('period'), `${t('mobile_based')} (${meta.id})`, `${t('border_based')} (${other.id})`, 'ratio'],
     rows: periods.map((p, i) => [p, fmt(va[i]), fmt(vb[i]), ratio[i] == null ? '–' : fmt(ratio[i], 2)]),
     option: {
-      tooltip: { trigger: 'axis', valueFormatter: (v) => fmt(v) }, legend: { top: 0 },
+      tooltip: { trigger: 'axis', valueFormatter: (v) => fmt(v) }, legend: { top: 0, type: 'scroll' },
       grid: { left: 70, right: 20, top: 40, bottom: 40 },
       xAxis: { type: 'category', data: periods },
       yAxis: { type: 'value', axisLabel: { formatter: (v) => fmtShort(v), hideOverlap: true } },

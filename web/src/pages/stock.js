@@ -37,8 +37,8 @@ async function pyramid(rel, meta) {
     rows: ages.map((a, i) => [an[i], ...series.map((s) => fmt(s.data[i] == null ? null : Math.abs(s.data[i])))]),
     option: {
       tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: (x) => fmt(x == null ? null : Math.abs(x)) },
-      legend: { top: 0 },
-      grid: { left: 70, right: 20, top: 50, bottom: 30 },
+      legend: { top: 0, type: 'scroll' },
+      grid: { left: 70, right: 20, top: 40, bottom: 30 },
       xAxis: { type: 'value', axisLabel: { formatter: (x) => fmtShort(Math.abs(x)) } },
       yAxis: { type: 'category', data: an, axisTick: { show: false } },
       series,
