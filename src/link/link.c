@@ -334,7 +334,8 @@ static int prepare_field(nmdi_link *lk, lfield *F, nmdi_error *err)
     F->nvals = (uint32_t)nmdi_strmap_count(ids);
     F->vals = nmdi_arena_calloc(lk->arena, F->nvals + 1, sizeof *F->vals);
     F->freq = nmdi_arena_calloc(lk->arena, F->nvals + 1, sizeof *F->freq);
-    if (!F->vals || !F->freq)
+    F->tfw = nmdi_arena_calloc(lk->arena, F->nvals + 1, sizeof *F->tfw);
+    if (!F->vals || !F->freq || !F->tfw)
         goto oom;
     for (uint32_t i = 0; i < lk->n; i++)
         if (F->rec[i].vid && F->rec[i].s)
@@ -1002,12 +1003,8 @@ double lk_field_weight(const nmdi_link *lk, size_t f, int level, uint32_t a)
     const lfield *F = &lk->F[f];
     if (level == NMDI_LINK_LEVEL_MISSING)
         return 0.0;
-    if (F->tf && level == F->nlev - 1) {
-        double u = F->freq[F->rec[a].vid];
-        if (u <= 0)
-            u = F->u[level];
-        return log2(F->m[level] / u);
-    }
+    if (F->tf && level == F->nlev - 1)
+        return F->tfw[F->rec[a].vid];
     return F->w[level];
 }
 

@@ -31,6 +31,7 @@ typedef struct lfield {
     uint32_t nvals;
     const char **vals;   /* value id -> normalised string                 */
     double *freq;        /* value id -> share of non-missing records      */
+    double *tfw;         /* value id -> TF-adjusted exact weight (tf)      */
     uint16_t **bg;       /* text kind: value id -> sorted distinct bigrams */
     uint16_t *nbg;
     size_t nonmissing;

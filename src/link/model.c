@@ -258,6 +258,12 @@ static void set_weights(nmdi_link *lk)
         lfield *F = &lk->F[f];
         for (int l = 0; l < F->nlev; l++)
             F->w[l] = log2(F->m[l] / F->u[l]);
+        /* TF-adjusted exact weights, once per distinct value */
+        if (F->tf && F->tfw) {
+            double mt = F->m[F->nlev - 1];
+            for (uint32_t v = 1; v <= F->nvals; v++)
+                F->tfw[v] = log2(mt / (F->freq[v] > 0 ? F->freq[v] : F->u[F->nlev - 1]));
+        }
     }
 }
 
