@@ -404,6 +404,10 @@ static json_t *model_json(const nmdi_link *lk)
     json_object_set_new(o, "u_random_pairs", json_integer((json_int_t)lk->u_pairs));
     json_object_set_new(o, "u_seed", json_integer((json_int_t)lk->cfg.seed));
     json_object_set_new(o, "comparison_patterns", json_integer((json_int_t)lk->npatterns));
+    json_object_set_new(o, "threshold", json_real(lk->cfg.threshold));
+    json_object_set_new(o, "one_to_one", json_boolean(lk->cfg.one_to_one));
+    json_object_set_new(o, "links", json_integer((json_int_t)lk->npairs));
+    json_object_set_new(o, "pairs_compared", json_integer((json_int_t)lk->compared));
     json_t *fa = json_array();
     for (size_t f = 0; f < lk->nfields; f++) {
         const lfield *F = &lk->F[f];
