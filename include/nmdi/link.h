@@ -49,12 +49,13 @@ double nmdi_link_qgram_jaccard(const char *a, size_t la, const char *b, size_t l
 int nmdi_link_soundex(const char *s, size_t len, char out[5]);
 /* Normalise a clear value for comparison: ASCII lower case, every ASCII
  * character that is not a letter or digit becomes a space, runs of spaces
- * collapse, ends trimmed; bytes >= 0x80 (UTF-8) are kept. Writes at most
+ * collapse, ends trimmed; Latin-1 letters in UTF-8 are transliterated
+ * (ü -> ue, ß -> ss, é -> e), other bytes >= 0x80 are kept. Writes at most
  * size-1 bytes and a NUL; returns the length. */
 size_t nmdi_link_normalise(const char *s, size_t len, char *out, size_t size);
-/* Parse a date given as YYYY-MM-DD, YYYYMMDD (FEBRL style), YYYY/MM/DD or
- * DD/MM/YYYY. Sets y, m, d (as written, even when not a valid calendar date)
- * and returns 1 when valid, 0 when well-formed but invalid, -1 otherwise. */
+/* Parse a date given as YYYY-MM-DD, YYYYMMDD (FEBRL style), YYYY/MM/DD,
+ * DD/MM/YYYY or DD.MM.YYYY. Sets y, m, d (as written, even when not a valid
+ * calendar date) and returns 1 when valid, 0 when well-formed but invalid, -1 otherwise. */
 int nmdi_link_date_parse(const char *s, size_t len, int *y, int *m, int *d);
 
 /* ---- keyed linkage encodings (privacy-preserving linkage) -----------------

@@ -271,6 +271,15 @@ int nmdi_link_soundex(const char *s, size_t len, char out[5])
     return 4;
 }
 
+/* ASCII transliteration of the Latin-1 letters U+00C0..U+00FF (UTF-8 C3 xx):
+ * German umlauts as digraphs (ü -> ue, as on travel documents, ICAO 9303),
+ * other accents dropped; "" = not a letter. */
+static const char *const LATIN1[64] = {
+    "a", "a", "a", "a", "ae", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+    "d", "n", "o", "o", "o", "o", "oe", "",  "oe", "u", "u", "u", "ue", "y", "th", "ss",
+    "a", "a", "a", "a", "ae", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+    "d", "n", "o", "o", "o", "o", "oe", "",  "oe", "u", "u", "u", "ue", "y", "th", "y"};
+
 size_t nmdi_link_normalise(const char *s, size_t len, char *out, size_t size)
 {
     size_t n = 0;
@@ -279,6 +288,20 @@ size_t nmdi_link_normalise(const char *s, size_t len, char *out, size_t size)
         return 0;
     for (size_t i = 0; i < len && n + 1 < size; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c == 0xC3 && i + 1 < len && ((unsigned char)s[i + 1] & 0xC0) == 0x80) {
+            const char *t = LATIN1[(unsigned char)s[i + 1] & 0x3F];
+            i++;
+            if (!*t) {
+                space = 1;
+                continue;
+            }
+            if (space && n > 0 && n + 2 < size)
+                out[n++] = ' ';
+            space = 0;
+            for (; *t && n + 1 < size; t++)
+                out[n++] = *t;
+            continue;
+        }
         if (c >= 'A' && c <= 'Z')
             c = (unsigned char)(c + 32);
         int keep = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
@@ -315,8 +338,8 @@ int nmdi_link_date_parse(const char *s, size_t len, int *y, int *m, int *d)
     else if (len == 10 && (s[4] == '-' || s[4] == '/') && s[7] == s[4] && digits(s, 4, y) &&
              digits(s + 5, 2, m) && digits(s + 8, 2, d))
         ok = 1;
-    else if (len == 10 && s[2] == '/' && s[5] == '/' && digits(s, 2, d) && digits(s + 3, 2, m) &&
-             digits(s + 6, 4, y))
+    else if (len == 10 && (s[2] == '/' || s[2] == '.') && s[5] == s[2] && digits(s, 2, d) &&
+             digits(s + 3, 2, m) && digits(s + 6, 4, y))
         ok = 1;
     if (!ok)
         return -1;

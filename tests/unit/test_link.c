@@ -106,11 +106,15 @@ static void test_normalise_dates(void **state)
     assert_int_equal(nmdi_link_normalise(S("  O'Brien-SMITH  jr. "), b, sizeof b), 16);
     assert_string_equal(b, "o brien smith jr");
     assert_int_equal(nmdi_link_normalise(S("..."), b, sizeof b), 0);
+    nmdi_link_normalise(S("Grünbach-Müller Straße Éloïse"), b, sizeof b);
+    assert_string_equal(b, "gruenbach mueller strasse eloise");
     int y, m, d;
     assert_int_equal(nmdi_link_date_parse(S("19560616"), &y, &m, &d), 1);
     assert_int_equal(y * 10000 + m * 100 + d, 19560616);
     assert_int_equal(nmdi_link_date_parse(S("1956-06-16"), &y, &m, &d), 1);
     assert_int_equal(nmdi_link_date_parse(S("16/06/1956"), &y, &m, &d), 1);
+    assert_int_equal(y * 10000 + m * 100 + d, 19560616);
+    assert_int_equal(nmdi_link_date_parse(S("16.06.1956"), &y, &m, &d), 1);
     assert_int_equal(y * 10000 + m * 100 + d, 19560616);
     assert_int_equal(nmdi_link_date_parse(S("19561316"), &y, &m, &d), 0);
     assert_int_equal(nmdi_link_date_parse(S("1956616"), &y, &m, &d), -1);
