@@ -43,8 +43,8 @@ else
 fi
 kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null
 
-# degraded release: no assessment, some tables missing
-start_server "$TMP/mock2.log" --without assessment --drop MIG_FLOW,MIG_FLOW_PARTNER,SDG_8_6_1,MIG_STOCK_COB
+# degraded release: no assessment, some tables missing, one refused (413)
+start_server "$TMP/mock2.log" --without assessment --drop MIG_FLOW,MIG_FLOW_PARTNER,SDG_8_6_1,MIG_STOCK_COB --fail MIG_STOCK_CIT
 if [ -n "$URL" ]; then
     run_browser "$URL" --degraded
 else

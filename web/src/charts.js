@@ -113,3 +113,11 @@ export const num = (o) => (o && o.value != null && !Number.isNaN(+o.value) ? +o.
 export function missing(title, why) {
   return h('section', { class: 'panel missing', 'data-missing': '1' }, h('h3', {}, title), h('p', {}, why || t('not_published')));
 }
+
+/** A panel promise that cannot break its page: a failure becomes a note in place of the panel. */
+export function guard(p, title) {
+  return Promise.resolve(p).catch((e) => {
+    console.warn(`${title}: ${e.message}`);
+    return missing(title, `${t('error')}: ${e.message}`);
+  });
+}

@@ -2,8 +2,8 @@
 // dimension, a time series, a world map, and the "all tables of a topic"
 // generic explorer for tables the portal has no special page for.
 import { t, nm, fmt, fmtShort } from '../i18n.js';
-import { loadTotals, select, codes, codeName, isTotal, latestPeriod, dimIds, loadTable } from '../api.js';
-import { panel, missing, num, describe } from '../charts.js';
+import { loadTotals, select, codes, codeName, isTotal, latestPeriod, dimIds } from '../api.js';
+import { panel, missing, num, describe, guard } from '../charts.js';
 import { h } from '../dom.js';
 
 /** Sort key of an SDMX age code (Y0T4, Y_GE75, Y15T24, _T last). */
@@ -72,7 +72,10 @@ export async function mapPanel({ id, title, meta, rel, dim, fixed = {}, exclude 
 export async function genericPanel(meta, rel, idx) {
   const title = nm(meta.name, meta.id);
   const dims = dimIds(meta);
-  const tb = await loadTable(meta.id);
+  // the time dimension and the first other one vary; the rest stay at their totals
+  // (a whole large table could exceed the server's answer limit)
+  const keep = [...dims.filter((d) => d === 'TIME_PERIOD'), ...dims.filter((d) => d !== 'TIME_PERIOD').slice(0, 2)];
+  const tb = await loadTotals(meta, keep);
   if (!tb || !(tb.observations || []).length) return missing(title);
   const x = dims.includes('TIME_PERIOD') && codes(tb, 'TIME_PERIOD').length > 1 ? 'TIME_PERIOD'
     : dims.find((d) => d !== 'TIME_PERIOD' && codes(tb, d).filter((c) => !isTotal(c)).length > 1) || dims[0];
@@ -108,6 +111,6 @@ export async function genericPanel(meta, rel, idx) {
 export async function topicTables(rel, topic, shown) {
   const rest = (rel?.tables || []).filter((m) => m.topic === topic && !shown.includes(m.id));
   if (!rest.length) return null;
-  const panels = await Promise.all(rest.map((m, i) => genericPanel(m, rel, i)));
+  const panels = await Promise.all(rest.map((m, i) => guard(genericPanel(m, rel, i), nm(m.name, m.id))));
   return h('div', { class: 'topic-tables' }, h('h2', {}, t('all_tables')), panels);
 }

@@ -3,7 +3,7 @@
 // countries of origin and destination.
 import { t, nm, fmt, fmtShort } from '../i18n.js';
 import { findTable, loadTotals, select, findCode, codes, codeName, isTotal, dimIds } from '../api.js';
-import { panel, missing, num, describe } from '../charts.js';
+import { panel, missing, num, describe, guard } from '../charts.js';
 import { h } from '../dom.js';
 import { barPanel, mapPanel, statusText, topicTables } from './common.js';
 
@@ -115,7 +115,8 @@ async function partners(rel, flowM) {
 export async function render(root, { rel }) {
   root.append(h('h1', {}, t('nav_flows')), h('p', { class: 'lead' }, t('flows_lead')));
   const flowM = findTable(rel, { ids: ['MIG_FLOW'], topic: 'flow', need: ['FLOW'] });
-  const [a, b, c, d] = await Promise.all([overTime(rel, flowM), byCitizenship(rel, flowM), returning(rel, flowM), partners(rel, flowM)]);
+  const [a, b, c, d] = await Promise.all([guard(overTime(rel, flowM), t('flow_time')), guard(byCitizenship(rel, flowM), t('flow_cit')),
+    guard(returning(rel, flowM), t('returning')), partners(rel, flowM).catch((e) => [missing(t('flow_partner'), `${t('error')}: ${e.message}`)])]);
   root.append(h('div', { class: 'panels' }, a, b, c, ...d));
   const shown = [flowM?.id, ...d.map((p) => p.dataset?.panel && window.nmdiCharts[p.dataset.panel]?.table)].filter(Boolean);
   const more = await topicTables(rel, 'flow', shown);

@@ -25,9 +25,11 @@ export async function render(root, { rel }) {
   const popM = findTable(rel, { ids: ['POP_TOTAL'] });
   const flowM = findTable(rel, { ids: ['MIG_FLOW'], topic: 'flow', need: ['FLOW'] });
   const cobM = findTable(rel, { ids: ['MIG_STOCK_COB'], topic: 'stock', need: ['COUNTRY_OF_BIRTH'] });
+  // a table that cannot be loaded counts as absent (the other figures still show)
+  const soft = (p) => p.catch((e) => { console.warn(e.message); return null; });
   const [st, pop, fl, cob] = await Promise.all([
-    loadTotals(stockM, ['MIGRATORY_STATUS']), loadTotals(popM), loadTotals(flowM, ['FLOW']),
-    loadTotals(cobM, ['COUNTRY_OF_BIRTH'], {}),
+    soft(loadTotals(stockM, ['MIGRATORY_STATUS'])), soft(loadTotals(popM)), soft(loadTotals(flowM, ['FLOW'])),
+    soft(loadTotals(cobM, ['COUNTRY_OF_BIRTH', 'MIGRATORY_STATUS'])),
   ]);
   root.append(h('h1', {}, [nm(rel?.country?.name, ''), t('title')].filter(Boolean).join(' — ')), h('p', { class: 'lead' }, t('home_lead')));
   const cards = h('div', { class: 'cards' });

@@ -4,7 +4,7 @@
 // or, for the suggested ids, a built-in pairing (docs/portal.md).
 import { t, nm, fmt, fmtShort } from '../i18n.js';
 import { findTable, loadTotals, select, codes, isTotal, dimIds, findCode, loadTable } from '../api.js';
-import { panel, missing, num, describe } from '../charts.js';
+import { panel, missing, num, describe, guard } from '../charts.js';
 import { h } from '../dom.js';
 import { genericPanel } from './common.js';
 
@@ -62,8 +62,8 @@ export async function render(root, { rel }) {
   if (!metas.length) { root.append(missing(t('nav_mobile'))); return; }
   const panels = await Promise.all(metas.map(async (m, i) => {
     const cmp = m.compare || DEFAULTS[m.id];
-    const first = cmp ? await comparePanel(rel, m, cmp, i) : null;
-    const gen = await genericPanel(m, rel, i);
+    const first = cmp ? await guard(comparePanel(rel, m, cmp, i), nm(m.name, m.id)) : null;
+    const gen = await guard(genericPanel(m, rel, i), nm(m.name, m.id));
     return [first, gen].filter(Boolean);
   }));
   root.append(h('div', { class: 'panels' }, panels.flat()));

@@ -4,7 +4,7 @@
 // confidence interval drawn and the quality flags shown.
 import { t, nm, fmt, fmtShort } from '../i18n.js';
 import { loadTotals, select, findCode, codes, codeName, isTotal, dimIds, latestPeriod } from '../api.js';
-import { panel, missing, num } from '../charts.js';
+import { panel, missing, num, guard } from '../charts.js';
 import { h } from '../dom.js';
 import { topicTables } from './common.js';
 
@@ -87,7 +87,7 @@ export async function render(root, { rel }) {
   root.append(h('h1', {}, t('nav_sdg')), h('p', { class: 'lead' }, t('sdg_lead')), h('p', { class: 'small' }, t('quality')));
   const metas = (rel?.tables || []).filter((m) => m.topic === 'sdg' && dimIds(m).includes('MIGRATORY_STATUS'));
   if (!metas.length) { root.append(missing(t('nav_sdg'))); return; }
-  root.append(h('div', { class: 'panels' }, await Promise.all(metas.map((m) => indicator(rel, m)))));
+  root.append(h('div', { class: 'panels' }, await Promise.all(metas.map((m) => guard(indicator(rel, m), nm(m.name, m.id))))));
   const more = await topicTables(rel, 'sdg', metas.map((m) => m.id));
   if (more) root.append(more);
 }

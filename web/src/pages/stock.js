@@ -3,7 +3,7 @@
 // birth, and area inside the country.
 import { t, nm, fmt, fmtShort } from '../i18n.js';
 import { findTable, loadTotals, select, findCode, codes, latestPeriod, isTotal, codeName, loadTable } from '../api.js';
-import { panel, missing, num, describe } from '../charts.js';
+import { panel, missing, num, describe, guard } from '../charts.js';
 import { h } from '../dom.js';
 import { m49Name } from '../m49.js';
 import { ageKey, barPanel, mapPanel, topicTables } from './common.js';
@@ -77,7 +77,7 @@ async function regions(rel, cobM) {
 /** When a table has MIGRATORY_STATUS, fix it at the foreign-born code (looked up in the table). */
 async function fbFilter(meta) {
   if (!meta || !(meta.dimensions || []).some((d) => (d.id || d) === 'MIGRATORY_STATUS')) return {};
-  const tb = await loadTable(meta.id, { MIGRATORY_STATUS: undefined });
+  const tb = await loadTotals(meta, ['MIGRATORY_STATUS']);
   const fb = findCode(tb, 'MIGRATORY_STATUS', 'FB');
   return fb ? { MIGRATORY_STATUS: fb } : {};
 }
@@ -89,14 +89,14 @@ export async function render(root, { rel }) {
   const citM = findTable(rel, { ids: ['MIG_STOCK_CIT'], topic: 'stock', need: ['CITIZENSHIP'] });
   const areaM = findTable(rel, { ids: ['MIG_STOCK_AREA'], topic: 'stock', need: ['REF_AREA'] });
   const own = rel?.country?.code;
-  const [cobF, areaF] = await Promise.all([fbFilter(cobM), fbFilter(areaM)]);
+  const [cobF, areaF] = await Promise.all([fbFilter(cobM).catch(() => ({})), fbFilter(areaM).catch(() => ({}))]);
   const panels = await Promise.all([
-    pyramid(rel, stockM),
-    mapPanel({ id: 'cob-map', title: t('by_cob'), meta: cobM, rel, dim: 'COUNTRY_OF_BIRTH', fixed: cobF, exclude: [own] }),
-    barPanel({ id: 'cob-top', title: t('by_cob'), meta: cobM, rel, dim: 'COUNTRY_OF_BIRTH', fixed: cobF, exclude: [own], top: 15 }),
-    mapPanel({ id: 'cit-map', title: t('by_cit'), meta: citM, rel, dim: 'CITIZENSHIP', exclude: [own] }),
-    regions(rel, cobM),
-    barPanel({ id: 'area', title: t('by_area'), meta: areaM, rel, dim: 'REF_AREA', fixed: areaF }),
+    guard(pyramid(rel, stockM), t('pyramid')),
+    guard(mapPanel({ id: 'cob-map', title: t('by_cob'), meta: cobM, rel, dim: 'COUNTRY_OF_BIRTH', fixed: cobF, exclude: [own] }), t('by_cob')),
+    guard(barPanel({ id: 'cob-top', title: t('by_cob'), meta: cobM, rel, dim: 'COUNTRY_OF_BIRTH', fixed: cobF, exclude: [own], top: 15 }), t('by_cob')),
+    guard(mapPanel({ id: 'cit-map', title: t('by_cit'), meta: citM, rel, dim: 'CITIZENSHIP', exclude: [own] }), t('by_cit')),
+    guard(regions(rel, cobM), t('by_region')),
+    guard(barPanel({ id: 'area', title: t('by_area'), meta: areaM, rel, dim: 'REF_AREA', fixed: areaF }), t('by_area')),
   ]);
   root.append(h('div', { class: 'panels' }, panels));
   const more = await topicTables(rel, 'stock', [stockM, cobM, citM, areaM].filter(Boolean).map((m) => m.id));
