@@ -29,7 +29,9 @@ TEST_NAMES := $(patsubst tests/unit/%.c,%,$(TEST_SRC))
 .PHONY: all deps test-deps test unit demo bench fuzz clean web docs-check
 all: build/rel/nmdi
 
-build/gen/commands.inc: $(wildcard src/cli/cmd_*.c) Makefile
+# regenerated on every run (a removed command must disappear too); replaced
+# only when its content changes, so nothing is rebuilt needlessly
+build/gen/commands.inc: FORCE
 	@mkdir -p build/gen
 	@for c in $(CMDS); do echo "NMDI_CMD($$c)"; done > $@.tmp
 	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
@@ -53,6 +55,8 @@ $(eval $(call VARIANT,rel,$(REL_CFLAGS),))
 $(eval $(call VARIANT,asan,$(ASAN_CFLAGS),$(ASAN_LDFLAGS)))
 
 .SECONDARY:
+.PHONY: FORCE
+FORCE:
 
 deps:
 	@scripts/install-deps.sh build
