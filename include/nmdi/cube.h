@@ -44,7 +44,8 @@ typedef struct nmdi_cell {
     const char **codes;   /* ndims codes, owned by the cube                */
     double value;         /* NAN when not available or withheld            */
     double se, cv, ci_low, ci_high; /* NAN when not applicable             */
-    int64_t n;            /* unweighted count of contributing records      */
+    int64_t n;            /* unweighted count of contributing records;
+                             -1 when hidden or unknown (written empty)     */
     double ckey;          /* cell key in [0,1), NAN when not computed      */
     char obs_status[4];
     char conf_status[4];

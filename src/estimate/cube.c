@@ -222,7 +222,10 @@ int nmdi_cube_write_csv(const nmdi_cube *c, FILE *f)
         put_num(f, x->ci_low);
         fputc(',', f);
         put_num(f, x->ci_high);
-        fprintf(f, ",%lld,", (long long)x->n);
+        if (x->n >= 0)
+            fprintf(f, ",%lld,", (long long)x->n);
+        else
+            fputs(",,", f); /* hidden or unknown (e.g. a suppressed cell) */
         put_num(f, x->ckey);
         fprintf(f, ",%s,%s\n", x->obs_status, x->conf_status);
     }
@@ -302,7 +305,7 @@ int nmdi_cube_load(nmdi_cube **out, const char *path, nmdi_error *err)
         cell.ci_low = get_num(row[nd + 3], path, line, "ci_low", &bad, err);
         cell.ci_high = get_num(row[nd + 4], path, line, "ci_high", &bad, err);
         double n = get_num(row[nd + 5], path, line, "n", &bad, err);
-        cell.n = isnan(n) ? 0 : (int64_t)n;
+        cell.n = isnan(n) ? -1 : (int64_t)n;
         cell.ckey = get_num(row[nd + 6], path, line, "ckey", &bad, err);
         snprintf(cell.obs_status, sizeof cell.obs_status, "%s", row[nd + 7]);
         snprintf(cell.conf_status, sizeof cell.conf_status, "%s", row[nd + 8]);
