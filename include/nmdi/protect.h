@@ -163,7 +163,8 @@ typedef struct nmdi_protect_settings {
 } nmdi_protect_settings;
 
 void nmdi_protect_defaults(nmdi_protect_settings *s);
-/* Protect every table; *ntables = how many were written. */
+/* Protect every table; *ntables = how many were written (0, and nothing
+ * written, when DIR/work/estimates does not exist). */
 int nmdi_protect_dir(const nmdi_ctx *ctx, const char *dir, const nmdi_protect_settings *s,
                      size_t *ntables, nmdi_error *err);
 

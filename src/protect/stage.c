@@ -264,9 +264,14 @@ int nmdi_protect_dir(const nmdi_ctx *ctx, const char *dir, const nmdi_protect_se
     snprintf(olddir, sizeof olddir, "%s.old.%ld", outdir, (long)getpid());
     *ntables = 0;
     DIR *d = opendir(indir);
+    if (!d && errno == ENOENT) {
+        /* nothing estimated yet: nothing to protect (not an error, as an
+         * infrastructure without tables is a valid state) */
+        nmdi_note(ctx, "protect: %s does not exist: no tables to protect", indir);
+        return 0;
+    }
     if (!d)
-        return nmdi_error_at(err, NMDI_EDATA, indir, 0, NULL,
-                             "cannot read the estimates (run `nmdi estimate` first): %s",
+        return nmdi_error_at(err, NMDI_EDATA, indir, 0, NULL, "cannot read the estimates: %s",
                              strerror(errno));
     char **ids = NULL;
     size_t nids = 0, cap = 0;

@@ -18,7 +18,7 @@ fi
 if has load; then
     check "every delivery was loaded (status lists datasets)" sh -c "'$NMDI' datasets '$D' | grep -q ."
 fi
-if has publish && has protect; then
+if has publish && has protect && has estimate; then # no tables without estimate
     check "a release was published" test -s "$D/releases/LATEST"
     v=$(cat "$D/releases/LATEST" 2>/dev/null)
     check "the release has tables" sh -c "ls '$D/releases/$v/tables/'*.csv >/dev/null"
