@@ -110,6 +110,8 @@ try {
     const shown = await page.$$eval('.toplist li', (ls) => ls.map((l) => `${l.dataset.code}=${l.dataset.value}`));
     check('home: top countries of birth equal the API', JSON.stringify(shown) === JSON.stringify(top), `${shown} vs ${top}`);
   }
+  const listed = await page.$$eval('[data-table-id]', (rs) => rs.map((r) => r.dataset.tableId));
+  check('home: the catalogue lists every table of the release', JSON.stringify(listed) === JSON.stringify(rel.tables.map((x) => x.id)), `${listed}`);
   // definitions one click away
   const def = await page.$('[data-figure="stock"] details.def summary');
   await def.click();

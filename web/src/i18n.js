@@ -66,6 +66,7 @@ const S = {
     gaps: 'Gaps', next_steps: 'Recommended next steps', assess_missing: 'No assessment has been published yet.',
     needs: 'Policy questions and the indicators that answer them', question: 'Policy question', indicators: 'Indicators', status: 'Status',
     assessed_on: 'Assessed on', overall: 'Overall',
+    catalogue: 'All tables of this release', topic: 'Topic', topic_stock: 'Migrant stock', topic_flow: 'Flows', topic_sdg: 'SDG indicators', topic_mobile: 'Mobile data', topic_reference: 'Reference',
     footer: 'Data: the current release of the national migration data infrastructure (nmdi). Open data; reuse with attribution.',
   },
   zh: {
@@ -120,6 +121,7 @@ const S = {
     gaps: '差距', next_steps: '建议的后续步骤', assess_missing: '尚未公布评估结果。',
     needs: '政策问题及回答这些问题的指标', question: '政策问题', indicators: '指标', status: '状态',
     assessed_on: '评估日期', overall: '总体',
+    catalogue: '本次发布的所有表', topic: '主题', topic_stock: '移民存量', topic_flow: '移民流量', topic_sdg: '可持续发展目标指标', topic_mobile: '手机数据', topic_reference: '参考数据',
     footer: '数据：国家移民数据基础设施（nmdi）的当前发布版本。开放数据，注明出处即可再利用。',
   },
 };

@@ -2,7 +2,7 @@
 // population, immigration, emigration and net migration of the latest year,
 // and the top countries of birth; each with its definition one click away.
 import { t, nm, fmt, inYear } from '../i18n.js';
-import { findTable, loadTotals, select, findCode, latestPeriod, codeName, isTotal } from '../api.js';
+import { findTable, loadTotals, select, findCode, latestPeriod, codeName, isTotal, csvUrl, sdmxUrl } from '../api.js';
 import { num, dataLinks } from '../charts.js';
 import { h } from '../dom.js';
 import { overTime } from './flows.js';
@@ -82,5 +82,16 @@ export async function render(root, { rel }) {
   }
   cards.append(card('top_cob', cob ? null : undefined, cob ? inYear(latestPeriod(cob) || '') : '', cobM, rel, list));
   const tc = cards.lastChild.querySelector('.big'); if (tc) tc.remove();
-  if (fl) root.append(h('div', { class: 'panels home-panels' }, await overTime(rel, flowM)));
+  if (fl) root.append(h('div', { class: 'panels home-panels' }, await overTime(rel, flowM).catch(() => null)));
+
+  // the release's catalogue: every table, with its downloads (tables without a topic too)
+  const tables = rel?.tables || [];
+  if (tables.length) {
+    root.append(h('section', { class: 'panel catalogue', 'data-panel': 'catalogue' }, h('h2', {}, t('catalogue')),
+      h('div', { class: 'scroll' }, h('table', { class: 'data wide' },
+        h('thead', {}, h('tr', {}, [t('m_id'), t('m_desc'), t('topic'), t('m_period'), ''].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, tables.map((m) => h('tr', { 'data-table-id': m.id }, h('th', { scope: 'row' }, m.id), h('td', {}, nm(m.name, m.id)),
+          h('td', {}, m.topic ? t(`topic_${m.topic}`) : ''), h('td', {}, m.reference_period || ''),
+          h('td', {}, h('a', { href: csvUrl(m.id), download: `${m.id}.csv` }, 'CSV'), ' · ', h('a', { href: sdmxUrl(rel, m) }, 'SDMX')))))))));
+  }
 }
