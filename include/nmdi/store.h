@@ -1,0 +1,125 @@
+/*
+ * nmdi/store.h — the dataset store: immutable dataset versions made of typed
+ * column files, split into partitions by a hash of the person key, read by
+ * memory mapping.
+ *
+ * Layout: STORE/<dataset>/<version>/manifest.json and
+ * STORE/<dataset>/<version>/p<NNN>/<field>.<ext> with ext i32 (int32, dates,
+ * dictionary codes), i64, f64, and for strings .off (uint64 offsets, rows+1)
+ * plus .str (bytes); dictionaries of code columns in <field>.dict (codes,
+ * each NUL-terminated, index = stored int32). Missing values: INT32_MIN for
+ * int32 and dates (NMDI_DATE_NONE), -1 for codes, INT64_MIN for int64, NaN for
+ * doubles, an empty string for strings. All files are little-endian native.
+ *
+ * A writer builds a version in STORE/<dataset>/.tmp-<version>-<pid>/; finish
+ * fsyncs every file, writes the manifest (rows and a BLAKE2b checksum per
+ * file), fsyncs, and renames the directory into place. Only after that does
+ * the caller commit the catalog row: a version is visible when both exist.
+ *
+ * Ownership/threading: a writer is used by one thread. A dataset opened for
+ * reading maps all its files at open and is then immutable: any number of
+ * threads may read any partitions concurrently. Pointers returned by the
+ * accessors stay valid until nmdi_dataset_close().
+ */
+#ifndef NMDI_STORE_H
+#define NMDI_STORE_H
+
+#include "nmdi/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum nmdi_coltype {
+    NMDI_COL_I32 = 1, /* int32; missing INT32_MIN                             */
+    NMDI_COL_I64,     /* int64; missing INT64_MIN (keyed hashes, keys)         */
+    NMDI_COL_F64,     /* double; missing NaN                                   */
+    NMDI_COL_STR,     /* string; missing ""                                    */
+    NMDI_COL_DATE,    /* nmdi_date (int32); missing NMDI_DATE_NONE              */
+    NMDI_COL_CODE     /* dictionary-encoded code (int32 index); missing -1     */
+} nmdi_coltype;
+
+#define NMDI_I64_NONE INT64_MIN
+#define NMDI_I32_NONE INT32_MIN
+
+typedef struct nmdi_store_field {
+    const char *name;
+    nmdi_coltype type;
+} nmdi_store_field;
+
+const char *nmdi_coltype_name(nmdi_coltype t); /* "int32", "int64", ... */
+
+/* ---- writing ---------------------------------------------------------------- */
+typedef struct nmdi_store_writer nmdi_store_writer;
+
+typedef struct nmdi_store_opts {
+    int nparts;                /* partitions (>= 1)                              */
+    uint64_t fail_after_bytes; /* test hook: fail with ENOSPC after this many
+                                  bytes written (0 = never)                      */
+} nmdi_store_opts;
+
+/* Start a new version of dataset under store_dir. A leftover directory of the
+ * same version that no catalog row names must be removed first with
+ * nmdi_store_remove_version(). */
+int nmdi_store_writer_open(nmdi_store_writer **out, const char *store_dir, const char *dataset,
+                           const char *version, size_t nfields, const nmdi_store_field *fields,
+                           const nmdi_store_opts *opts, nmdi_error *err);
+/* Append one row to partition part: call row_begin, then put exactly one
+ * value for every field (in any order), then row_end. */
+void nmdi_store_row_begin(nmdi_store_writer *w, uint32_t part);
+void nmdi_store_put_i32(nmdi_store_writer *w, size_t field, int32_t v);   /* I32, DATE */
+void nmdi_store_put_i64(nmdi_store_writer *w, size_t field, int64_t v);
+void nmdi_store_put_f64(nmdi_store_writer *w, size_t field, double v);
+void nmdi_store_put_str(nmdi_store_writer *w, size_t field, const char *s, size_t len); /* STR, CODE
+                                                                   (CODE: len 0 = missing) */
+int nmdi_store_row_end(nmdi_store_writer *w, nmdi_error *err);
+uint64_t nmdi_store_writer_rows(const nmdi_store_writer *w);
+/* Complete the version: meta_json (a JSON object text, or NULL) is stored in
+ * the manifest under "meta". On success the version directory exists under
+ * its final name and *path_out (if not NULL) receives it (malloc'd). */
+int nmdi_store_writer_finish(nmdi_store_writer *w, const char *meta_json, char **path_out,
+                             nmdi_error *err);
+/* Abandon: remove the temporary directory and free the writer. */
+void nmdi_store_writer_abort(nmdi_store_writer *w);
+
+/* Remove a version directory (and any .tmp-<version>-* leftovers). */
+int nmdi_store_remove_version(const char *store_dir, const char *dataset, const char *version,
+                              nmdi_error *err);
+/* Remove .tmp-* leftovers of crashed writers of dataset. */
+int nmdi_store_clean_tmp(const char *store_dir, const char *dataset, nmdi_error *err);
+
+/* ---- reading ------------------------------------------------------------------ */
+typedef struct nmdi_dataset nmdi_dataset;
+
+/* Open a version directory (checks the manifest and file sizes; checksums are
+ * checked by nmdi_dataset_verify). */
+int nmdi_dataset_open(nmdi_dataset **out, const char *version_dir, nmdi_error *err);
+void nmdi_dataset_close(nmdi_dataset *ds);
+size_t nmdi_dataset_nparts(const nmdi_dataset *ds);
+uint64_t nmdi_dataset_rows(const nmdi_dataset *ds);              /* all partitions */
+uint64_t nmdi_dataset_part_rows(const nmdi_dataset *ds, size_t part);
+size_t nmdi_dataset_nfields(const nmdi_dataset *ds);
+const nmdi_store_field *nmdi_dataset_field(const nmdi_dataset *ds, size_t i);
+int nmdi_dataset_find(const nmdi_dataset *ds, const char *name); /* index or -1 */
+/* The manifest's "meta" object as JSON text ("{}" when none). */
+const char *nmdi_dataset_meta(const nmdi_dataset *ds);
+/* Typed columns of one partition, by field name. Errors when the field is
+ * absent or of another type. i32 serves I32, DATE and CODE columns. */
+int nmdi_dataset_i32(const nmdi_dataset *ds, size_t part, const char *name, const int32_t **out,
+                     nmdi_error *err);
+int nmdi_dataset_i64(const nmdi_dataset *ds, size_t part, const char *name, const int64_t **out,
+                     nmdi_error *err);
+int nmdi_dataset_f64(const nmdi_dataset *ds, size_t part, const char *name, const double **out,
+                     nmdi_error *err);
+/* String column: row i is bytes[off[i] .. off[i+1]) (not NUL-terminated). */
+int nmdi_dataset_str(const nmdi_dataset *ds, size_t part, const char *name, const uint64_t **off,
+                     const char **bytes, nmdi_error *err);
+/* Dictionary of a CODE column: code of index k is dict[k]; NULL if not CODE. */
+const char *const *nmdi_dataset_dict(const nmdi_dataset *ds, const char *name, size_t *n);
+/* Recompute every file's checksum against the manifest. */
+int nmdi_dataset_verify(const nmdi_dataset *ds, nmdi_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

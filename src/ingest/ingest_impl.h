@@ -1,0 +1,57 @@
+/*
+ * ingest_impl.h — internals shared by the files of src/ingest: typed values
+ * of one record, compiled validation rules (VTL-like datapoint rules), the
+ * readers' row callback. Not a public header.
+ */
+#ifndef NMDI_INGEST_IMPL_H
+#define NMDI_INGEST_IMPL_H
+
+#include "nmdi/ingest.h"
+
+/* A value of one field of the current record. */
+typedef enum { V_NULL = 0, V_NUM, V_STR } vkind;
+typedef struct ival {
+    vkind kind;
+    double num;
+    const char *s;
+    size_t len;
+} ival;
+
+/* How a rule expression sees a field: numbers (int, double, bool, date as
+ * days) or text (codes, countries, strings, raw keys). */
+typedef struct rule_field {
+    const char *name;
+    nmdi_ftype type;
+} rule_field;
+
+typedef struct expr expr;
+typedef struct crule {
+    const nmdi_cfg_rule *cfg;
+    const char *id, *errorcode;
+    int field;          /* first field (index into the plan's fields)  */
+    int *fields;        /* required: all fields                          */
+    size_t nfields;
+    nmdi_strmap *codes; /* codelist                                      */
+    expr *when, *then;
+} crule;
+
+/* Compile a rule against fields (nf of them). Errors name cfg file + rule line. */
+int nmdi_rule_compile(nmdi_arena *a, const char *file, const nmdi_cfg_rule *r, const rule_field *fields,
+                      size_t nf, crule *out, nmdi_error *err);
+/* Check one record: 1 pass, 0 fail (*bad_field = field index or -1). */
+int nmdi_rule_check(const crule *r, const ival *vals, int *bad_field);
+void nmdi_rule_free(crule *r);
+
+/* Validate a date format string; 0 ok. */
+int nmdi_date_format_valid(const char *fmt);
+
+/* Readers: a row of string fields (NUL-terminated), line number for reports. */
+typedef int (*row_fn)(void *arg, size_t nf, const char *const *f, const size_t *len, long line,
+                      nmdi_error *err);
+/* Read a Stata/SPSS/SAS file through ReadStat: calls header(arg, names...)
+ * once, then row() per observation. */
+int nmdi_readstat_read(const char *path, const char *format,
+                       int (*header)(void *arg, size_t nf, const char *const *names, nmdi_error *err),
+                       row_fn row, void *arg, uint64_t *bytes, nmdi_error *err);
+
+#endif

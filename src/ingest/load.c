@@ -1,0 +1,923 @@
+/*
+ * load.c — one delivery of a source into the store (nmdi_ingest_load):
+ * plan the columns (mapping, code maps, types, rules, identifiers), stream
+ * every file through the reader, convert and validate each record, write
+ * records that pass to a new store version (partitioned by the keyed hash of
+ * the person key) and the others to the quarantine, then commit the version
+ * row, the delivery reports and the quarantine in one catalog transaction.
+ *
+ * Failure model: the catalog write transaction is held for the whole load;
+ * the store version is built in a temporary directory and renamed into
+ * place just before the commit. A crash before the rename leaves a .tmp-*
+ * directory; a crash between rename and commit leaves a version directory no
+ * catalog row names. Both are removed by the next load of the source (which
+ * holds the catalog's write lock while it does so). Nothing is visible
+ * until the commit.
+ */
+#include "ingest_impl.h"
+
+#include "nmdi/catalog.h"
+#include "nmdi/csv.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_ISSUES 16   /* quarantine rows recorded per record */
+#define VALUE_MAX 200   /* bytes of a value kept in the quarantine */
+
+typedef struct pfield {
+    const char *name, *column, *format, *fmt_rule;
+    nmdi_ftype type;
+    int src;            /* column index in the file                     */
+    int st;             /* store field index                            */
+    nmdi_strmap *cmap;  /* agency code → index into cto                  */
+    const char **cto;
+} pfield;
+
+typedef struct pident {
+    const nmdi_cfg_ident *cfg;
+    int src;
+    int st_hash, st_phon, st_qgram;
+} pident;
+
+typedef struct loadst {
+    const nmdi_ctx *ctx;
+    const nmdi_config *cfg;
+    const nmdi_cfg_source *src;
+    const nmdi_record_type *rt;
+    const nmdi_load_opts *opts;
+    unsigned char key[NMDI_KEY_BYTES];
+    nmdi_arena *arena;
+    nmdi_catalog *cat;
+    nmdi_store_writer *w;
+    int64_t version_id;
+    size_t nf;
+    pfield *f;
+    ival *vals;
+    char **vbuf;        /* per field: converted text (code maps, case) */
+    rule_field *rfields;
+    size_t nid;
+    pident *id;
+    size_t nrules;
+    crule *rules;
+    int keyf;           /* index of the record type's key field, or -1 */
+    int st_rk, st_file, st_line, nst;
+    nmdi_store_field *sfields;
+    nmdi_load_file_report *cur;
+    const char *curname;
+    size_t ncols;       /* columns of the current file's header         */
+    nmdi_load_report *rep;
+    nmdi_progress prog;
+    char *norm;
+} loadst;
+
+/* ---- planning ------------------------------------------------------------------- */
+
+static int plan_fields(loadst *L, nmdi_error *err)
+{
+    const nmdi_cfg_source *s = L->src;
+    const char *file = L->cfg->path;
+    L->nf = s->ncolumns;
+    L->f = nmdi_arena_calloc(L->arena, L->nf + 1, sizeof *L->f);
+    L->rfields = nmdi_arena_calloc(L->arena, L->nf + 1, sizeof *L->rfields);
+    if (!L->f || !L->rfields)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    L->keyf = -1;
+    for (size_t i = 0; i < L->nf; i++) {
+        const nmdi_cfg_column *c = &s->columns[i];
+        pfield *p = &L->f[i];
+        p->name = c->field;
+        p->column = c->column;
+        p->format = c->format;
+        p->src = -1;
+        const nmdi_std_field *sf = nmdi_record_type_field(L->rt, c->field);
+        if (c->type) {
+            p->type = nmdi_ftype_parse(c->type);
+            if (!p->type)
+                return nmdi_error_at(err, NMDI_EDATA, file, c->line, c->column,
+                                     "unknown type '%s' (key, date, int, double, code, country, "
+                                     "bool, string)", c->type);
+            if (sf && sf->type != p->type)
+                return nmdi_error_at(err, NMDI_EDATA, file, c->line, c->column,
+                                     "standard field '%s' is of type %s, not %s", c->field,
+                                     nmdi_ftype_name(sf->type), c->type);
+        } else if (sf) {
+            p->type = sf->type;
+        } else {
+            return nmdi_error_at(err, NMDI_EDATA, file, c->line, c->column,
+                                 "'%s' is not a field of record type %s: use a standard field "
+                                 "(docs/data-model.md) or give field and type", c->field, L->rt->id);
+        }
+        if (p->format) {
+            if (p->type != NMDI_F_DATE)
+                return nmdi_error_at(err, NMDI_EDATA, file, c->line, c->column,
+                                     "format applies to date fields only");
+            if (nmdi_date_format_valid(p->format))
+                return nmdi_error_at(err, NMDI_EDATA, file, c->line, c->column,
+                                     "bad date format '%s' (use YYYY, MM, DD, M, D)", p->format);
+        }
+        if (!strcmp(c->field, L->rt->key_field))
+            L->keyf = (int)i;
+        L->rfields[i].name = p->name;
+        L->rfields[i].type = p->type;
+    }
+    for (size_t m = 0; m < s->ncodemaps; m++) {
+        const nmdi_cfg_codemap *cm = &s->codemaps[m];
+        pfield *p = NULL;
+        for (size_t i = 0; i < L->nf; i++)
+            if (!strcmp(L->f[i].name, cm->field))
+                p = &L->f[i];
+        if (!p)
+            return nmdi_error_at(err, NMDI_EDATA, file, cm->line, cm->field,
+                                 "code mapping for a field this source does not map");
+        if (p->type != NMDI_F_CODE && p->type != NMDI_F_COUNTRY && p->type != NMDI_F_BOOL &&
+            p->type != NMDI_F_STRING)
+            return nmdi_error_at(err, NMDI_EDATA, file, cm->line, cm->field,
+                                 "code mapping applies to code, country, bool and string fields");
+        p->cmap = nmdi_strmap_new();
+        if (!p->cmap)
+            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        p->cto = cm->to;
+        for (size_t k = 0; k < cm->n; k++) {
+            int64_t *slot = nmdi_strmap_put(p->cmap, cm->from[k], strlen(cm->from[k]), NULL);
+            if (!slot)
+                return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+            *slot = (int64_t)k;
+        }
+    }
+    return 0;
+}
+
+static int plan_rules(loadst *L, nmdi_error *err)
+{
+    size_t n = L->src->nrules;
+    for (size_t i = 0; i < L->cfg->nrules; i++)
+        if (!strcmp(L->cfg->rules[i].record_type, L->rt->id))
+            n++;
+    L->rules = nmdi_arena_calloc(L->arena, n + 1, sizeof *L->rules);
+    if (!L->rules)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    for (int pass = 0; pass < 2; pass++) {
+        size_t m = pass ? L->src->nrules : L->cfg->nrules;
+        const nmdi_cfg_rule *rs = pass ? L->src->rules : L->cfg->rules;
+        for (size_t i = 0; i < m; i++) {
+            const nmdi_cfg_rule *r = &rs[i];
+            if (!pass && strcmp(r->record_type, L->rt->id))
+                continue;
+            /* a top-level rule naming fields this source lacks does not apply */
+            crule *c = &L->rules[L->nrules];
+            int rc = nmdi_rule_compile(L->arena, L->cfg->path, r, L->rfields, L->nf, c, err);
+            if (rc && !pass && strstr(err->msg, "does not map")) {
+                nmdi_rule_free(c);
+                continue;
+            }
+            if (rc) {
+                nmdi_rule_free(c);
+                return rc;
+            }
+            L->nrules++;
+            if (r->kind == NMDI_RULE_DATE_FORMAT) {
+                L->f[c->field].format = r->format;
+                L->f[c->field].fmt_rule = r->id;
+            }
+        }
+    }
+    return 0;
+}
+
+static int plan_store(loadst *L, nmdi_error *err)
+{
+    const nmdi_cfg_source *s = L->src;
+    L->nid = s->nidents;
+    L->id = nmdi_arena_calloc(L->arena, L->nid + 1, sizeof *L->id);
+    size_t max = L->nf + 3 * L->nid + 3;
+    L->sfields = nmdi_arena_calloc(L->arena, max + 1, sizeof *L->sfields);
+    if (!L->id || !L->sfields)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    int n = 0;
+    for (size_t i = 0; i < L->nf; i++) {
+        L->f[i].st = n;
+        L->sfields[n].name = L->f[i].name;
+        L->sfields[n++].type = nmdi_ftype_coltype(L->f[i].type);
+    }
+    for (size_t i = 0; i < L->nid; i++) {
+        pident *d = &L->id[i];
+        d->cfg = &s->idents[i];
+        d->src = -1;
+        d->st_hash = d->st_phon = d->st_qgram = -1;
+        for (size_t k = 0; k < L->nf; k++)
+            if (!strncmp(d->cfg->name, L->f[k].name, strlen(d->cfg->name)) &&
+                (!strcmp(L->f[k].name + strlen(d->cfg->name), "_hash") ||
+                 !strcmp(L->f[k].name + strlen(d->cfg->name), "_phon") ||
+                 !strcmp(L->f[k].name + strlen(d->cfg->name), "_qgram")))
+                return nmdi_error_at(err, NMDI_EDATA, L->cfg->path, d->cfg->line, d->cfg->name,
+                                     "identifier name clashes with mapped field '%s'", L->f[k].name);
+        if (!strcmp(d->cfg->kind, "date") && d->cfg->format && nmdi_date_format_valid(d->cfg->format))
+            return nmdi_error_at(err, NMDI_EDATA, L->cfg->path, d->cfg->line, d->cfg->column,
+                                 "bad date format '%s'", d->cfg->format);
+        static const char *const suffix[] = {"_hash", "_phon", "_qgram"};
+        int *slots[] = {&d->st_hash, &d->st_phon, &d->st_qgram};
+        for (int e = 0; e < 3; e++) {
+            if (!(d->cfg->encodings & (1u << e)))
+                continue;
+            *slots[e] = n;
+            L->sfields[n].name = nmdi_arena_sprintf(L->arena, "%s%s", d->cfg->name, suffix[e]);
+            L->sfields[n++].type = e == 2 ? NMDI_COL_STR : NMDI_COL_I64;
+        }
+    }
+    L->st_rk = n;
+    L->sfields[n].name = "record_key";
+    L->sfields[n++].type = NMDI_COL_F64;
+    L->st_file = n;
+    L->sfields[n].name = "src_file";
+    L->sfields[n++].type = NMDI_COL_CODE;
+    L->st_line = n;
+    L->sfields[n].name = "src_line";
+    L->sfields[n++].type = NMDI_COL_I32;
+    L->nst = n;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < i; k++)
+            if (!strcmp(L->sfields[i].name, L->sfields[k].name))
+                return nmdi_error_at(err, NMDI_EDATA, L->cfg->path, L->src->line, L->sfields[i].name,
+                                     "source '%s' would store field '%s' twice", L->src->id,
+                                     L->sfields[i].name);
+    L->vals = nmdi_arena_calloc(L->arena, L->nf + 1, sizeof *L->vals);
+    L->vbuf = nmdi_arena_calloc(L->arena, L->nf + 1, sizeof *L->vbuf);
+    L->norm = nmdi_arena_alloc(L->arena, 1024);
+    if (!L->vals || !L->vbuf || !L->norm)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    for (size_t i = 0; i < L->nf; i++)
+        if (!(L->vbuf[i] = nmdi_arena_alloc(L->arena, 64)))
+            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    return 0;
+}
+
+static void free_plan(loadst *L)
+{
+    for (size_t i = 0; L->f && i < L->nf; i++)
+        nmdi_strmap_free(L->f[i].cmap);
+    for (size_t i = 0; L->rules && i < L->nrules; i++)
+        nmdi_rule_free(&L->rules[i]);
+}
+
+int nmdi_ingest_check_config(const nmdi_config *cfg, nmdi_error *err)
+{
+    for (size_t i = 0; i < cfg->nrules; i++)
+        if (!nmdi_record_type_find(cfg->rules[i].record_type))
+            return nmdi_error_at(err, NMDI_EDATA, cfg->path, cfg->rules[i].line, "record_type",
+                                 "unknown record type '%s'", cfg->rules[i].record_type);
+    for (size_t i = 0; i < cfg->nsources; i++) {
+        loadst L = {0};
+        L.cfg = cfg;
+        L.src = &cfg->sources[i];
+        L.rt = nmdi_record_type_find(L.src->record_type);
+        if (!L.rt) {
+            size_t n;
+            const nmdi_record_type *all = nmdi_record_types(&n);
+            char list[256] = "";
+            for (size_t k = 0, u = 0; k < n; k++)
+                u += (size_t)snprintf(list + u, sizeof list - u, "%s%s", k ? ", " : "", all[k].id);
+            return nmdi_error_at(err, NMDI_EDATA, cfg->path, L.src->line, "record_type",
+                                 "unknown record type '%s' (%s)", L.src->record_type, list);
+        }
+        L.arena = nmdi_arena_new(0);
+        if (!L.arena)
+            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        int rc = plan_fields(&L, err);
+        if (!rc)
+            rc = plan_rules(&L, err);
+        if (!rc)
+            rc = plan_store(&L, err);
+        free_plan(&L);
+        nmdi_arena_free(L.arena);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- per record -------------------------------------------------------------------- */
+
+static int quarantine(loadst *L, long line, const char *rule, const char *field, const char *value,
+                      size_t vlen, const char *msg, nmdi_error *err)
+{
+    char v[VALUE_MAX + 4];
+    if (vlen > VALUE_MAX) {
+        /* cut on a UTF-8 boundary */
+        size_t n = VALUE_MAX;
+        while (n > 0 && ((unsigned char)value[n] & 0xC0) == 0x80)
+            n--;
+        memcpy(v, value, n);
+        memcpy(v + n, "...", 4);
+    } else {
+        memcpy(v, value ? value : "", vlen);
+        v[vlen] = 0;
+    }
+    return nmdi_catalog_add_quarantine(L->cat, L->version_id, L->curname, line, rule, field, v, msg,
+                                       err);
+}
+
+static int upcase_into(char **buf, nmdi_arena *a, const char *s, size_t len)
+{
+    if (len >= 64) {
+        char *nb = nmdi_arena_alloc(a, len + 1);
+        if (!nb)
+            return -1;
+        *buf = nb;
+    }
+    for (size_t i = 0; i < len; i++)
+        (*buf)[i] = (char)toupper((unsigned char)s[i]);
+    (*buf)[len] = 0;
+    return 0;
+}
+
+/* Convert field i from raw text; 0 ok, else fills *rule and *msg. */
+static int convert(loadst *L, size_t i, const char *s, size_t len, const char **rule, const char **msg)
+{
+    pfield *p = &L->f[i];
+    ival *v = &L->vals[i];
+    nmdi_str_trim(&s, &len);
+    if (p->cmap && len) {
+        int64_t *k = nmdi_strmap_get(p->cmap, s, len);
+        if (k) {
+            s = p->cto[*k];
+            len = strlen(s);
+        }
+    }
+    if (len == 0 || (len == 1 && s[0] == '.' && p->type != NMDI_F_STRING)) {
+        *v = (ival){V_NULL, 0, NULL, 0};
+        return 0;
+    }
+    char tmp[64];
+    switch (p->type) {
+    case NMDI_F_KEY:
+    case NMDI_F_STRING:
+    case NMDI_F_CODE:
+        *v = (ival){V_STR, 0, s, len};
+        return 0;
+    case NMDI_F_COUNTRY:
+        if (len != 3) {
+            *rule = "codelist";
+            *msg = "not an ISO 3166-1 alpha-3 country code (map it under codes:)";
+            return -1;
+        }
+        if (upcase_into(&L->vbuf[i], L->arena, s, len))
+            return *rule = "memory", *msg = "out of memory", -1;
+        if (len != 3 || !isupper((unsigned char)L->vbuf[i][0]) || !isupper((unsigned char)L->vbuf[i][1]) ||
+            !isupper((unsigned char)L->vbuf[i][2])) {
+            *rule = "codelist";
+            *msg = "not an ISO 3166-1 alpha-3 country code (map it under codes:)";
+            return -1;
+        }
+        *v = (ival){V_STR, 0, L->vbuf[i], len};
+        return 0;
+    case NMDI_F_DATE: {
+        nmdi_date d;
+        if (nmdi_ingest_parse_date(p->format, s, len, &d)) {
+            *rule = p->fmt_rule ? p->fmt_rule : "type";
+            *msg = p->format ? "not a date in the declared format" : "not a date (YYYY-MM-DD)";
+            return -1;
+        }
+        *v = (ival){V_NUM, d, NULL, 0};
+        return 0;
+    }
+    case NMDI_F_BOOL: {
+        if (len >= sizeof tmp)
+            len = sizeof tmp - 1;
+        for (size_t k = 0; k < len; k++)
+            tmp[k] = (char)tolower((unsigned char)s[k]);
+        tmp[len] = 0;
+        int b = -1;
+        if (!strcmp(tmp, "1") || !strcmp(tmp, "true") || !strcmp(tmp, "yes") || !strcmp(tmp, "y"))
+            b = 1;
+        else if (!strcmp(tmp, "0") || !strcmp(tmp, "false") || !strcmp(tmp, "no") || !strcmp(tmp, "n"))
+            b = 0;
+        if (b < 0) {
+            *rule = "type";
+            *msg = "not a yes/no value (1/0, true/false, yes/no)";
+            return -1;
+        }
+        *v = (ival){V_NUM, b, NULL, 0};
+        return 0;
+    }
+    case NMDI_F_INT:
+    case NMDI_F_DOUBLE: {
+        if (len >= sizeof tmp) {
+            *rule = "type";
+            *msg = "number too long";
+            return -1;
+        }
+        memcpy(tmp, s, len);
+        tmp[len] = 0;
+        if (p->type == NMDI_F_INT) {
+            int64_t x;
+            if (nmdi_parse_int64(tmp, &x) || x <= INT32_MIN || x > INT32_MAX) {
+                *rule = "type";
+                *msg = "not an integer";
+                return -1;
+            }
+            *v = (ival){V_NUM, (double)x, NULL, 0};
+        } else {
+            double x;
+            if (nmdi_parse_double(tmp, &x) || !isfinite(x)) {
+                *rule = "type";
+                *msg = "not a number";
+                return -1;
+            }
+            *v = (ival){V_NUM, x, NULL, 0};
+        }
+        return 0;
+    }
+    }
+    return 0;
+}
+
+static int write_record(loadst *L, const char *const *fields, const size_t *lens, long line,
+                        nmdi_error *err)
+{
+    nmdi_store_writer *w = L->w;
+    int64_t pkey;
+    if (L->keyf >= 0 && L->vals[L->keyf].kind == V_STR)
+        pkey = nmdi_pseudo_hash(L->key, "key", L->vals[L->keyf].s, L->vals[L->keyf].len);
+    else {
+        char buf[600];
+        int n = snprintf(buf, sizeof buf, "%s:%s:%ld", L->src->id, L->curname, line);
+        pkey = nmdi_pseudo_hash(L->key, "record", buf, (size_t)n);
+    }
+    nmdi_store_row_begin(w, (uint32_t)((uint64_t)pkey % (uint64_t)L->cfg->partitions));
+    for (size_t i = 0; i < L->nf; i++) {
+        const ival *v = &L->vals[i];
+        int st = L->f[i].st;
+        switch (L->f[i].type) {
+        case NMDI_F_KEY:
+            nmdi_store_put_i64(w, (size_t)st, v->kind == V_NULL ? NMDI_I64_NONE
+                               : (int)i == L->keyf ? pkey
+                                                   : nmdi_pseudo_hash(L->key, "key", v->s, v->len));
+            break;
+        case NMDI_F_DATE:
+        case NMDI_F_INT:
+        case NMDI_F_BOOL:
+            nmdi_store_put_i32(w, (size_t)st, v->kind == V_NULL ? NMDI_I32_NONE : (int32_t)v->num);
+            break;
+        case NMDI_F_DOUBLE:
+            nmdi_store_put_f64(w, (size_t)st, v->kind == V_NULL ? NAN : v->num);
+            break;
+        default:
+            nmdi_store_put_str(w, (size_t)st, v->s ? v->s : "", v->kind == V_NULL ? 0 : v->len);
+        }
+    }
+    for (size_t i = 0; i < L->nid; i++) {
+        pident *d = &L->id[i];
+        const char *s = fields[d->src];
+        size_t len = lens[d->src];
+        size_t n = 0;
+        nmdi_str_trim(&s, &len);
+        if (len && !strcmp(d->cfg->kind, "date")) {
+            nmdi_date dt;
+            if (!nmdi_ingest_parse_date(d->cfg->format, s, len, &dt)) {
+                nmdi_date_format(dt, L->norm);
+                n = 10;
+            }
+        } else if (len) {
+            n = nmdi_pseudo_normalise(d->cfg->kind, s, len, L->norm, 1024);
+        }
+        L->norm[n] = 0;
+        if (d->st_hash >= 0)
+            nmdi_store_put_i64(w, (size_t)d->st_hash,
+                               n ? nmdi_pseudo_hash(L->key, d->cfg->kind, L->norm, n) : NMDI_I64_NONE);
+        if (d->st_phon >= 0) {
+            char ph[5];
+            nmdi_pseudo_phonetic(L->norm, ph);
+            nmdi_store_put_i64(w, (size_t)d->st_phon,
+                               n ? nmdi_pseudo_hash(L->key, "phonetic", ph, 4) : NMDI_I64_NONE);
+        }
+        if (d->st_qgram >= 0) {
+            unsigned char q[NMDI_QGRAM_BYTES];
+            char hex[2 * NMDI_QGRAM_BYTES + 1];
+            nmdi_pseudo_qgram(L->key, L->norm, q);
+            sodium_bin2hex(hex, sizeof hex, q, sizeof q);
+            nmdi_store_put_str(w, (size_t)d->st_qgram, hex, n ? 2 * NMDI_QGRAM_BYTES : 0);
+        }
+    }
+    nmdi_store_put_f64(w, (size_t)L->st_rk, nmdi_pseudo_record_key(L->key, pkey));
+    nmdi_store_put_str(w, (size_t)L->st_file, L->curname, strlen(L->curname));
+    nmdi_store_put_i32(w, (size_t)L->st_line, (int32_t)line);
+    return nmdi_store_row_end(w, err);
+}
+
+static int process_row(void *arg, size_t nf, const char *const *fields, const size_t *lens, long line,
+                       nmdi_error *err)
+{
+    loadst *L = arg;
+    L->cur->read++;
+    L->rep->read++;
+    if (nf != L->ncols) {
+        char v[64];
+        snprintf(v, sizeof v, "%zu", nf);
+        L->cur->quarantined++;
+        L->rep->quarantined++;
+        char msg[128];
+        snprintf(msg, sizeof msg, "the record has %zu fields, the header has %zu", nf, L->ncols);
+        return quarantine(L, line, "columns", "", v, strlen(v), msg, err);
+    }
+    int issues = 0;
+    for (size_t i = 0; i < L->nf; i++) {
+        const char *rule = NULL, *msg = NULL;
+        if (convert(L, i, fields[L->f[i].src], lens[L->f[i].src], &rule, &msg)) {
+            L->vals[i] = (ival){V_NULL, 0, NULL, 0};
+            if (issues++ < MAX_ISSUES &&
+                quarantine(L, line, rule, L->f[i].name, fields[L->f[i].src], lens[L->f[i].src], msg, err))
+                return err->code;
+        }
+    }
+    for (size_t r = 0; r < L->nrules; r++) {
+        int bad;
+        if (nmdi_rule_check(&L->rules[r], L->vals, &bad))
+            continue;
+        const char *fname = bad >= 0 ? L->f[bad].name : "";
+        const char *val = "";
+        size_t vlen = 0;
+        if (bad >= 0 && L->f[bad].type != NMDI_F_KEY) {
+            val = fields[L->f[bad].src];
+            vlen = lens[L->f[bad].src];
+        }
+        if (issues++ < MAX_ISSUES &&
+            quarantine(L, line, L->rules[r].errorcode, fname, val, vlen,
+                       L->rules[r].cfg->expr ? L->rules[r].cfg->expr : "validation rule failed", err))
+            return err->code;
+    }
+    if (issues) {
+        L->cur->quarantined++;
+        L->rep->quarantined++;
+        if (L->opts->strict)
+            return nmdi_error_at(err, NMDI_EDATA, L->curname, line, NULL,
+                                 "record fails validation and --strict refuses the delivery "
+                                 "(nothing was loaded)");
+        if (L->opts->max_quarantine && L->rep->quarantined > L->opts->max_quarantine)
+            return nmdi_error_at(err, NMDI_EDATA, L->curname, line, NULL,
+                                 "more than %zu records fail validation: the delivery is refused "
+                                 "(nothing was loaded)", L->opts->max_quarantine);
+        return 0;
+    }
+    if (write_record(L, fields, lens, line, err))
+        return err->code;
+    L->cur->loaded++;
+    L->rep->loaded++;
+    if ((L->rep->read & 0xFFFF) == 0)
+        nmdi_progress_update(&L->prog, L->rep->read);
+    return 0;
+}
+
+/* Header of a file: locate every mapped column and identifier. */
+static int header(void *arg, size_t nf, const char *const *names, nmdi_error *err)
+{
+    loadst *L = arg;
+    L->ncols = nf;
+    for (size_t i = 0; i < L->nf; i++)
+        L->f[i].src = -1;
+    for (size_t i = 0; i < L->nid; i++)
+        L->id[i].src = -1;
+    char *unmapped = NULL;
+    size_t ulen = 0;
+    for (size_t c = 0; c < nf; c++) {
+        int used = 0;
+        for (size_t i = 0; i < L->nf; i++)
+            if (!strcmp(L->f[i].column, names[c])) {
+                if (L->f[i].src >= 0)
+                    return nmdi_error_at(err, NMDI_EDATA, L->curname, 1, names[c],
+                                         "column %zu: the header names this column twice", c + 1);
+                L->f[i].src = (int)c;
+                used = 1;
+            }
+        for (size_t i = 0; i < L->nid; i++)
+            if (!strcmp(L->id[i].cfg->column, names[c])) {
+                L->id[i].src = (int)c;
+                used = 1;
+            }
+        if (!used) {
+            size_t n = strlen(names[c]);
+            char *nu = realloc(unmapped, ulen + n + 2);
+            if (!nu) {
+                free(unmapped);
+                return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+            }
+            unmapped = nu;
+            if (ulen)
+                unmapped[ulen++] = ',';
+            memcpy(unmapped + ulen, names[c], n + 1);
+            ulen += n;
+        }
+    }
+    L->cur->unmapped = unmapped;
+    for (size_t i = 0; i < L->nf; i++)
+        if (L->f[i].src < 0)
+            return nmdi_error_at(err, NMDI_EDATA, L->curname, 1, L->f[i].column,
+                                 "the header does not match the mapping of source '%s': column '%s' "
+                                 "(for %s) is missing", L->src->id, L->f[i].column, L->f[i].name);
+    for (size_t i = 0; i < L->nid; i++)
+        if (L->id[i].src < 0)
+            return nmdi_error_at(err, NMDI_EDATA, L->curname, 1, L->id[i].cfg->column,
+                                 "the header does not match the mapping of source '%s': identifier "
+                                 "column '%s' is missing", L->src->id, L->id[i].cfg->column);
+    return 0;
+}
+
+static int read_csv(loadst *L, const char *path, nmdi_error *err)
+{
+    nmdi_csv_opts o = {L->src->delimiter, 1, 0};
+    nmdi_csv *c;
+    if (nmdi_csv_open(&c, path, &o, err))
+        return err->code;
+    int r = nmdi_csv_next(c, err);
+    if (r <= 0) {
+        nmdi_csv_close(c);
+        if (r == 0)
+            return nmdi_error_at(err, NMDI_EDATA, path, 1, NULL, "the file is empty (no header line)");
+        return err->code;
+    }
+    size_t n = nmdi_csv_nfields(c);
+    const char **f = malloc((n + 1) * sizeof *f);
+    size_t *lens = malloc((n + 1) * sizeof *lens);
+    int rc = 0;
+    if (!f || !lens) {
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        goto out;
+    }
+    size_t cap = n;
+    if (L->src->header) {
+        for (size_t i = 0; i < n; i++) {
+            const char *s = nmdi_csv_field(c, i);
+            size_t len = nmdi_csv_field_len(c, i);
+            nmdi_str_trim(&s, &len);
+            char *nm = nmdi_arena_strndup(L->arena, s, len);
+            if (!nm) {
+                rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+                goto out;
+            }
+            f[i] = nm;
+        }
+        if ((rc = header(L, n, f, err)))
+            goto out;
+        r = nmdi_csv_next(c, err);
+    } else {
+        /* no header: columns are named 1, 2, 3, ... */
+        for (size_t i = 0; i < n; i++)
+            f[i] = nmdi_arena_sprintf(L->arena, "%zu", i + 1);
+        if ((rc = header(L, n, f, err)))
+            goto out;
+    }
+    for (; r > 0; r = nmdi_csv_next(c, err)) {
+        size_t k = nmdi_csv_nfields(c);
+        if (k > cap) {
+            const char **nf = realloc(f, (k + 1) * sizeof *f);
+            if (nf)
+                f = nf;
+            size_t *nl = realloc(lens, (k + 1) * sizeof *lens);
+            if (nl)
+                lens = nl;
+            if (!nf || !nl) {
+                rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+                goto out;
+            }
+            cap = k;
+        }
+        for (size_t i = 0; i < k; i++) {
+            f[i] = nmdi_csv_field(c, i);
+            lens[i] = nmdi_csv_field_len(c, i);
+        }
+        if ((rc = process_row(L, k, f, lens, nmdi_csv_line(c), err)))
+            goto out;
+    }
+    if (r < 0)
+        rc = err->code ? err->code : NMDI_EDATA;
+    L->rep->bytes += nmdi_csv_bytes(c);
+out:
+    free(f);
+    free(lens);
+    nmdi_csv_close(c);
+    return rc;
+}
+
+static int file_checksum(const char *path, char hex[65], nmdi_error *err)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "cannot open: %s", strerror(errno));
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, 32);
+    unsigned char *buf = malloc(1 << 20);
+    if (!buf) {
+        fclose(fp);
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    size_t r;
+    while ((r = fread(buf, 1, 1 << 20, fp)) > 0)
+        crypto_generichash_update(&st, buf, r);
+    int bad = ferror(fp);
+    fclose(fp);
+    free(buf);
+    if (bad)
+        return nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "cannot read");
+    unsigned char h[32];
+    crypto_generichash_final(&st, h, 32);
+    sodium_bin2hex(hex, 65, h, 32);
+    return 0;
+}
+
+static char *lineage_json(loadst *L, const char *const *files, size_t nfiles)
+{
+    json_t *j = json_object(), *in = json_array();
+    for (size_t i = 0; i < nfiles; i++)
+        json_array_append_new(in, json_pack("{s:s,s:s,s:I,s:I,s:I}", "file", files[i], "blake2b",
+                                            L->rep->files[i].checksum, "read",
+                                            (json_int_t)L->rep->files[i].read, "loaded",
+                                            (json_int_t)L->rep->files[i].loaded, "quarantined",
+                                            (json_int_t)L->rep->files[i].quarantined));
+    json_object_set_new(j, "inputs", in);
+    json_object_set_new(j, "source", json_string(L->src->id));
+    json_object_set_new(j, "agency", json_string(L->src->agency));
+    json_object_set_new(j, "record_type", json_string(L->rt->id));
+    json_object_set_new(j, "config", json_string(L->cfg->path));
+    json_object_set_new(j, "method", json_string("nmdi load"));
+    json_object_set_new(j, "nmdi_version", json_string(NMDI_VERSION));
+    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    return s;
+}
+
+void nmdi_load_report_free(nmdi_load_report *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nfiles; i++) {
+        free(r->files[i].file);
+        free(r->files[i].unmapped);
+    }
+    free(r->files);
+    free(r->source);
+    free(r->record_type);
+    free(r->path);
+    free(r);
+}
+
+int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, size_t nfiles,
+                     const char *const *files, const nmdi_load_opts *opts, nmdi_load_report **out,
+                     nmdi_error *err)
+{
+    *out = NULL;
+    nmdi_load_opts defopts = {0};
+    loadst L = {0};
+    L.ctx = ctx;
+    L.opts = opts ? opts : &defopts;
+    char path[4096];
+    nmdi_config *cfg = NULL;
+    int rc;
+    double t0 = nmdi_now();
+    snprintf(path, sizeof path, "%s/nmdi.yaml", dir);
+    if ((rc = nmdi_config_load(&cfg, path, err)))
+        return rc;
+    if ((rc = nmdi_ingest_check_config(cfg, err)))
+        goto done;
+    L.cfg = cfg;
+    L.src = nmdi_config_source(cfg, source);
+    if (!L.src) {
+        rc = nmdi_error_at(err, NMDI_EDATA, path, 0, NULL,
+                           "no source '%s' in the configuration (`nmdi status %s` lists them)",
+                           source, dir);
+        goto done;
+    }
+    if (nfiles == 0) {
+        rc = nmdi_error_set(err, NMDI_EDATA, "no file to load");
+        goto done;
+    }
+    L.rt = nmdi_record_type_find(L.src->record_type);
+    L.arena = nmdi_arena_new(0);
+    L.rep = calloc(1, sizeof *L.rep);
+    if (!L.arena || !L.rep || !(L.rep->files = calloc(nfiles, sizeof *L.rep->files))) {
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        goto done;
+    }
+    L.rep->source = strdup(source);
+    L.rep->record_type = strdup(L.rt->id);
+    L.rep->nfiles = nfiles;
+    for (size_t i = 0; i < nfiles; i++)
+        L.rep->files[i].file = strdup(files[i]);
+    if ((rc = plan_fields(&L, err)) || (rc = plan_rules(&L, err)) || (rc = plan_store(&L, err)) ||
+        (rc = nmdi_pseudo_key_load(dir, L.key, err)))
+        goto done;
+    /* checksums first: a file that cannot be read fails before anything is written */
+    for (size_t i = 0; i < nfiles; i++)
+        if ((rc = file_checksum(files[i], L.rep->files[i].checksum, err)))
+            goto done;
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    if ((rc = nmdi_catalog_open(&L.cat, path, 0, err)) || (rc = nmdi_catalog_sync_config(L.cat, cfg, err)) ||
+        (rc = nmdi_catalog_begin(L.cat, err)))
+        goto done;
+    int64_t version;
+    if ((rc = nmdi_catalog_next_version(L.cat, source, &version, err)))
+        goto done;
+    char vname[32], store[4096];
+    snprintf(vname, sizeof vname, "%lld", (long long)version);
+    snprintf(store, sizeof store, "%s/store", dir);
+    /* leftovers of crashed loads: we hold the catalog's write lock */
+    if ((rc = nmdi_store_clean_tmp(store, source, err)) ||
+        (rc = nmdi_store_remove_version(store, source, vname, err)))
+        goto done;
+    L.rep->version = version;
+    char rel[512], now[32];
+    snprintf(rel, sizeof rel, "store/%s/%s", source, vname);
+    time_t tt = time(NULL);
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    nmdi_dsversion v = {0, source, version, source, L.rt->id, rel, 0, 0, 0, cfg->partitions, now, "{}"};
+    if ((rc = nmdi_catalog_add_version(L.cat, &v, err)))
+        goto done;
+    L.version_id = v.id;
+    nmdi_store_opts so = {cfg->partitions, L.opts->fail_after_bytes};
+    if ((rc = nmdi_store_writer_open(&L.w, store, source, vname, (size_t)L.nst, L.sfields, &so, err)))
+        goto done;
+    nmdi_progress_begin(&L.prog, ctx, "load", 0);
+    for (size_t i = 0; i < nfiles && !rc; i++) {
+        L.cur = &L.rep->files[i];
+        L.curname = files[i];
+        if (!strcmp(L.src->format, "csv"))
+            rc = read_csv(&L, files[i], err);
+        else
+            rc = nmdi_readstat_read(files[i], L.src->format, header, process_row, &L, &L.rep->bytes, err);
+    }
+    nmdi_progress_end(&L.prog);
+    if (rc)
+        goto done;
+    char *lin = lineage_json(&L, files, nfiles);
+    char *vdir = NULL;
+    nmdi_store_writer *w = L.w;
+    L.w = NULL;
+    rc = nmdi_store_writer_finish(w, lin, &vdir, err);
+    if (!rc)
+        rc = nmdi_catalog_update_version(L.cat, L.version_id, (int64_t)L.rep->read, (int64_t)L.rep->loaded,
+                                         (int64_t)L.rep->quarantined, lin, err);
+    for (size_t i = 0; i < nfiles && !rc; i++)
+        rc = nmdi_catalog_add_delivery(L.cat, L.version_id, files[i], L.rep->files[i].checksum,
+                                       (int64_t)L.rep->files[i].read, (int64_t)L.rep->files[i].loaded,
+                                       (int64_t)L.rep->files[i].quarantined, err);
+    if (!rc)
+        rc = nmdi_catalog_commit(L.cat, err);
+    free(lin);
+    if (rc && vdir) {
+        nmdi_error keep = *err;
+        nmdi_store_remove_version(store, source, vname, err);
+        *err = keep;
+    }
+    L.rep->path = vdir;
+done:
+    if (L.w)
+        nmdi_store_writer_abort(L.w);
+    if (L.cat) {
+        nmdi_catalog_rollback(L.cat);
+        nmdi_catalog_close(L.cat);
+    }
+    sodium_memzero(L.key, sizeof L.key);
+    free_plan(&L);
+    nmdi_arena_free(L.arena);
+    nmdi_config_free(cfg);
+    if (L.rep)
+        L.rep->seconds = nmdi_now() - t0;
+    if (rc) {
+        nmdi_load_report_free(L.rep);
+        return rc;
+    }
+    *out = L.rep;
+    return 0;
+}
+
+int nmdi_ingest_open_latest(const char *dir, const char *dataset, nmdi_dataset **out, nmdi_error *err)
+{
+    *out = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    nmdi_catalog *c;
+    int rc = nmdi_catalog_open(&c, path, 1, err);
+    if (rc)
+        return rc;
+    nmdi_arena *a = nmdi_arena_new(0);
+    nmdi_dsversion v;
+    int r = a ? nmdi_catalog_latest(c, dataset, &v, a, err) : -1;
+    nmdi_catalog_close(c);
+    if (r <= 0) {
+        nmdi_arena_free(a);
+        if (r == 0)
+            return nmdi_error_set(err, NMDI_EDATA, "no version of dataset '%s' has been loaded", dataset);
+        return err->code ? err->code : NMDI_EINTERNAL;
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, v.path);
+    nmdi_arena_free(a);
+    return nmdi_dataset_open(out, path, err);
+}

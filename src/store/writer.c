@@ -1,0 +1,637 @@
+/*
+ * writer.c — writes one immutable dataset version of the store (nmdi/store.h):
+ * per-partition, per-column append buffers flushed to column files, code
+ * columns dictionary-encoded, a BLAKE2b checksum per file computed while
+ * writing, and the crash-safe commit: temporary directory → fsync → manifest
+ * → fsync → rename. Memory is bounded by partitions × columns × BUF_FLUSH
+ * plus the code dictionaries, independent of the number of rows.
+ */
+#include "nmdi/store.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BUF_FLUSH (64u * 1024u)
+
+typedef struct colbuf {
+    unsigned char *buf, *sbuf; /* data (or string offsets), string bytes     */
+    size_t len, cap, slen, scap;
+    uint64_t soff;             /* running byte offset of the string column   */
+    crypto_generichash_state h, hs;
+} colbuf;
+
+typedef struct dict {
+    nmdi_strmap *map;
+    const char **keys;
+    size_t n, cap;
+} dict;
+
+struct nmdi_store_writer {
+    char *dsdir, *tmpdir, *finaldir, *dataset, *version;
+    size_t nfields;
+    nmdi_store_field *fields;
+    int nparts;
+    colbuf *cols;          /* nparts * nfields                                  */
+    uint64_t *part_rows, rows;
+    dict *dicts;           /* per field, CODE only                              */
+    nmdi_arena *arena;
+    uint32_t part;
+    uint64_t written, fail_after;
+    int failed;
+    nmdi_error ferr;
+};
+
+const char *nmdi_coltype_name(nmdi_coltype t)
+{
+    switch (t) {
+    case NMDI_COL_I32: return "int32";
+    case NMDI_COL_I64: return "int64";
+    case NMDI_COL_F64: return "double";
+    case NMDI_COL_STR: return "string";
+    case NMDI_COL_DATE: return "date";
+    case NMDI_COL_CODE: return "code";
+    }
+    return "?";
+}
+
+static const char *ext_of(nmdi_coltype t)
+{
+    switch (t) {
+    case NMDI_COL_I64: return "i64";
+    case NMDI_COL_F64: return "f64";
+    case NMDI_COL_STR: return "off";
+    default: return "i32";
+    }
+}
+
+static int fsync_path(const char *path, int dir)
+{
+    int fd = open(path, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static int io_error(nmdi_error *err, const char *path, const char *what, int e)
+{
+    if (e == ENOSPC || e == EDQUOT)
+        return nmdi_error_at(err, NMDI_EDATA, path, 0, NULL,
+                             "disk full while %s: free space and run the load again "
+                             "(nothing was committed)", what);
+    return nmdi_error_at(err, NMDI_EINTERNAL, path, 0, NULL, "%s: %s", what, strerror(e));
+}
+
+/* Append bytes to a file (created when absent); honours the test hook. */
+static int append_file(nmdi_store_writer *w, const char *path, const void *data, size_t len,
+                       nmdi_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return io_error(err, path, "cannot open for writing", errno);
+    const unsigned char *p = data;
+    while (len > 0) {
+        size_t chunk = len;
+        if (w->fail_after && w->written + chunk > w->fail_after) {
+            close(fd);
+            return io_error(err, path, "writing a column file", ENOSPC);
+        }
+        ssize_t r = write(fd, p, chunk);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            close(fd);
+            return io_error(err, path, "writing a column file", e);
+        }
+        p += r;
+        len -= (size_t)r;
+        w->written += (uint64_t)r;
+    }
+    if (close(fd) < 0)
+        return io_error(err, path, "closing a column file", errno);
+    return 0;
+}
+
+static void col_path(const nmdi_store_writer *w, char *buf, size_t size, int part, size_t f,
+                     const char *ext)
+{
+    snprintf(buf, size, "%s/p%03d/%s.%s", w->tmpdir, part, w->fields[f].name, ext);
+}
+
+static int flush_col(nmdi_store_writer *w, int part, size_t f, nmdi_error *err)
+{
+    colbuf *c = &w->cols[(size_t)part * w->nfields + f];
+    char path[4096];
+    if (c->len) {
+        col_path(w, path, sizeof path, part, f, ext_of(w->fields[f].type));
+        crypto_generichash_update(&c->h, c->buf, c->len);
+        if (append_file(w, path, c->buf, c->len, err))
+            return NMDI_EDATA;
+        c->len = 0;
+    }
+    if (c->slen) {
+        col_path(w, path, sizeof path, part, f, "str");
+        crypto_generichash_update(&c->hs, c->sbuf, c->slen);
+        if (append_file(w, path, c->sbuf, c->slen, err))
+            return NMDI_EDATA;
+        c->slen = 0;
+    }
+    return 0;
+}
+
+static int grow(unsigned char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : BUF_FLUSH + 64;
+    while (nc < need)
+        nc *= 2;
+    unsigned char *nb = realloc(*buf, nc);
+    if (!nb)
+        return -1;
+    *buf = nb;
+    *cap = nc;
+    return 0;
+}
+
+static void put_bytes(nmdi_store_writer *w, size_t f, const void *v, size_t n)
+{
+    colbuf *c = &w->cols[(size_t)w->part * w->nfields + f];
+    if (grow(&c->buf, &c->cap, c->len + n)) {
+        if (!w->failed)
+            nmdi_error_set(&w->ferr, NMDI_EINTERNAL, "out of memory writing the store");
+        w->failed = 1;
+        return;
+    }
+    memcpy(c->buf + c->len, v, n);
+    c->len += n;
+}
+
+static int valid_name(const char *s)
+{
+    if (!*s || *s == '.')
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_' || *s == '-' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static void free_writer(nmdi_store_writer *w)
+{
+    if (!w)
+        return;
+    if (w->cols)
+        for (size_t i = 0; i < (size_t)w->nparts * w->nfields; i++) {
+            free(w->cols[i].buf);
+            free(w->cols[i].sbuf);
+        }
+    if (w->dicts)
+        for (size_t i = 0; i < w->nfields; i++) {
+            nmdi_strmap_free(w->dicts[i].map);
+            free(w->dicts[i].keys);
+        }
+    free(w->dicts);
+    free(w->cols);
+    free(w->part_rows);
+    free(w->dsdir);
+    free(w->tmpdir);
+    free(w->finaldir);
+    nmdi_arena_free(w->arena);
+    free(w);
+}
+
+/* Recursively remove a directory tree (only what the store writes: files and
+ * one or two levels of directories). */
+static int rm_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 0 : -1;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char sub[8192];
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        struct stat st;
+        if (lstat(sub, &st) < 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            rc |= rm_tree(sub);
+        else if (unlink(sub) < 0)
+            rc = -1;
+    }
+    closedir(d);
+    if (rmdir(path) < 0)
+        rc = -1;
+    return rc;
+}
+
+int nmdi_store_writer_open(nmdi_store_writer **out, const char *store_dir, const char *dataset,
+                           const char *version, size_t nfields, const nmdi_store_field *fields,
+                           const nmdi_store_opts *opts, nmdi_error *err)
+{
+    *out = NULL;
+    if (sodium_init() < 0)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "libsodium failed to initialise");
+    if (!valid_name(dataset) || !valid_name(version))
+        return nmdi_error_set(err, NMDI_EDATA, "invalid dataset or version name '%s/%s'", dataset,
+                              version);
+    for (size_t f = 0; f < nfields; f++) {
+        if (!valid_name(fields[f].name))
+            return nmdi_error_at(err, NMDI_EDATA, NULL, 0, fields[f].name,
+                                 "a stored field name may hold only letters, digits, '_', '-', '.'");
+        for (size_t k = 0; k < f; k++)
+            if (!strcmp(fields[k].name, fields[f].name))
+                return nmdi_error_at(err, NMDI_EINTERNAL, NULL, 0, fields[f].name,
+                                     "field stored twice");
+    }
+    nmdi_store_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    w->nparts = opts && opts->nparts > 0 ? opts->nparts : 8;
+    w->fail_after = opts ? opts->fail_after_bytes : 0;
+    w->nfields = nfields;
+    w->arena = nmdi_arena_new(0);
+    size_t ncol = (size_t)w->nparts * nfields;
+    w->cols = calloc(ncol ? ncol : 1, sizeof *w->cols);
+    w->part_rows = calloc((size_t)w->nparts, sizeof *w->part_rows);
+    w->dicts = calloc(nfields ? nfields : 1, sizeof *w->dicts);
+    w->fields = w->arena ? nmdi_arena_calloc(w->arena, nfields + 1, sizeof *w->fields) : NULL;
+    if (!w->cols || !w->part_rows || !w->dicts || !w->fields) {
+        free_writer(w);
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    w->dataset = nmdi_arena_strdup(w->arena, dataset);
+    w->version = nmdi_arena_strdup(w->arena, version);
+    for (size_t f = 0; f < nfields; f++) {
+        w->fields[f].name = nmdi_arena_strdup(w->arena, fields[f].name);
+        w->fields[f].type = fields[f].type;
+        if (fields[f].type == NMDI_COL_CODE && !(w->dicts[f].map = nmdi_strmap_new())) {
+            free_writer(w);
+            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        }
+    }
+    size_t l = strlen(store_dir) + strlen(dataset) + strlen(version) + 64;
+    w->dsdir = malloc(l);
+    w->tmpdir = malloc(l);
+    w->finaldir = malloc(l);
+    if (!w->dsdir || !w->tmpdir || !w->finaldir) {
+        free_writer(w);
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    snprintf(w->dsdir, l, "%s/%s", store_dir, dataset);
+    snprintf(w->tmpdir, l, "%s/.tmp-%s-%ld", w->dsdir, version, (long)getpid());
+    snprintf(w->finaldir, l, "%s/%s", w->dsdir, version);
+    struct stat st;
+    if (stat(w->finaldir, &st) == 0) {
+        nmdi_error_at(err, NMDI_EINTERNAL, w->finaldir, 0, NULL, "dataset version exists already");
+        free_writer(w);
+        return NMDI_EINTERNAL;
+    }
+    rm_tree(w->tmpdir);
+    if (mkdir_p(w->dsdir, 0755) < 0 || mkdir(w->tmpdir, 0755) < 0) {
+        int e = errno;
+        io_error(err, w->tmpdir, "cannot create the version directory", e);
+        free_writer(w);
+        return err->code;
+    }
+    for (int p = 0; p < w->nparts; p++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/p%03d", w->tmpdir, p);
+        if (mkdir(path, 0755) < 0) {
+            int e = errno;
+            io_error(err, path, "cannot create a partition directory", e);
+            nmdi_store_writer_abort(w);
+            return err->code;
+        }
+        for (size_t f = 0; f < nfields; f++) {
+            colbuf *c = &w->cols[(size_t)p * nfields + f];
+            crypto_generichash_init(&c->h, NULL, 0, 32);
+            crypto_generichash_init(&c->hs, NULL, 0, 32);
+            w->part = (uint32_t)p;
+            if (fields[f].type == NMDI_COL_STR) {
+                uint64_t zero = 0;
+                put_bytes(w, f, &zero, sizeof zero);
+            }
+            /* create every file now, so that an empty partition has its files */
+            col_path(w, path, sizeof path, p, f, ext_of(fields[f].type));
+            if (append_file(w, path, "", 0, err) ||
+                (fields[f].type == NMDI_COL_STR &&
+                 (col_path(w, path, sizeof path, p, f, "str"), append_file(w, path, "", 0, err)))) {
+                nmdi_store_writer_abort(w);
+                return err->code;
+            }
+        }
+    }
+    w->part = 0;
+    *out = w;
+    return 0;
+}
+
+void nmdi_store_row_begin(nmdi_store_writer *w, uint32_t part)
+{
+    assert(part < (uint32_t)w->nparts);
+    w->part = part % (uint32_t)w->nparts;
+}
+
+void nmdi_store_put_i32(nmdi_store_writer *w, size_t f, int32_t v)
+{
+    put_bytes(w, f, &v, sizeof v);
+}
+
+void nmdi_store_put_i64(nmdi_store_writer *w, size_t f, int64_t v)
+{
+    put_bytes(w, f, &v, sizeof v);
+}
+
+void nmdi_store_put_f64(nmdi_store_writer *w, size_t f, double v)
+{
+    put_bytes(w, f, &v, sizeof v);
+}
+
+void nmdi_store_put_str(nmdi_store_writer *w, size_t f, const char *s, size_t len)
+{
+    if (w->fields[f].type == NMDI_COL_CODE) {
+        int32_t code = -1;
+        if (len) {
+            dict *d = &w->dicts[f];
+            int ins = 0;
+            int64_t *slot = nmdi_strmap_put(d->map, s, len, &ins);
+            if (!slot)
+                goto oom;
+            if (ins) {
+                if (d->n == d->cap) {
+                    size_t nc = d->cap ? d->cap * 2 : 64;
+                    const char **nk = realloc(d->keys, nc * sizeof *nk);
+                    if (!nk)
+                        goto oom;
+                    d->keys = nk;
+                    d->cap = nc;
+                }
+                d->keys[d->n] = nmdi_arena_strndup(w->arena, s, len);
+                if (!d->keys[d->n])
+                    goto oom;
+                *slot = (int64_t)d->n++;
+            }
+            code = (int32_t)*slot;
+        }
+        put_bytes(w, f, &code, sizeof code);
+        return;
+    }
+    colbuf *c = &w->cols[(size_t)w->part * w->nfields + f];
+    if (grow(&c->sbuf, &c->scap, c->slen + len))
+        goto oom;
+    memcpy(c->sbuf + c->slen, s, len);
+    c->slen += len;
+    c->soff += len;
+    put_bytes(w, f, &c->soff, sizeof c->soff);
+    return;
+oom:
+    if (!w->failed)
+        nmdi_error_set(&w->ferr, NMDI_EINTERNAL, "out of memory writing the store");
+    w->failed = 1;
+}
+
+int nmdi_store_row_end(nmdi_store_writer *w, nmdi_error *err)
+{
+    if (w->failed) {
+        *err = w->ferr;
+        return err->code;
+    }
+    w->part_rows[w->part]++;
+    w->rows++;
+    colbuf *row = &w->cols[(size_t)w->part * w->nfields];
+    for (size_t f = 0; f < w->nfields; f++)
+        if (row[f].len >= BUF_FLUSH || row[f].slen >= BUF_FLUSH)
+            if (flush_col(w, (int)w->part, f, err)) {
+                w->failed = 1;
+                w->ferr = *err;
+                return err->code;
+            }
+    return 0;
+}
+
+uint64_t nmdi_store_writer_rows(const nmdi_store_writer *w)
+{
+    return w->rows;
+}
+
+static void hex32(const unsigned char h[32], char out[65])
+{
+    sodium_bin2hex(out, 65, h, 32);
+}
+
+static int add_file(json_t *files, const char *name, crypto_generichash_state *st, uint64_t bytes)
+{
+    unsigned char h[32];
+    char hex[65];
+    crypto_generichash_final(st, h, 32);
+    hex32(h, hex);
+    return json_object_set_new(files, name, json_pack("{s:I,s:s}", "bytes", (json_int_t)bytes,
+                                                      "blake2b", hex));
+}
+
+static int file_size(const char *path, uint64_t *out)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return -1;
+    *out = (uint64_t)st.st_size;
+    return 0;
+}
+
+int nmdi_store_writer_finish(nmdi_store_writer *w, const char *meta_json, char **path_out,
+                             nmdi_error *err)
+{
+    if (path_out)
+        *path_out = NULL;
+    if (w->failed) {
+        *err = w->ferr;
+        nmdi_store_writer_abort(w);
+        return err->code;
+    }
+    char path[4096];
+    json_t *man = json_object();
+    json_t *jfields = json_array(), *jparts = json_array(), *jdicts = json_object();
+    json_object_set_new(man, "format", json_string("nmdi-store-1"));
+    json_object_set_new(man, "dataset", json_string(w->dataset));
+    json_object_set_new(man, "version", json_string(w->version));
+    json_object_set_new(man, "nparts", json_integer(w->nparts));
+    json_object_set_new(man, "rows", json_integer((json_int_t)w->rows));
+    for (size_t f = 0; f < w->nfields; f++)
+        json_array_append_new(jfields, json_pack("{s:s,s:s}", "name", w->fields[f].name, "type",
+                                                 nmdi_coltype_name(w->fields[f].type)));
+    json_object_set_new(man, "fields", jfields);
+    int rc = 0;
+    for (int p = 0; p < w->nparts && !rc; p++) {
+        json_t *jp = json_object(), *files = json_object();
+        json_object_set_new(jp, "rows", json_integer((json_int_t)w->part_rows[p]));
+        for (size_t f = 0; f < w->nfields && !rc; f++) {
+            colbuf *c = &w->cols[(size_t)p * w->nfields + f];
+            if ((rc = flush_col(w, p, f, err)))
+                break;
+            char name[300];
+            uint64_t sz = 0;
+            const char *ext = ext_of(w->fields[f].type);
+            col_path(w, path, sizeof path, p, f, ext);
+            if (file_size(path, &sz) < 0 || fsync_path(path, 0) < 0) {
+                rc = io_error(err, path, "cannot sync a column file", errno);
+                break;
+            }
+            snprintf(name, sizeof name, "%s.%s", w->fields[f].name, ext);
+            add_file(files, name, &c->h, sz);
+            if (w->fields[f].type == NMDI_COL_STR) {
+                col_path(w, path, sizeof path, p, f, "str");
+                if (file_size(path, &sz) < 0 || fsync_path(path, 0) < 0) {
+                    rc = io_error(err, path, "cannot sync a column file", errno);
+                    break;
+                }
+                snprintf(name, sizeof name, "%s.str", w->fields[f].name);
+                add_file(files, name, &c->hs, sz);
+            }
+        }
+        json_object_set_new(jp, "files", files);
+        json_array_append_new(jparts, jp);
+        snprintf(path, sizeof path, "%s/p%03d", w->tmpdir, p);
+        if (!rc && fsync_path(path, 1) < 0)
+            rc = io_error(err, path, "cannot sync a partition directory", errno);
+    }
+    json_object_set_new(man, "parts", jparts);
+    /* dictionaries of code columns */
+    for (size_t f = 0; f < w->nfields && !rc; f++) {
+        if (w->fields[f].type != NMDI_COL_CODE)
+            continue;
+        dict *d = &w->dicts[f];
+        crypto_generichash_state st;
+        crypto_generichash_init(&st, NULL, 0, 32);
+        snprintf(path, sizeof path, "%s/%s.dict", w->tmpdir, w->fields[f].name);
+        uint64_t total = 0;
+        if ((rc = append_file(w, path, "", 0, err)))
+            break;
+        for (size_t k = 0; k < d->n && !rc; k++) {
+            size_t len = strlen(d->keys[k]) + 1;
+            crypto_generichash_update(&st, (const unsigned char *)d->keys[k], len);
+            rc = append_file(w, path, d->keys[k], len, err);
+            total += len;
+        }
+        if (rc)
+            break;
+        if (fsync_path(path, 0) < 0) {
+            rc = io_error(err, path, "cannot sync a dictionary", errno);
+            break;
+        }
+        char name[300];
+        snprintf(name, sizeof name, "%s.dict", w->fields[f].name);
+        json_t *jd = json_object();
+        add_file(jd, name, &st, total);
+        json_object_set_new(json_object_get(jd, name), "codes", json_integer((json_int_t)d->n));
+        json_object_update(jdicts, jd);
+        json_decref(jd);
+    }
+    json_object_set_new(man, "dicts", jdicts);
+    if (meta_json) {
+        json_error_t je;
+        json_t *meta = json_loads(meta_json, 0, &je);
+        if (!meta && !rc)
+            rc = nmdi_error_set(err, NMDI_EINTERNAL, "invalid manifest metadata: %s", je.text);
+        if (meta)
+            json_object_set_new(man, "meta", meta);
+    }
+    if (!rc) {
+        char *text = json_dumps(man, JSON_INDENT(1) | JSON_SORT_KEYS);
+        snprintf(path, sizeof path, "%s/manifest.json", w->tmpdir);
+        if (!text)
+            rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        else if (!(rc = append_file(w, path, text, strlen(text), err)) && fsync_path(path, 0) < 0)
+            rc = io_error(err, path, "cannot sync the manifest", errno);
+        free(text);
+    }
+    json_decref(man);
+    if (!rc && fsync_path(w->tmpdir, 1) < 0)
+        rc = io_error(err, w->tmpdir, "cannot sync the version directory", errno);
+    if (!rc && rename(w->tmpdir, w->finaldir) < 0)
+        rc = io_error(err, w->finaldir, "cannot move the version into place", errno);
+    if (!rc && fsync_path(w->dsdir, 1) < 0)
+        rc = io_error(err, w->dsdir, "cannot sync the dataset directory", errno);
+    if (rc) {
+        nmdi_store_writer_abort(w);
+        return rc;
+    }
+    if (path_out)
+        *path_out = strdup(w->finaldir);
+    free_writer(w);
+    return 0;
+}
+
+void nmdi_store_writer_abort(nmdi_store_writer *w)
+{
+    if (!w)
+        return;
+    if (w->tmpdir)
+        rm_tree(w->tmpdir);
+    free_writer(w);
+}
+
+int nmdi_store_remove_version(const char *store_dir, const char *dataset, const char *version,
+                              nmdi_error *err)
+{
+    if (!valid_name(dataset) || !valid_name(version))
+        return nmdi_error_set(err, NMDI_EDATA, "invalid dataset or version name");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s/%s", store_dir, dataset, version);
+    if (rm_tree(path) < 0)
+        return io_error(err, path, "cannot remove a stale version directory", errno);
+    return 0;
+}
+
+int nmdi_store_clean_tmp(const char *store_dir, const char *dataset, nmdi_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", store_dir, dataset);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    int rc = 0;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, ".tmp-", 5) != 0)
+            continue;
+        char sub[8192];
+        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+        if (rm_tree(sub) < 0)
+            rc = io_error(err, sub, "cannot remove a leftover temporary directory", errno);
+    }
+    closedir(d);
+    return rc;
+}
