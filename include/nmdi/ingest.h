@@ -110,6 +110,13 @@ void nmdi_load_report_free(nmdi_load_report *r);
 int nmdi_ingest_open_latest(const char *dir, const char *dataset, nmdi_dataset **out,
                             nmdi_error *err);
 
+/* Write a dataset version (0 = latest) of the infrastructure dir as CSV or
+ * Stata (.dta via ReadStat) to out ("-" = standard output, CSV only). Keys
+ * and identifier hashes are written as 16 hex digits, dates as YYYY-MM-DD
+ * (Stata: %td), codes as their text. Rows come partition by partition. */
+int nmdi_ingest_export(const char *dir, const char *dataset, int64_t version, const char *format,
+                       const char *out, uint64_t *rows, nmdi_error *err);
+
 /* ---- pseudonymisation ---------------------------------------------------------------- */
 #define NMDI_KEY_BYTES 32
 /* Read DIR/secrets/key (must be 32 bytes, owner-only permissions). */

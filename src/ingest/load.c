@@ -17,6 +17,7 @@
 #include "ingest_impl.h"
 
 #include "nmdi/catalog.h"
+#include "nmdi/codes.h"
 #include "nmdi/csv.h"
 
 #include <ctype.h>
@@ -38,6 +39,8 @@ typedef struct pfield {
     int src;            /* column index in the file                     */
     int st;             /* store field index                            */
     nmdi_strmap *cmap;  /* agency code → index into cto                  */
+    const nmdi_codelist *cl; /* built-in codelist the codes must be in    */
+    int areas;          /* codes must be areas of the configuration      */
     const char **cto;
 } pfield;
 
@@ -125,6 +128,14 @@ static int plan_fields(loadst *L, nmdi_error *err)
         }
         if (!strcmp(c->field, L->rt->key_field))
             L->keyf = (int)i;
+        const char *clid = c->codelist ? c->codelist : sf ? sf->codelist : NULL;
+        if (clid && p->type == NMDI_F_CODE) {
+            if (!strcmp(clid, "CL_AREA") || !strcmp(clid, "area"))
+                p->areas = L->cfg->nareas > 0;
+            else if (!(p->cl = nmdi_codes_get(clid)))
+                return nmdi_error_at(err, NMDI_EDATA, file, c->line, c->column,
+                                     "unknown codelist '%s' (`nmdi codes` lists them)", clid);
+        }
         L->rfields[i].name = p->name;
         L->rfields[i].type = p->type;
     }
@@ -132,15 +143,11 @@ static int plan_fields(loadst *L, nmdi_error *err)
         const nmdi_cfg_codemap *cm = &s->codemaps[m];
         pfield *p = NULL;
         for (size_t i = 0; i < L->nf; i++)
-            if (!strcmp(L->f[i].name, cm->field))
+            if (!strcmp(L->f[i].name, cm->field) || !strcmp(L->f[i].column, cm->field))
                 p = &L->f[i];
         if (!p)
             return nmdi_error_at(err, NMDI_EDATA, file, cm->line, cm->field,
                                  "code mapping for a field this source does not map");
-        if (p->type != NMDI_F_CODE && p->type != NMDI_F_COUNTRY && p->type != NMDI_F_BOOL &&
-            p->type != NMDI_F_STRING)
-            return nmdi_error_at(err, NMDI_EDATA, file, cm->line, cm->field,
-                                 "code mapping applies to code, country, bool and string fields");
         p->cmap = nmdi_strmap_new();
         if (!p->cmap)
             return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
@@ -324,20 +331,6 @@ static int quarantine(loadst *L, long line, const char *rule, const char *field,
                                        err);
 }
 
-static int upcase_into(char **buf, nmdi_arena *a, const char *s, size_t len)
-{
-    if (len >= 64) {
-        char *nb = nmdi_arena_alloc(a, len + 1);
-        if (!nb)
-            return -1;
-        *buf = nb;
-    }
-    for (size_t i = 0; i < len; i++)
-        (*buf)[i] = (char)toupper((unsigned char)s[i]);
-    (*buf)[len] = 0;
-    return 0;
-}
-
 /* Convert field i from raw text; 0 ok, else fills *rule and *msg. */
 static int convert(loadst *L, size_t i, const char *s, size_t len, const char **rule, const char **msg)
 {
@@ -359,25 +352,56 @@ static int convert(loadst *L, size_t i, const char *s, size_t len, const char **
     switch (p->type) {
     case NMDI_F_KEY:
     case NMDI_F_STRING:
-    case NMDI_F_CODE:
         *v = (ival){V_STR, 0, s, len};
         return 0;
-    case NMDI_F_COUNTRY:
-        if (len != 3) {
-            *rule = "codelist";
-            *msg = "not an ISO 3166-1 alpha-3 country code (map it under codes:)";
-            return -1;
+    case NMDI_F_CODE:
+        if (p->cl || p->areas) {
+            if (len >= sizeof tmp) {
+                *rule = "codelist";
+                *msg = "code too long";
+                return -1;
+            }
+            memcpy(tmp, s, len);
+            tmp[len] = 0;
+            int ok = 0;
+            if (p->cl)
+                ok = strcmp(tmp, "_T") && nmdi_codes_find(p->cl, tmp);
+            for (size_t k = 0; p->areas && !ok && k < L->cfg->nareas; k++)
+                ok = !strcmp(L->cfg->areas[k].code, tmp);
+            if (!ok) {
+                *rule = "codelist";
+                *msg = p->cl ? "not a code of the field's codelist (map it under codes:)"
+                             : "not an area of the configuration (country.areas)";
+                return -1;
+            }
         }
-        if (upcase_into(&L->vbuf[i], L->arena, s, len))
-            return *rule = "memory", *msg = "out of memory", -1;
-        if (len != 3 || !isupper((unsigned char)L->vbuf[i][0]) || !isupper((unsigned char)L->vbuf[i][1]) ||
-            !isupper((unsigned char)L->vbuf[i][2])) {
-            *rule = "codelist";
-            *msg = "not an ISO 3166-1 alpha-3 country code (map it under codes:)";
-            return -1;
-        }
-        *v = (ival){V_STR, 0, L->vbuf[i], len};
+        *v = (ival){V_STR, 0, s, len};
         return 0;
+    case NMDI_F_COUNTRY: {
+        if (len >= sizeof tmp || len < 2) {
+            *rule = "codelist";
+            *msg = "not an ISO 3166-1 country code (map it under codes:)";
+            return -1;
+        }
+        memcpy(tmp, s, len);
+        tmp[len] = 0;
+        const char *a3 = NULL;
+        if (!strcmp(tmp, L->cfg->country_code) || !strcmp(tmp, "XXA") || !strcmp(tmp, "XXB") ||
+            !strcmp(tmp, "XXC") || !strcmp(tmp, "XXX") || !strcmp(tmp, "_U"))
+            a3 = s;
+        else {
+            const nmdi_country *ct = nmdi_country_find(tmp);
+            if (ct)
+                a3 = ct->alpha3, len = strlen(a3);
+        }
+        if (!a3) {
+            *rule = "codelist";
+            *msg = "not an ISO 3166-1 country code (alpha-3, alpha-2 or numeric; map others under codes:)";
+            return -1;
+        }
+        *v = (ival){V_STR, 0, a3, len};
+        return 0;
+    }
     case NMDI_F_DATE: {
         nmdi_date d;
         if (nmdi_ingest_parse_date(p->format, s, len, &d)) {

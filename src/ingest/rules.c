@@ -12,6 +12,8 @@
  */
 #include "ingest_impl.h"
 
+#include "nmdi/codes.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -514,11 +516,13 @@ int nmdi_rule_compile(nmdi_arena *a, const char *file, const nmdi_cfg_rule *r, c
         if (!out->codes)
             return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
         if (r->codelist) {
-            /* built-in codelists arrive with the codes module; until then only
-             * inline code lists are accepted */
-            return nmdi_error_at(err, NMDI_EDATA, file, r->line, r->id,
-                                 "built-in codelist '%s' is not available in this build: give "
-                                 "codes: [...]", r->codelist);
+            const nmdi_codelist *cl = nmdi_codes_get(r->codelist);
+            if (!cl)
+                return nmdi_error_at(err, NMDI_EDATA, file, r->line, r->id,
+                                     "unknown codelist '%s' (`nmdi codes` lists them)", r->codelist);
+            for (size_t i = 0; i < cl->n; i++)
+                if (!nmdi_strmap_put(out->codes, cl->codes[i].id, strlen(cl->codes[i].id), NULL))
+                    return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
         }
         for (size_t i = 0; i < r->ncodes; i++)
             if (!nmdi_strmap_put(out->codes, r->codes[i], strlen(r->codes[i]), NULL))

@@ -410,9 +410,11 @@ void nmdi_store_put_str(nmdi_store_writer *w, size_t f, const char *s, size_t le
         return;
     }
     colbuf *c = &w->cols[(size_t)w->part * w->nfields + f];
-    if (grow(&c->sbuf, &c->scap, c->slen + len))
-        goto oom;
-    memcpy(c->sbuf + c->slen, s, len);
+    if (len) {
+        if (grow(&c->sbuf, &c->scap, c->slen + len))
+            goto oom;
+        memcpy(c->sbuf + c->slen, s, len);
+    }
     c->slen += len;
     c->soff += len;
     put_bytes(w, f, &c->soff, sizeof c->soff);

@@ -1,0 +1,231 @@
+/* test_store.c — unit tests of the store (src/store): writing and reading
+ * every column type across partitions, dictionaries, checksums that catch
+ * damage, the disk-full test hook, and the catalog (migrations, transactions). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nmdi/catalog.h"
+#include "nmdi/store.h"
+
+static char *tmpdir(void)
+{
+    char *d = strdup("/tmp/nmdi-store-XXXXXX");
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+static void rmrf(const char *d)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    assert_int_equal(system(cmd), 0);
+}
+
+static const nmdi_store_field fields[] = {
+    {"key", NMDI_COL_I64}, {"age", NMDI_COL_I32}, {"dob", NMDI_COL_DATE},
+    {"w", NMDI_COL_F64},   {"note", NMDI_COL_STR}, {"sex", NMDI_COL_CODE},
+};
+
+static void write_rows(nmdi_store_writer *w, int n)
+{
+    nmdi_error err;
+    for (int i = 0; i < n; i++) {
+        nmdi_store_row_begin(w, (uint32_t)(i % 3));
+        nmdi_store_put_i64(w, 0, i * 1000003LL);
+        nmdi_store_put_i32(w, 1, i % 7 == 0 ? NMDI_I32_NONE : i);
+        nmdi_store_put_i32(w, 2, 10000 + i);
+        nmdi_store_put_f64(w, 3, i % 5 == 0 ? NAN : i / 2.0);
+        char note[32];
+        int len = snprintf(note, sizeof note, "n%d", i);
+        nmdi_store_put_str(w, 4, note, i % 4 == 0 ? 0 : (size_t)len);
+        nmdi_store_put_str(w, 5, i % 2 ? "F" : "M", i % 9 == 0 ? 0 : 1);
+        assert_int_equal(nmdi_store_row_end(w, &err), 0);
+    }
+}
+
+static void test_roundtrip(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    nmdi_store_writer *w;
+    nmdi_error err;
+    nmdi_store_opts o = {3, 0};
+    assert_int_equal(nmdi_store_writer_open(&w, d, "ds", "1", 6, fields, &o, &err), 0);
+    write_rows(w, 50000);
+    char *path;
+    assert_int_equal(nmdi_store_writer_finish(w, "{\"source\":\"x\"}", &path, &err), 0);
+    nmdi_dataset *ds;
+    assert_int_equal(nmdi_dataset_open(&ds, path, &err), 0);
+    assert_int_equal(nmdi_dataset_nparts(ds), 3);
+    assert_int_equal(nmdi_dataset_rows(ds), 50000);
+    assert_int_equal(nmdi_dataset_verify(ds, &err), 0);
+    assert_non_null(strstr(nmdi_dataset_meta(ds), "\"source\""));
+    size_t ndict;
+    const char *const *dict = nmdi_dataset_dict(ds, "sex", &ndict);
+    assert_int_equal(ndict, 2);
+    for (size_t p = 0; p < 3; p++) {
+        const int64_t *key;
+        const int32_t *age, *dob, *sex;
+        const double *wt;
+        const uint64_t *off;
+        const char *bytes;
+        assert_int_equal(nmdi_dataset_i64(ds, p, "key", &key, &err), 0);
+        assert_int_equal(nmdi_dataset_i32(ds, p, "age", &age, &err), 0);
+        assert_int_equal(nmdi_dataset_i32(ds, p, "dob", &dob, &err), 0);
+        assert_int_equal(nmdi_dataset_i32(ds, p, "sex", &sex, &err), 0);
+        assert_int_equal(nmdi_dataset_f64(ds, p, "w", &wt, &err), 0);
+        assert_int_equal(nmdi_dataset_str(ds, p, "note", &off, &bytes, &err), 0);
+        for (uint64_t r = 0; r < nmdi_dataset_part_rows(ds, p); r++) {
+            int i = (int)(r * 3 + p);
+            assert_int_equal(key[r], i * 1000003LL);
+            assert_int_equal(age[r], i % 7 == 0 ? NMDI_I32_NONE : i);
+            assert_int_equal(dob[r], 10000 + i);
+            assert_true(i % 5 == 0 ? isnan(wt[r]) : wt[r] == i / 2.0);
+            char note[32];
+            int len = snprintf(note, sizeof note, "n%d", i);
+            size_t got = (size_t)(off[r + 1] - off[r]);
+            assert_int_equal(got, i % 4 == 0 ? 0 : (size_t)len);
+            assert_memory_equal(bytes + off[r], note, got);
+            if (i % 9 == 0)
+                assert_int_equal(sex[r], -1);
+            else
+                assert_string_equal(dict[sex[r]], i % 2 ? "F" : "M");
+        }
+    }
+    const int32_t *x;
+    assert_int_not_equal(nmdi_dataset_i32(ds, 0, "nope", &x, &err), 0);
+    assert_int_not_equal(nmdi_dataset_i32(ds, 0, "key", &x, &err), 0); /* wrong type */
+    nmdi_dataset_close(ds);
+    /* damage one byte: verify fails */
+    char f[4200];
+    snprintf(f, sizeof f, "%s/p001/dob.i32", path);
+    FILE *fp = fopen(f, "r+b");
+    assert_non_null(fp);
+    fseek(fp, 8, SEEK_SET);
+    fputc(0x55, fp);
+    fclose(fp);
+    assert_int_equal(nmdi_dataset_open(&ds, path, &err), 0);
+    assert_int_equal(nmdi_dataset_verify(ds, &err), NMDI_EDATA);
+    assert_non_null(strstr(err.msg, "checksum"));
+    nmdi_dataset_close(ds);
+    /* the same version cannot be written twice */
+    assert_int_not_equal(nmdi_store_writer_open(&w, d, "ds", "1", 6, fields, &o, &err), 0);
+    free(path);
+    rmrf(d);
+    free(d);
+}
+
+static void test_disk_full_and_empty(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    nmdi_store_writer *w;
+    nmdi_error err;
+    nmdi_store_opts o = {2, 5000};
+    assert_int_equal(nmdi_store_writer_open(&w, d, "ds", "1", 6, fields, &o, &err), 0);
+    int failed = 0;
+    for (int i = 0; i < 100000 && !failed; i++) {
+        nmdi_store_row_begin(w, 0);
+        for (size_t f = 0; f < 6; f++)
+            if (fields[f].type == NMDI_COL_I64) nmdi_store_put_i64(w, f, i);
+            else if (fields[f].type == NMDI_COL_F64) nmdi_store_put_f64(w, f, i);
+            else if (fields[f].type == NMDI_COL_STR || fields[f].type == NMDI_COL_CODE) nmdi_store_put_str(w, f, "abc", 3);
+            else nmdi_store_put_i32(w, f, i);
+        failed = nmdi_store_row_end(w, &err) != 0;
+    }
+    char *path = NULL;
+    if (!failed)
+        failed = nmdi_store_writer_finish(w, NULL, &path, &err) != 0;
+    else
+        nmdi_store_writer_abort(w);
+    assert_true(failed);
+    assert_non_null(strstr(err.msg, "disk full"));
+    char p[4200];
+    snprintf(p, sizeof p, "%s/ds/1", d);
+    struct stat st;
+    assert_int_not_equal(stat(p, &st), 0); /* nothing visible */
+    /* an empty version is valid */
+    o.fail_after_bytes = 0;
+    assert_int_equal(nmdi_store_writer_open(&w, d, "ds", "2", 6, fields, &o, &err), 0);
+    assert_int_equal(nmdi_store_writer_finish(w, NULL, &path, &err), 0);
+    nmdi_dataset *ds;
+    assert_int_equal(nmdi_dataset_open(&ds, path, &err), 0);
+    assert_int_equal(nmdi_dataset_rows(ds), 0);
+    assert_int_equal(nmdi_dataset_verify(ds, &err), 0);
+    const uint64_t *off;
+    const char *bytes;
+    assert_int_equal(nmdi_dataset_str(ds, 1, "note", &off, &bytes, &err), 0);
+    assert_int_equal(off[0], 0);
+    nmdi_dataset_close(ds);
+    free(path);
+    rmrf(d);
+    free(d);
+}
+
+static int count_v(void *arg, const nmdi_dsversion *v)
+{
+    (*(int *)arg)++;
+    assert_string_equal(v->dataset, "census");
+    return 0;
+}
+
+static void test_catalog(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/catalog.db", d);
+    nmdi_catalog *c;
+    nmdi_error err;
+    assert_int_equal(nmdi_catalog_create(&c, path, &err), 0);
+    assert_int_equal(nmdi_catalog_schema_version(c), NMDI_CATALOG_SCHEMA);
+    int64_t v;
+    assert_int_equal(nmdi_catalog_next_version(c, "census", &v, &err), 0);
+    assert_int_equal(v, 1);
+    /* a rolled-back transaction leaves nothing */
+    assert_int_equal(nmdi_catalog_begin(c, &err), 0);
+    nmdi_dsversion dv = {0, "census", 1, "census", "person", "store/census/1", 3, 2, 1, 8, "2026-01-01T00:00:00Z", "{}"};
+    assert_int_equal(nmdi_catalog_add_version(c, &dv, &err), 0);
+    assert_int_equal(nmdi_catalog_add_quarantine(c, dv.id, "f.csv", 3, "R", "sex", "9", "bad", &err), 0);
+    nmdi_catalog_rollback(c);
+    int n = 0;
+    assert_int_equal(nmdi_catalog_versions(c, NULL, count_v, &n, &err), 0);
+    assert_int_equal(n, 0);
+    /* committed */
+    assert_int_equal(nmdi_catalog_begin(c, &err), 0);
+    assert_int_equal(nmdi_catalog_add_version(c, &dv, &err), 0);
+    assert_int_equal(nmdi_catalog_commit(c, &err), 0);
+    assert_int_equal(nmdi_catalog_versions(c, "census", count_v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(nmdi_catalog_has_version(c, "census", 1), 1);
+    assert_int_equal(nmdi_catalog_next_version(c, "census", &v, &err), 0);
+    assert_int_equal(v, 2);
+    nmdi_catalog_close(c);
+    /* reopen read-only; a catalog cannot be created twice */
+    assert_int_equal(nmdi_catalog_open(&c, path, 1, &err), 0);
+    assert_int_equal(nmdi_catalog_schema_version(c), NMDI_CATALOG_SCHEMA);
+    nmdi_catalog_close(c);
+    assert_int_not_equal(nmdi_catalog_create(&c, path, &err), 0);
+    rmrf(d);
+    free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_disk_full_and_empty),
+        cmocka_unit_test(test_catalog),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
