@@ -5,6 +5,7 @@
 #include "nmdi/csv.h"
 #include "nmdi/link.h"
 
+#include <dirent.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,7 +266,14 @@ static int link_infrastructure(nmdi_ctx *ctx, link_opts *o, const char *dir)
     char store[4096];
     struct stat st;
     snprintf(store, sizeof store, "%s/store", dir);
-    if (stat(store, &st) != 0) {
+    /* a store without any dataset (fresh `nmdi init`) has nothing to link */
+    int loaded = 0;
+    DIR *sd = stat(store, &st) == 0 ? opendir(store) : NULL;
+    for (struct dirent *e; sd && (e = readdir(sd));)
+        loaded |= e->d_name[0] != '.';
+    if (sd)
+        closedir(sd);
+    if (!loaded) {
         fprintf(stderr, "nmdi link: %s has no store (no source loaded): no person spine to build\n",
                 dir);
         return 0;
