@@ -57,6 +57,8 @@ typedef struct loadst {
     const nmdi_record_type *rt;
     const nmdi_load_opts *opts;
     unsigned char key[NMDI_KEY_BYTES];
+    nmdi_pseudo_cache pc;
+    unsigned char *bad;  /* per field: conversion failed in this record */
     nmdi_arena *arena;
     nmdi_catalog *cat;
     nmdi_store_writer *w;
@@ -257,8 +259,9 @@ static int plan_store(loadst *L, nmdi_error *err)
                                      L->sfields[i].name);
     L->vals = nmdi_arena_calloc(L->arena, L->nf + 1, sizeof *L->vals);
     L->vbuf = nmdi_arena_calloc(L->arena, L->nf + 1, sizeof *L->vbuf);
+    L->bad = nmdi_arena_calloc(L->arena, L->nf + 1, 1);
     L->norm = nmdi_arena_alloc(L->arena, 1024);
-    if (!L->vals || !L->vbuf || !L->norm)
+    if (!L->vals || !L->vbuf || !L->norm || !L->bad)
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     for (size_t i = 0; i < L->nf; i++)
         if (!(L->vbuf[i] = nmdi_arena_alloc(L->arena, 64)))
@@ -387,7 +390,7 @@ static int convert(loadst *L, size_t i, const char *s, size_t len, const char **
         tmp[len] = 0;
         const char *a3 = NULL;
         if (!strcmp(tmp, L->cfg->country_code) || !strcmp(tmp, "XXA") || !strcmp(tmp, "XXB") ||
-            !strcmp(tmp, "XXC") || !strcmp(tmp, "XXX") || !strcmp(tmp, "_U"))
+            !strcmp(tmp, "XXC") || !strcmp(tmp, "XXX") || !strcmp(tmp, "XKX") || !strcmp(tmp, "_U"))
             a3 = s;
         else {
             const nmdi_country *ct = nmdi_country_find(tmp);
@@ -469,11 +472,11 @@ static int write_record(loadst *L, const char *const *fields, const size_t *lens
     nmdi_store_writer *w = L->w;
     int64_t pkey;
     if (L->keyf >= 0 && L->vals[L->keyf].kind == V_STR)
-        pkey = nmdi_pseudo_hash(L->key, "key", L->vals[L->keyf].s, L->vals[L->keyf].len);
+        pkey = nmdi_pseudo_cache_hash(&L->pc, "key", L->vals[L->keyf].s, L->vals[L->keyf].len);
     else {
         char buf[600];
         int n = snprintf(buf, sizeof buf, "%s:%s:%ld", L->src->id, L->curname, line);
-        pkey = nmdi_pseudo_hash(L->key, "record", buf, (size_t)n);
+        pkey = nmdi_pseudo_cache_hash(&L->pc, "record", buf, (size_t)n);
     }
     nmdi_store_row_begin(w, (uint32_t)((uint64_t)pkey % (uint64_t)L->cfg->partitions));
     for (size_t i = 0; i < L->nf; i++) {
@@ -483,7 +486,7 @@ static int write_record(loadst *L, const char *const *fields, const size_t *lens
         case NMDI_F_KEY:
             nmdi_store_put_i64(w, (size_t)st, v->kind == V_NULL ? NMDI_I64_NONE
                                : (int)i == L->keyf ? pkey
-                                                   : nmdi_pseudo_hash(L->key, "key", v->s, v->len));
+                                                   : nmdi_pseudo_cache_hash(&L->pc, "key", v->s, v->len));
             break;
         case NMDI_F_DATE:
         case NMDI_F_INT:
@@ -515,22 +518,27 @@ static int write_record(loadst *L, const char *const *fields, const size_t *lens
         L->norm[n] = 0;
         if (d->st_hash >= 0)
             nmdi_store_put_i64(w, (size_t)d->st_hash,
-                               n ? nmdi_pseudo_hash(L->key, d->cfg->kind, L->norm, n) : NMDI_I64_NONE);
+                               n ? nmdi_pseudo_cache_hash(&L->pc, d->cfg->kind, L->norm, n) : NMDI_I64_NONE);
         if (d->st_phon >= 0) {
             char ph[5];
             nmdi_pseudo_phonetic(L->norm, ph);
             nmdi_store_put_i64(w, (size_t)d->st_phon,
-                               n ? nmdi_pseudo_hash(L->key, "phonetic", ph, 4) : NMDI_I64_NONE);
+                               n ? nmdi_pseudo_cache_hash(&L->pc, "phonetic", ph, 4) : NMDI_I64_NONE);
         }
         if (d->st_qgram >= 0) {
             unsigned char q[NMDI_QGRAM_BYTES];
-            char hex[2 * NMDI_QGRAM_BYTES + 1];
-            nmdi_pseudo_qgram(L->key, L->norm, q);
-            sodium_bin2hex(hex, sizeof hex, q, sizeof q);
-            nmdi_store_put_str(w, (size_t)d->st_qgram, hex, n ? 2 * NMDI_QGRAM_BYTES : 0);
+            char hex[3 + 2 * NMDI_QGRAM_BYTES + 1] = "b1:";
+            if (n) {
+                nmdi_pseudo_qgram(L->key, L->norm, q);
+                sodium_bin2hex(hex + 3, sizeof hex - 3, q, sizeof q);
+            }
+            nmdi_store_put_str(w, (size_t)d->st_qgram, hex, n ? sizeof hex - 1 : 0);
         }
     }
-    nmdi_store_put_f64(w, (size_t)L->st_rk, nmdi_pseudo_record_key(L->key, pkey));
+    unsigned char pk[8];
+    memcpy(pk, &pkey, 8);
+    int64_t rk = nmdi_pseudo_cache_hash(&L->pc, "record_key", (const char *)pk, 8);
+    nmdi_store_put_f64(w, (size_t)L->st_rk, (double)((uint64_t)rk >> 11) * 0x1.0p-53);
     nmdi_store_put_str(w, (size_t)L->st_file, L->curname, strlen(L->curname));
     nmdi_store_put_i32(w, (size_t)L->st_line, (int32_t)line);
     return nmdi_store_row_end(w, err);
@@ -554,8 +562,10 @@ static int process_row(void *arg, size_t nf, const char *const *fields, const si
     int issues = 0;
     for (size_t i = 0; i < L->nf; i++) {
         const char *rule = NULL, *msg = NULL;
+        L->bad[i] = 0;
         if (convert(L, i, fields[L->f[i].src], lens[L->f[i].src], &rule, &msg)) {
             L->vals[i] = (ival){V_NULL, 0, NULL, 0};
+            L->bad[i] = 1;
             if (issues++ < MAX_ISSUES &&
                 quarantine(L, line, rule, L->f[i].name, fields[L->f[i].src], lens[L->f[i].src], msg, err))
                 return err->code;
@@ -564,6 +574,9 @@ static int process_row(void *arg, size_t nf, const char *const *fields, const si
     for (size_t r = 0; r < L->nrules; r++) {
         int bad;
         if (nmdi_rule_check(&L->rules[r], L->vals, &bad))
+            continue;
+        /* a field that failed conversion is reported once, not again as missing */
+        if (bad >= 0 && L->bad[bad] && L->rules[r].cfg->kind == NMDI_RULE_REQUIRED)
             continue;
         const char *fname = bad >= 0 ? L->f[bad].name : "";
         const char *val = "";
@@ -758,12 +771,15 @@ static int file_checksum(const char *path, char hex[65], nmdi_error *err)
 static char *lineage_json(loadst *L, const char *const *files, size_t nfiles)
 {
     json_t *j = json_object(), *in = json_array();
-    for (size_t i = 0; i < nfiles; i++)
-        json_array_append_new(in, json_pack("{s:s,s:s,s:I,s:I,s:I}", "file", files[i], "blake2b",
+    for (size_t i = 0; i < nfiles; i++) {
+        char *abs = realpath(files[i], NULL);
+        json_array_append_new(in, json_pack("{s:s,s:s,s:I,s:I,s:I}", "file", abs ? abs : files[i], "blake2b",
                                             L->rep->files[i].checksum, "read",
                                             (json_int_t)L->rep->files[i].read, "loaded",
                                             (json_int_t)L->rep->files[i].loaded, "quarantined",
                                             (json_int_t)L->rep->files[i].quarantined));
+        free(abs);
+    }
     json_object_set_new(j, "inputs", in);
     json_object_set_new(j, "source", json_string(L->src->id));
     json_object_set_new(j, "agency", json_string(L->src->agency));
@@ -836,6 +852,7 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
     if ((rc = plan_fields(&L, err)) || (rc = plan_rules(&L, err)) || (rc = plan_store(&L, err)) ||
         (rc = nmdi_pseudo_key_load(dir, L.key, err)))
         goto done;
+    nmdi_pseudo_cache_init(&L.pc, L.key);
     /* checksums first: a file that cannot be read fails before anything is written */
     for (size_t i = 0; i < nfiles; i++)
         if ((rc = file_checksum(files[i], L.rep->files[i].checksum, err)))
@@ -909,6 +926,7 @@ done:
         nmdi_catalog_close(L.cat);
     }
     sodium_memzero(L.key, sizeof L.key);
+    nmdi_pseudo_cache_wipe(&L.pc);
     free_plan(&L);
     nmdi_arena_free(L.arena);
     nmdi_config_free(cfg);

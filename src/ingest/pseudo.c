@@ -6,7 +6,7 @@
  * linkage, and the per-person record key of the cell key method.
  * The threat model is in docs/privacy.md.
  */
-#include "nmdi/ingest.h"
+#include "ingest_impl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,6 +115,19 @@ static char fold_latin(unsigned c1, unsigned c2)
     return 0;
 }
 
+/* Length of a valid UTF-8 sequence starting at s[i] (2-4 bytes), or 0. */
+static size_t utf8_seq(const char *s, size_t i, size_t len)
+{
+    unsigned char c = (unsigned char)s[i];
+    size_t k = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (!k || i + k > len)
+        return 0;
+    for (size_t j = 1; j < k; j++)
+        if (((unsigned char)s[i + j] & 0xC0) != 0x80)
+            return 0;
+    return k;
+}
+
 size_t nmdi_pseudo_normalise(const char *kind, const char *s, size_t len, char *out, size_t cap)
 {
     size_t n = 0;
@@ -123,8 +136,9 @@ size_t nmdi_pseudo_normalise(const char *kind, const char *s, size_t len, char *
     int name = strcmp(kind, "name") == 0, doc = strcmp(kind, "document") == 0;
     if (!name && !doc) {
         nmdi_str_trim(&s, &len);
-        n = len < cap - 1 ? len : cap - 1;
-        memcpy(out, s, n);
+        for (size_t i = 0; i < len && n < cap - 1; i++)
+            if (s[i])
+                out[n++] = s[i];
         out[n] = 0;
         return n;
     }
@@ -132,30 +146,27 @@ size_t nmdi_pseudo_normalise(const char *kind, const char *s, size_t len, char *
     for (size_t i = 0; i < len && n < cap - 1; i++) {
         unsigned char c = (unsigned char)s[i];
         char a = 0;
-        if (c < 0x80) {
-            a = (char)c;
-        } else if ((c & 0xE0) == 0xC0 && i + 1 < len) {
-            a = fold_latin(c, (unsigned char)s[i + 1]);
-            if (!a) { /* other scripts: keep the bytes as they are */
-                if (n + 2 < cap) {
-                    if (space && n) out[n++] = ' ';
-                    space = 0;
-                    out[n++] = (char)c;
-                    out[n++] = s[i + 1];
-                }
-                i++;
+        if (c >= 0x80) {
+            size_t k = utf8_seq(s, i, len);
+            if (k == 0)
+                continue; /* invalid byte: dropped */
+            if (k == 2)
+                a = fold_latin(c, (unsigned char)s[i + 1]);
+            if (!a) {
+                /* other scripts (CJK, Cyrillic, ...): kept as they are */
+                if (n + k + 1 >= cap)
+                    break;
+                if (space && n && name)
+                    out[n++] = ' ';
+                space = 0;
+                memcpy(out + n, s + i, k);
+                n += k;
+                i += k - 1;
                 continue;
             }
-            i++;
-        } else {
-            /* 3- and 4-byte sequences (CJK, ...): keep them */
-            size_t k = (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
-            if (space && n && n < cap - 1) out[n++] = ' ';
-            space = 0;
-            for (size_t j = 0; j < k && i + j < len && n < cap - 1; j++)
-                out[n++] = s[i + j];
             i += k - 1;
-            continue;
+        } else {
+            a = (char)c;
         }
         if (a >= 'a' && a <= 'z')
             a = (char)(a - 'a' + 'A');
@@ -165,11 +176,10 @@ size_t nmdi_pseudo_normalise(const char *kind, const char *s, size_t len, char *
                 space = 1;
             continue;
         }
-        if (space && n && name && n < cap - 1)
+        if (space && n && name && n + 1 < cap - 1)
             out[n++] = ' ';
         space = 0;
-        if (n < cap - 1)
-            out[n++] = a;
+        out[n++] = a;
     }
     out[n] = 0;
     return n;
@@ -210,8 +220,13 @@ void nmdi_pseudo_phonetic(const char *norm, char out[5])
 void nmdi_pseudo_qgram(const unsigned char key[NMDI_KEY_BYTES], const char *norm,
                        unsigned char out[NMDI_QGRAM_BYTES])
 {
-    /* bigrams of " NAME " (padded), each set in k=2 positions of a keyed
-     * Bloom filter of NMDI_QGRAM_BYTES*8 bits */
+    /* bigrams of " NAME " (padded), each set in k=2 positions of a Bloom filter
+     * of NMDI_QGRAM_BYTES*8 bits; positions from SipHash-2-4 (crypto_shorthash)
+     * under a subkey derived from the infrastructure key, so that filters of
+     * guessed names cannot be built without the key */
+    unsigned char sub[crypto_shorthash_KEYBYTES];
+    crypto_generichash(sub, sizeof sub, (const unsigned char *)"nmdi-qgram-subkey", 17, key,
+                       NMDI_KEY_BYTES);
     memset(out, 0, NMDI_QGRAM_BYTES);
     size_t len = strlen(norm);
     char buf[260];
@@ -221,11 +236,51 @@ void nmdi_pseudo_qgram(const unsigned char key[NMDI_KEY_BYTES], const char *norm
     memcpy(buf + 1, norm, len);
     buf[len + 1] = ' ';
     for (size_t i = 0; i + 1 < len + 2; i++) {
-        int64_t h = nmdi_pseudo_hash(key, "qgram", buf + i, 2);
-        uint64_t u = (uint64_t)h;
+        unsigned char h[crypto_shorthash_BYTES];
+        crypto_shorthash(h, (const unsigned char *)buf + i, 2, sub);
+        uint64_t u;
+        memcpy(&u, h, sizeof u);
         for (int k = 0; k < 2; k++) {
             unsigned bit = (unsigned)((u >> (k * 32)) % (NMDI_QGRAM_BYTES * 8));
             out[bit / 8] |= (unsigned char)(1u << (bit % 8));
         }
     }
+    sodium_memzero(sub, sizeof sub);
+}
+
+void nmdi_pseudo_cache_init(nmdi_pseudo_cache *c, const unsigned char key[NMDI_KEY_BYTES])
+{
+    memset(c, 0, sizeof *c);
+    memcpy(c->key, key, NMDI_KEY_BYTES);
+}
+
+int64_t nmdi_pseudo_cache_hash(nmdi_pseudo_cache *c, const char *domain, const char *s, size_t len)
+{
+    size_t i = 0;
+    for (; i < c->n; i++)
+        if (c->domain[i] == domain || strcmp(c->domain[i], domain) == 0)
+            break;
+    if (i == c->n) {
+        if (c->n == NMDI_PSEUDO_CACHE)
+            return nmdi_pseudo_hash(c->key, domain, s, len);
+        crypto_generichash_init(&c->st[i], c->key, NMDI_KEY_BYTES, 16);
+        crypto_generichash_update(&c->st[i], (const unsigned char *)domain, strlen(domain) + 1);
+        c->domain[i] = domain;
+        c->n++;
+    }
+    /* the keyed state after the key block and the domain: one compression per value */
+    crypto_generichash_state st = c->st[i];
+    unsigned char h[16];
+    crypto_generichash_update(&st, (const unsigned char *)s, len);
+    crypto_generichash_final(&st, h, sizeof h);
+    int64_t v;
+    memcpy(&v, h, sizeof v);
+    if (v == NMDI_I64_NONE)
+        v = NMDI_I64_NONE + 1;
+    return v;
+}
+
+void nmdi_pseudo_cache_wipe(nmdi_pseudo_cache *c)
+{
+    sodium_memzero(c, sizeof *c);
 }

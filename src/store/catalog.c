@@ -16,6 +16,7 @@ struct nmdi_catalog {
     char *path;
     int in_txn;
     int readonly;
+    sqlite3_stmt *qst; /* prepared quarantine insert (loads write many) */
 };
 
 /* Migration i brings the schema from version i to i+1. Never edit a shipped
@@ -214,6 +215,7 @@ void nmdi_catalog_close(nmdi_catalog *c)
     if (!c)
         return;
     nmdi_catalog_rollback(c);
+    sqlite3_finalize(c->qst);
     sqlite3_close(c->db);
     free(c->path);
     free(c);
@@ -347,13 +349,23 @@ int nmdi_catalog_add_quarantine(nmdi_catalog *c, int64_t version_id, const char 
     int own, rc = wbegin(c, err, &own);
     if (rc)
         return rc;
-    rc = run(c,
-             "INSERT INTO quarantine(version_id,file,line,rule,field,value,message) "
-             "VALUES(?,?,?,?,?,?,?)",
-             "itittt"
-             "t",
-             err, "recording quarantine", version_id, file, (int64_t)line, rule, field, value,
-             message);
+    if (!c->qst && sqlite3_prepare_v2(c->db,
+                                      "INSERT INTO quarantine(version_id,file,line,rule,field,value,"
+                                      "message) VALUES(?,?,?,?,?,?,?)",
+                                      -1, &c->qst, NULL) != SQLITE_OK)
+        return wend(c, own, db_err(c, err, "recording quarantine"), err);
+    sqlite3_stmt *st = c->qst;
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, version_id);
+    sqlite3_bind_text(st, 2, file, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, line);
+    sqlite3_bind_text(st, 4, rule, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, field, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 6, value, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 7, message, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_err(c, err, "recording quarantine");
+    sqlite3_reset(st);
     return wend(c, own, rc, err);
 }
 

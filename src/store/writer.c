@@ -83,6 +83,17 @@ static int fsync_path(const char *path, int dir)
     return rc;
 }
 
+/* Make every file under dir durable: syncfs on its filesystem. */
+static int sync_tree(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = syncfs(fd);
+    close(fd);
+    return rc;
+}
+
 static int io_error(nmdi_error *err, const char *path, const char *what, int e)
 {
     if (e == ENOSPC || e == EDQUOT)
@@ -507,16 +518,16 @@ int nmdi_store_writer_finish(nmdi_store_writer *w, const char *meta_json, char *
             uint64_t sz = 0;
             const char *ext = ext_of(w->fields[f].type);
             col_path(w, path, sizeof path, p, f, ext);
-            if (file_size(path, &sz) < 0 || fsync_path(path, 0) < 0) {
-                rc = io_error(err, path, "cannot sync a column file", errno);
+            if (file_size(path, &sz) < 0) {
+                rc = io_error(err, path, "cannot stat a column file", errno);
                 break;
             }
             snprintf(name, sizeof name, "%s.%s", w->fields[f].name, ext);
             add_file(files, name, &c->h, sz);
             if (w->fields[f].type == NMDI_COL_STR) {
                 col_path(w, path, sizeof path, p, f, "str");
-                if (file_size(path, &sz) < 0 || fsync_path(path, 0) < 0) {
-                    rc = io_error(err, path, "cannot sync a column file", errno);
+                if (file_size(path, &sz) < 0) {
+                    rc = io_error(err, path, "cannot stat a column file", errno);
                     break;
                 }
                 snprintf(name, sizeof name, "%s.str", w->fields[f].name);
@@ -525,9 +536,6 @@ int nmdi_store_writer_finish(nmdi_store_writer *w, const char *meta_json, char *
         }
         json_object_set_new(jp, "files", files);
         json_array_append_new(jparts, jp);
-        snprintf(path, sizeof path, "%s/p%03d", w->tmpdir, p);
-        if (!rc && fsync_path(path, 1) < 0)
-            rc = io_error(err, path, "cannot sync a partition directory", errno);
     }
     json_object_set_new(man, "parts", jparts);
     /* dictionaries of code columns */
@@ -549,10 +557,6 @@ int nmdi_store_writer_finish(nmdi_store_writer *w, const char *meta_json, char *
         }
         if (rc)
             break;
-        if (fsync_path(path, 0) < 0) {
-            rc = io_error(err, path, "cannot sync a dictionary", errno);
-            break;
-        }
         char name[300];
         snprintf(name, sizeof name, "%s.dict", w->fields[f].name);
         json_t *jd = json_object();
@@ -562,6 +566,10 @@ int nmdi_store_writer_finish(nmdi_store_writer *w, const char *meta_json, char *
         json_decref(jd);
     }
     json_object_set_new(man, "dicts", jdicts);
+    /* one syncfs for all column files, dictionaries and partition directories
+     * (per-file fsyncs each force a journal commit: much slower) */
+    if (!rc && sync_tree(w->tmpdir) < 0)
+        rc = io_error(err, w->tmpdir, "cannot sync the version's files", errno);
     if (meta_json) {
         json_error_t je;
         json_t *meta = json_loads(meta_json, 0, &je);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../src/ingest/ingest_impl.h"
+#include "nmdi/csv.h"
 
 static void test_dates(void **state)
 {
@@ -271,6 +272,73 @@ static void test_load(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Deterministic random inputs (the fuzz targets' checks, without libFuzzer):
+ * CSV bytes through the reader, mutated configurations through the parser and
+ * the mapping check, random bytes through normalisation and date parsing. */
+static uint64_t rnd(uint64_t *s)
+{
+    *s += 0x9E3779B97F4A7C15ULL;
+    uint64_t z = *s;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static void test_random_inputs(void **state)
+{
+    (void)state;
+    uint64_t seed = 42;
+    static const char alphabet[] = "ab,;\"\r\n \t|1.-:\xc3\xa9\xff\x00{}[]#&*";
+    char buf[512];
+    for (int it = 0; it < 400; it++) {
+        size_t n = 1 + rnd(&seed) % sizeof buf;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = alphabet[rnd(&seed) % (sizeof alphabet - 1)];
+        FILE *f = fmemopen(buf, n, "rb");
+        assert_non_null(f);
+        nmdi_csv_opts o = {(char)",;\t|"[rnd(&seed) % 4], (int)(rnd(&seed) & 1), (int)(rnd(&seed) & 1)};
+        nmdi_csv *c;
+        nmdi_error err;
+        if (nmdi_csv_open_stream(&c, f, "r.csv", &o, &err) == 0) {
+            while (nmdi_csv_next(c, &err) > 0)
+                for (size_t i = 0; i < nmdi_csv_nfields(c); i++)
+                    assert_true(strlen(nmdi_csv_field(c, i)) <= nmdi_csv_field_len(c, i));
+            nmdi_csv_close(c);
+        }
+        fclose(f);
+        char norm[64];
+        size_t k = nmdi_pseudo_normalise((it & 1) ? "name" : "document", buf, n, norm, sizeof norm);
+        assert_true(k < sizeof norm && strlen(norm) == k);
+        nmdi_date d;
+        nmdi_ingest_parse_date("DD/MM/YYYY", buf, n, &d);
+    }
+    /* mutate the test configuration: every parse either succeeds or names a line */
+    FILE *cf = fopen("tests/data/ingest/nmdi.yaml", "rb");
+    if (!cf)
+        cf = fopen("../../tests/data/ingest/nmdi.yaml", "rb");
+    if (!cf)
+        skip();
+    static char text[8192];
+    size_t len = fread(text, 1, sizeof text - 1, cf);
+    fclose(cf);
+    static char mut[8192];
+    for (int it = 0; it < 300; it++) {
+        memcpy(mut, text, len);
+        for (int m = 0; m < 1 + (int)(rnd(&seed) % 4); m++)
+            mut[rnd(&seed) % len] = alphabet[rnd(&seed) % (sizeof alphabet - 1)];
+        nmdi_config *cfg;
+        nmdi_error err;
+        if (nmdi_config_parse(&cfg, mut, len, "m.yaml", &err) == 0) {
+            if (nmdi_ingest_check_config(cfg, &err))
+                assert_true(err.code == NMDI_EDATA);
+            nmdi_config_free(cfg);
+        } else {
+            assert_int_equal(err.code, NMDI_EDATA);
+            assert_true(err.line >= 1);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_pseudo),
         cmocka_unit_test(test_load),
+        cmocka_unit_test(test_random_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
