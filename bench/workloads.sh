@@ -1,16 +1,21 @@
 # bench/workloads.sh — the workloads of bench/run.sh (sourced). Each wl_<name>
-# runs nmdi and its peers on the same files and adds one or more rows.
+# runs nmdi and its peers on the same files, checks that the answers agree and
+# adds one or more rows (row WORKLOAD NMDI_T PEER PEER_T NMDI_MEM PEER_MEM
+# THROUGHPUT AGREE).
 # Files of the synthetic country (docs/synthetic-country.md):
 CROSSINGS_FILE=${CROSSINGS_FILE:-sources/border_crossings.csv}
 CENSUS_FILE=${CENSUS_FILE:-sources/census_persons.csv}
 LFS_FILE=${LFS_FILE:-sources/lfs.csv}
+MOBILE_FILE=${MOBILE_FILE:-sources/mobile_presence.csv}
+MOBILE_AREAS=${MOBILE_AREAS:-sources/mobile_areas.csv}
 TRUTH_CROSSINGS=${TRUTH_CROSSINGS:-truth/crossings.csv}
-WORKLOADS="load tabulate survey residence link api"
+WORKLOADS="load tabulate survey residence link mobile api"
 
 sqlite_peer() { # NAME SQL...   runs in a fresh database file
     rm -f "$W/peer.db"
     measure "$1" sqlite3 "$W/peer.db" "${@:2}"
 }
+have_duck() { [ -d "$BENCH/node_modules/@duckdb/node-api" ]; }
 
 pg_start() {
     PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | tail -1)
@@ -18,135 +23,238 @@ pg_start() {
     PGDIR=$W/pg; PGPORT=54329
     rm -rf "$PGDIR"; mkdir -p "$PGDIR"
     local asuser=""
-    if [ "$(id -u)" = 0 ]; then chown -R postgres "$PGDIR" 2>/dev/null; chmod 777 "$W"; asuser="runuser -u postgres --"; fi
-    $asuser "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U postgres >/dev/null 2>&1 || return 1
-    $asuser "$PGBIN/pg_ctl" -D "$PGDIR/data" -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_parallel_workers_per_gather=$THREADS" -l "$PGDIR/log" -w start >/dev/null || return 1
-    PSQL="psql -h 127.0.0.1 -p $PGPORT -U postgres -q -t -A"
+    if [ "$(id -u)" = 0 ]; then chown -R postgres "$PGDIR" 2>/dev/null; chmod 755 "$W" "$S" 2>/dev/null; asuser="runuser -u postgres --"; fi
+    $asuser "$PGBIN/initdb" -D "$PGDIR/data" -A trust -U postgres >/dev/null 2>&1 || { log "initdb failed"; return 1; }
+    $asuser "$PGBIN/pg_ctl" -D "$PGDIR/data" -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_parallel_workers_per_gather=$THREADS -c work_mem=256MB" -l "$PGDIR/log" -w start >/dev/null || { log "pg_ctl start failed: $(tail -3 "$PGDIR/log")"; return 1; }
+    PSQL="psql -X -h 127.0.0.1 -p $PGPORT -U postgres -q -t -A"
     PGASUSER=$asuser
 }
 pg_stop() { [ -n "${PGDIR:-}" ] && $PGASUSER "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1; }
+# peak memory of the PostgreSQL server is not the psql client's: report "-" for it
 
 header_cols() { head -1 "$1" | tr -d '\r'; }
 sql_create() { # TABLE FILE → CREATE TABLE with text columns
     local cols; cols=$(header_cols "$2" | sed 's/[^,]*/"&" text/g')
     echo "CREATE TABLE $1 ($cols);"
 }
+rate() { awk -v n="$1" -v t="$2" -v u="$3" 'BEGIN{ if (t <= 0) t = 0.01; r = n / t; if (r >= 1e6) printf "%.2f M %s/s", r/1e6, u; else printf "%.0f %s/s", r, u }'; }
 
-wl_load() {
-    local f=$S/$CROSSINGS_FILE
+# ---- load: CSV into the store (validated, pseudonymised) vs a bare parse into a table
+load_one() { # SOURCE FILE
+    local src=$1 f=$2
     [ -f "$f" ] || { log "no $f"; return 1; }
     local rows mb; rows=$(($(wc -l <"$f") - 1)); mb=$(du -m "$f" | cut -f1)
-    local nt=NA nm=0
-    if has load && has init; then
-        rm -rf "$W/infra"; "$NMDI" -q init "$W/infra" >/dev/null 2>&1
-        if measure load_nmdi "$NMDI" --threads "$THREADS" -q load "$W/infra" border_crossings "$f"; then nt=$T; nm=$M; fi
+    local what="load $src ($rows rows, $mb MB)"
+    local nt=NA nm=0 nrows=NA
+    if "$LOADER" help 2>/dev/null | grep -q '^  load '; then
+        rm -rf "$W/infra"; "$LOADER" -q init "$W/infra" >/dev/null 2>&1
+        if measure "load_nmdi_$src" "$LOADER" --threads "$THREADS" -q load "$W/infra" "$src" "$f" --json; then
+            nt=$T; nm=$M
+            # read = loaded + quarantined
+            nrows=$(tr -d ' \n' <"$W/load_nmdi_$src.out" | grep -o '"read":[0-9]*' | head -1 | cut -d: -f2)
+        fi
+    else
+        log "nmdi load is not in this build"
     fi
-    local tp="NA"; [ "$nt" != NA ] && tp=$(awk "BEGIN{printf \"%.0f rows/s, %.0f MB/s\", $rows/$nt, $mb/$nt}")
-    if [ -d "$BENCH/node_modules/@duckdb/node-api" ]; then
-        measure load_duck node "$BENCH/duck.mjs" "$THREADS" "CREATE TABLE t AS SELECT * FROM read_csv('$f', all_varchar=true)" "SELECT count(*) FROM t"
-        row "load border crossings ($rows rows, $mb MB)" "$nt" "DuckDB read_csv" "$T" "$nm" "$tp" "$(cat "$W/load_duck.out")"
+    local tp="NA"; [ "$nt" != NA ] && tp="$(rate "$rows" "$nt" rows), $(awk "BEGIN{printf \"%.1f MB/s\", $mb/$nt}")"
+    if have_duck; then
+        measure "load_duck_$src" node "$BENCH/duck.mjs" "$THREADS" "CREATE TABLE t AS SELECT * FROM read_csv('$f', all_varchar=true, header=true)" "SELECT count(*) FROM t"
+        local dt; dt=$(sed -n 1p "$W/load_duck_$src.err" | awk '{print $2}' | tr -d s)
+        row "$what" "$nt" "DuckDB read_csv into an in-memory table (statement time; whole node process $T s)" "${dt:-NA}" "$nm" "$M" "$tp" "rows nmdi $nrows, DuckDB $(cat "$W/load_duck_$src.out")"
     fi
-    sqlite_peer load_sqlite -cmd ".mode csv" -cmd ".import '$f' t" "SELECT count(*) FROM t"
-    row "load border crossings ($rows rows, $mb MB)" "$nt" "SQLite .import" "$T" "$nm" "$tp" "$(cat "$W/load_sqlite.out")"
+    sqlite_peer "load_sqlite_$src" -cmd ".mode csv" -cmd ".import '$f' t" "SELECT count(*) FROM t"
+    row "$what" "$nt" "SQLite .import" "$T" "$nm" "$M" "$tp" "rows nmdi $nrows, SQLite $(cat "$W/load_sqlite_$src.out")"
     if pg_start; then
         $PSQL -c "$(sql_create t "$f")" >/dev/null
-        measure load_pg $PSQL -c "\\copy t FROM '$f' WITH (FORMAT csv, HEADER true)"
-        row "load border crossings ($rows rows, $mb MB)" "$nt" "PostgreSQL COPY" "$T" "$nm" "$tp" "$($PSQL -c 'select count(*) from t')"
+        measure "load_pg_$src" $PSQL -c "\\copy t FROM '$f' WITH (FORMAT csv, HEADER true)"
+        row "$what" "$nt" "PostgreSQL COPY (client+server)" "$T" "$nm" "-" "$tp" "rows nmdi $nrows, PostgreSQL $($PSQL -c 'select count(*) from t')"
         pg_stop
     fi
-    # the nmdi load validates and pseudonymises; the peers only parse text
+}
+wl_load() {
+    load_one border_crossings "$S/$CROSSINGS_FILE"
+    load_one census_persons "$S/$CENSUS_FILE"
+    # the nmdi load validates, maps codes, pseudonymises and commits with fsync; the peers only parse text
 }
 
+# ---- tabulate: weighted 4-D cube with margins (sex x 5-year age x country of birth x region)
+census5() { # the census with a 5-year age group column AGE5 (same file for nmdi and the peers)
+    local f=$W/census_age5.csv
+    [ -f "$f" ] || awk -F, -v OFS=, 'NR==1{print $0 ",AGE5"; next}
+        {a=$7+0; g=(a>=85)?"Y_GE85":sprintf("Y%dT%d", int(a/5)*5, int(a/5)*5+4); print $0 "," g}' "$S/$CENSUS_FILE" >"$f"
+    echo "$f"
+}
 wl_tabulate() {
-    local f=$S/$CENSUS_FILE
-    [ -f "$f" ] || { log "no $f"; return 1; }
-    local by=${TAB_BY:-SEX,AGE,COB,REGION} w=${TAB_WEIGHT:-WEIGHT}
+    [ -f "$S/$CENSUS_FILE" ] || { log "no $S/$CENSUS_FILE"; return 1; }
+    local f; f=$(census5)
     local rows; rows=$(($(wc -l <"$f") - 1))
-    has tabulate || return 1
-    local wopt=(); [ -n "$w" ] && wopt=(--weight "$w")
-    measure tab_nmdi "$NMDI" --threads "$THREADS" tabulate "$f" --by "$by" "${wopt[@]}" --margins || return 1
+    measure tab_nmdi "$NMDI" --threads "$THREADS" tabulate "$f" --by SEX,AGE5,COB,REGION --weight WEIGHT --margins || return 1
     local nt=$T nm=$M cells; cells=$(($(wc -l <"$W/tab_nmdi.out") - 1))
-    local tp; tp=$(awk "BEGIN{printf \"%.0f rows/s\", $rows/$nt}")
-    local cols=${by//,/\",\"}; local agg="count(*)"; [ -n "$w" ] && agg="sum(\"$w\"::double)"
-    if [ -d "$BENCH/node_modules/@duckdb/node-api" ]; then
+    # nmdi's answer: cells, grand total, total of women (SEX=2, other dimensions _T)
+    local ntot nfem
+    ntot=$(awk -F, '$1=="_T"&&$2=="_T"&&$3=="_T"&&$4=="_T"{printf "%.6g", $5}' "$W/tab_nmdi.out")
+    nfem=$(awk -F, '$1=="2"&&$2=="_T"&&$3=="_T"&&$4=="_T"{printf "%.6g", $5}' "$W/tab_nmdi.out")
+    local nans="$cells/$ntot/$nfem"
+    local tp; tp=$(rate "$rows" "$nt" rows)
+    local dims='"SEX", "AGE5", "COB", "REGION"'
+    local cube="SELECT $dims, sum(\"WEIGHT\"::float8) v, count(*) n, GROUPING($dims) g FROM p GROUP BY CUBE ($dims)"
+    local check="SELECT (SELECT count(*) FROM r) || '/' || (SELECT round(v::numeric, 6) FROM r WHERE g = 15) || '/' || (SELECT round(v::numeric, 6) FROM r WHERE g = 7 AND \"SEX\" = '2')"
+    if have_duck; then
         measure tab_duck node "$BENCH/duck.mjs" "$THREADS" \
-            "CREATE TABLE p AS SELECT * FROM read_csv('$f', all_varchar=true)" \
-            "CREATE TABLE r AS SELECT \"$cols\", $agg v, count(*) n FROM p GROUP BY CUBE (\"$cols\")" \
-            "SELECT count(*) FROM r"
-        # the timing of the GROUP BY CUBE statement alone, not the CSV read
-        local dt; dt=$(grep -m1 'GROUP BY CUBE' "$W/tab_duck.err" | awk '{print $2}' | tr -d s)
-        local nd; nd=$(cat "$W/tab_duck.out")
-        row "4-D cube with margins ($rows rows, $cells cells)" "$nt" "DuckDB GROUP BY CUBE (query only)" "${dt:-NA}" "$nm" "$tp" "cells $cells vs $nd"
+            "CREATE TABLE p AS SELECT * FROM read_csv('$f', all_varchar=true, header=true)" \
+            "CREATE TABLE r AS $cube" "$check"
+        local rd qd; rd=$(sed -n 1p "$W/tab_duck.err" | awk '{print $2}' | tr -d s); qd=$(sed -n 2p "$W/tab_duck.err" | awk '{print $2}' | tr -d s)
+        local dans; dans=$(sed 's/\.0*\//\//g; s/\.0*$//' "$W/tab_duck.out")
+        row "4-D weighted cube with margins ($rows rows, $cells cells)" "$nt" "DuckDB read_csv + GROUP BY CUBE" \
+            "$(awk "BEGIN{printf \"%.3f\", ${rd:-0}+${qd:-0}}")" "$nm" "$M" "$tp" "cells/total/women nmdi $nans, DuckDB $dans"
+        row "4-D weighted cube with margins ($rows rows, $cells cells)" "$nt" "DuckDB GROUP BY CUBE (query only, table in memory)" "${qd:-NA}" "$nm" "-" "$tp" "as above"
     fi
     if pg_start; then
         $PSQL -c "$(sql_create p "$f")" >/dev/null
         $PSQL -c "\\copy p FROM '$f' WITH (FORMAT csv, HEADER true)" >/dev/null
-        measure tab_pg $PSQL -c "SELECT count(*) FROM (SELECT \"$cols\", $agg, count(*) FROM p GROUP BY CUBE (\"$cols\")) x"
-        row "4-D cube with margins ($rows rows, $cells cells)" "$nt" "PostgreSQL GROUP BY CUBE (query only)" "$T" "$nm" "$tp" "cells $cells vs $(cat "$W/tab_pg.out")"
+        measure tab_pg $PSQL -c "CREATE TABLE r AS $cube"
+        local pans; pans=$($PSQL -c "$check" | sed 's/\.0*\//\//g; s/\.0*$//')
+        row "4-D weighted cube with margins ($rows rows, $cells cells)" "$nt" "PostgreSQL GROUP BY CUBE (query only, table loaded)" "$T" "$nm" "-" "$tp" "cells/total/women nmdi $nans, PostgreSQL $pans"
         pg_stop
     fi
 }
 
-wl_survey() {
-    local f=$S/$LFS_FILE
-    [ -f "$f" ] || { log "no $f"; return 1; }
-    has survey || return 1
-    local strata=${SVY_STRATA:-STRATUM} psu=${SVY_PSU:-PSU} wt=${SVY_WEIGHT:-WEIGHT} y=${SVY_Y:-AGE} by=${SVY_BY:-REGION,SEX,COUNTRYB}
+# ---- survey: domain means with Taylor SEs vs R survey::svyby
+svy_case() { # NAME FILE IDS STRATA WEIGHT Y BY LABEL [R_TIMEOUT]
+    local name=$1 f=$2 psu=$3 strata=$4 wt=$5 y=$6 by=$7 label=$8 rmax=${9:-${BENCH_R_TIMEOUT:-600}}
     local rows; rows=$(($(wc -l <"$f") - 1))
-    measure svy_nmdi "$NMDI" survey "$f" --ids "$psu" --strata "$strata" --weights "$wt" --nest --mean "$y" --by "$by" || return 1
-    local nt=$T nm=$M dom; dom=$(($(wc -l <"$W/svy_nmdi.out") - 1))
+    measure "svy_nmdi_$name" "$NMDI" survey "$f" --ids "$psu" --strata "$strata" --weights "$wt" --nest --lonely-psu adjust --mean "$y" --by "$by" || return 1
+    local nt=$T nm=$M dom; dom=$(($(wc -l <"$W/svy_nmdi_$name.out") - 1))
+    local tp; tp=$(rate "$rows" "$nt" records)
     if command -v Rscript >/dev/null && Rscript -e 'library(survey)' >/dev/null 2>&1; then
-        cat >"$W/svy.R" <<REOF
+        local nby; nby=$(echo "$by" | tr ',' '\n' | wc -l)
+        cat >"$W/svy_$name.R" <<REOF
 suppressMessages(library(survey))
-d <- read.csv("$f")
+options(survey.lonely.psu = "adjust")
+byv <- strsplit("$by", ",")[[1]]
+cc <- setNames(rep("character", length(byv)), byv)
+d <- read.csv("$f", colClasses = cc, na.strings = c("", "NA"))
 des <- svydesign(ids=~$psu, strata=~$strata, weights=~$wt, nest=TRUE, data=d)
-byf <- as.formula(paste0("~", gsub(",", "+", "$by")))
+byf <- as.formula(paste0("~", paste(byv, collapse = "+")))
 t0 <- proc.time()[["elapsed"]]
 r <- svyby(~$y, byf, des, svymean, na.rm=TRUE)
 cat(proc.time()[["elapsed"]] - t0, nrow(r), "\n", file=stderr())
+out <- data.frame(key = do.call(paste, c(as.list(r[byv]), sep = "|")), est = r[["$y"]], se = SE(r))
+write.csv(out, "$W/svy_r_$name.csv", row.names = FALSE, quote = FALSE)
 REOF
-        measure svy_r Rscript "$W/svy.R"
-        local rt; rt=$(tail -1 "$W/svy_r.err" | awk '{print $1}')
-        row "survey: mean by $dom domains ($rows records)" "$nt" "R svyby (estimation only)" "${rt:-NA}" "$nm" "$(awk "BEGIN{printf \"%.0f records/s\", $rows/$nt}")" "see tests/conformance/survey_r.sh"
+        measure "svy_r_$name" timeout "$rmax" Rscript "$W/svy_$name.R"
+        local rt agree; rt=$(tail -1 "$W/svy_r_$name.err" | awk '{print $1}')
+        # largest relative difference of estimates and SEs over the domains both give
+        agree=$(awk -F, -v nby="$nby" 'FNR==1{next} NR==FNR{k=$1; for(i=2;i<=nby;i++) k=k "|" $i; e[k]=$(nby+3); s[k]=$(nby+4); next}
+            ($1 in e){m++; d=($2==0)?0:(e[$1]-$2)/$2; d=d<0?-d:d; if(d>de)de=d
+                # SE: relative to the R value; SEs below 1e-9 of the estimate count as 0 (rounding noise of all-equal values)
+                t=1e-9*($2<0?-$2:$2); a=s[$1]-$3; a=a<0?-a:a; if(a>t){d=a/($3>t?$3:t); if(d>ds)ds=d}}
+            END{printf "%d domains matched; max rel. diff estimate %.1e, SE %.1e", m, de, ds}' "$W/svy_nmdi_$name.out" "$W/svy_r_$name.csv" 2>/dev/null)
+        [ -f "$W/svy_r_$name.csv" ] || { agree="R did not finish within $rmax s (stopped)"; rt=NA; }
+        row "$label: mean of $y in $dom domains ($rows records)" "$nt" "R svyby (estimation only)" "${rt:-NA}" "$nm" "$M" "$tp" "$agree"
+        row "$label: mean of $y in $dom domains ($rows records)" "$nt" "R read.csv + svydesign + svyby" "$T" "$nm" "$M" "$tp" "as above"
+    else
+        row "$label: mean of $y in $dom domains ($rows records)" "$nt" "(R survey absent)" NA "$nm" "-" "$tp" "-"
     fi
 }
-
-wl_residence() {
-    # the truth's crossings in the standalone command's layout (person_id,crossing_id,date,direction)
-    local src=$S/$TRUTH_CROSSINGS f=$W/crossings_std.csv
-    [ -f "$src" ] || { log "no $src"; return 1; }
-    has residence || return 1
-    awk -F, 'NR==1{print "person_id,crossing_id,date,direction"; next} {print $1 "," NR "," $3 "," $4}' "$src" >"$f"
-    local rows; rows=$(($(wc -l <"$f") - 1))
-    measure res_nmdi "$NMDI" --threads "$THREADS" residence "$f" || return 1
-    local nt=$T nm=$M
-    # memory-bandwidth reference: copying the file's bytes once through memory
-    local bw; bw=$(dd if=/dev/zero of=/dev/null bs=1M count=4096 2>&1 | awk '/copied/{print $(NF-1), $NF}')
-    row "12/16-month rule, standalone CSV ($rows crossings)" "$nt" "(no SQL peer: see docs/performance.md)" NA "$nm" "$(awk "BEGIN{printf \"%.2f M crossings/s\", $rows/$nt/1e6}")" "memcpy ${bw}"
+wl_survey() {
+    [ -f "$S/$LFS_FILE" ] || { log "no $S/$LFS_FILE"; return 1; }
+    svy_case lfs "$S/$LFS_FILE" PSU STRATUM WEIGHT AGE REGION,SEX,COUNTRYB "LFS (2-stage design)"
+    # the census as a large clustered sample (EA clusters, regions as strata): ~2,000 domains
+    local f; f=$(census5)
+    svy_case census "$f" EA REGION WEIGHT AGE REGION,SEX,COB "census as a cluster sample" "${BENCH_R_TIMEOUT:-300}"
 }
 
+# ---- residence: the 12/16-month rule over all true crossings
+wl_residence() {
+    local src=$S/$TRUTH_CROSSINGS f=$W/crossings_std.csv
+    [ -f "$src" ] || { log "no $src"; return 1; }
+    # the truth's crossings in the standalone command's layout (+ the truth's long_term flag, ignored by nmdi)
+    awk -F, 'NR==1{print "person_id,crossing_id,date,direction,truth_long_term"; next} {print $1 "," NR-1 "," $3 "," $4 "," $6}' "$src" >"$f"
+    local rows mb; rows=$(($(wc -l <"$f") - 1)); mb=$(du -m "$f" | cut -f1)
+    # initial residence status at the window start, as a population register would give it
+    # (the truth's spell covering the start, or the birth spell)
+    local d0; d0=$(grep -o '"window_start": *"[0-9-]*' "$S/synth.json" | grep -o '[0-9-]*$'); d0=${d0:-2019-01-01}
+    awk -F, -v d0="$d0" 'NR==1{print "person_id,resident,date_final"; next}
+        !($1 in seen) && ($6=="" || $6>=d0){seen[$1]=1; print $1 "," $7 "," d0}' "$S/truth/spells.csv" >"$W/initial.csv"
+    measure res_nmdi "$NMDI" --threads "$THREADS" residence "$f" --initial "$W/initial.csv" || return 1
+    local nt=$T nm=$M
+    # agreement with the truth (which knows the future beyond the window: provisional crossings may differ)
+    local agree; agree=$(awk -F, 'NR==FNR{if(FNR>1) t[$2]=$5; next} FNR>1{n++; e=(($7==1)==(t[$2]==1)); a+=e; if($7==1) l++; if(t[$2]==1) tl++; if($11==0){nf++; af+=e}}
+        END{printf "long-term flag = truth for %.2f%% of all crossings (%.3f%% of the %d final ones; the rest are provisional: within 487 days of the cut-off); long-term: nmdi %d, truth %d", 100*a/n, 100*af/nf, nf, l, tl}' "$f" "$W/res_nmdi.out")
+    # memory-bandwidth reference: a single-threaded copy through memory
+    local bw; bw=$(dd if=/dev/zero of=/dev/null bs=1M count=8192 2>&1 | awk '/copied/{print $(NF-1), $NF}')
+    row "12/16-month rule, standalone CSV ($rows crossings, $mb MB; initial status at the window start)" "$nt" "(no SQL peer: sequential state, see docs/performance.md)" NA "$nm" "-" \
+        "$(rate "$rows" "$nt" crossings), $(awk "BEGIN{printf \"%.0f MB/s\", $mb/$nt}") (memory copy ${bw})" "$agree"
+}
+
+# ---- link: FEBRL4 accuracy and comparisons per second
 wl_link() {
-    has link || return 1
-    local a=$ROOT/../shared/data/febrl/dataset4a.csv b=$ROOT/../shared/data/febrl/dataset4b.csv
+    local sh=${NMDI_SHARED:-$ROOT/../shared}
+    [ -d "$sh/data/febrl" ] || sh=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null)/../../shared
+    local a=$sh/data/febrl/dataset4a.csv b=$sh/data/febrl/dataset4b.csv
     [ -f "$a" ] || { log "FEBRL data absent"; return 1; }
     measure link_febrl "$NMDI" --threads "$THREADS" link "$a" "$b" --one-to-one || return 1
     local nt=$T nm=$M
     local f1; f1=$(awk -F, 'NR>1{split($1,x,"-"); split($2,y,"-"); tp+=(x[2]==y[2]); n++} END{p=tp/n; r=tp/5000; printf "P %.4f R %.4f F1 %.4f", p, r, 2*p*r/(p+r)}' "$W/link_febrl.out")
-    row "link FEBRL4 5000 x 5000" "$nt" "-" NA "$nm" "-" "$f1"
+    "$NMDI" --threads "$THREADS" link "$a" "$b" --one-to-one --json >"$W/link_febrl.json" 2>/dev/null
+    local pairs; pairs=$(grep -o '"pairs_compared": *[0-9]*' "$W/link_febrl.json" | grep -o '[0-9]*$')
+    row "link FEBRL4 5,000 x 5,000 (${pairs:-?} pairs compared, EM included)" "$nt" "-" NA "$nm" "-" "$(rate "${pairs:-0}" "$nt" "pairs")" "$f1 (truth: rec ids)"
 }
 
+# ---- mobile: presence records → the four aggregate tables
+wl_mobile() {
+    local src=$S/$MOBILE_FILE f=$W/mobile_std.csv
+    [ -f "$src" ] || { log "no $src"; return 1; }
+    # the operator's layout → the standalone command's (area KNxx via mobile_areas.csv,
+    # MCC → alpha-3 via data/mcc.csv; Kernland's networks 999 = XKN); preparation, not timed
+    awk -F, 'FILENAME ~ /mcc/ {if(FNR>1) c[$1]=$2; next} FILENAME ~ /areas/ {if(FNR>1) a[$1]=$2; next}
+        FNR==1{print "subscriber,date,area,home_country,roaming"; next}
+        {h=($4=="999")?"XKN":c[$4]; if(h=="") h="ZZZ"; ar=($5==2)?c[$6]:a[$3]; if(ar=="") ar="ZZZ"; print $1 "," $2 "," ar "," h "," $5}' \
+        "$ROOT/data/mcc.csv" "$S/$MOBILE_AREAS" "$src" >"$f"
+    local rows mb; rows=$(($(wc -l <"$f") - 1)); mb=$(du -m "$f" | cut -f1)
+    rm -rf "$W/mobile_out"
+    measure mobile_nmdi "$NMDI" --threads "$THREADS" mobile "$f" --out "$W/mobile_out" --market-share "${BENCH_MOBILE_SHARE:-0.02}" || return 1
+    local nt=$T nm=$M
+    local subs; subs=$(grep -o '[0-9]* subscribers' "$W/mobile_nmdi.err" | head -1)
+    if have_duck; then
+        # a lower bound for any engine: read the file and count distinct subscribers per month and home network
+        measure mobile_duck node "$BENCH/duck.mjs" "$THREADS" \
+            "CREATE TABLE m AS SELECT * FROM read_csv('$f', all_varchar=true, header=true)" \
+            "CREATE TABLE r AS SELECT substr(date, 1, 7) mon, home_country, count(DISTINCT subscriber) n FROM m GROUP BY ALL" \
+            "SELECT count(DISTINCT subscriber) FROM m"
+        row "mobile presence → 4 tables ($rows records, $mb MB)" "$nt" "DuckDB read + distinct subscribers by month (no spells, no rule)" "$T" "$nm" "$M" "$(rate "$rows" "$nt" records)" "nmdi ${subs:-?}; DuckDB $(cat "$W/mobile_duck.out") distinct keys"
+    else
+        row "mobile presence → 4 tables ($rows records, $mb MB)" "$nt" "-" NA "$nm" "-" "$(rate "$rows" "$nt" records)" "${subs:-}"
+    fi
+}
+
+# ---- api: SDMX REST under wrk (the census cube of this run, published and served)
 wl_api() {
     has serve && has publish || return 1
     command -v wrk >/dev/null || { log "wrk absent"; return 1; }
-    [ -d "$W/demo" ] || "$NMDI" -q demo --persons 20000 --dir "$W/demo" --no-serve >/dev/null 2>&1 || return 1
-    local port=18931
-    "$NMDI" serve "$W/demo" --listen "127.0.0.1:$port" >/dev/null 2>&1 &
-    local pid=$!
-    sleep 1
-    local flow; flow=$(curl -s "http://127.0.0.1:$port/rest/dataflow" | grep -o 'Dataflow id="[^"]*"' | head -1 | cut -d'"' -f2)
-    measure api_wrk wrk -t2 -c64 -d10s --latency "http://127.0.0.1:$port/rest/data/${flow:-MIG_STOCK}/all"
+    local inf=$W/api_infra P
+    rm -rf "$inf"; mkdir -p "$inf/work/protected"; P=$inf/work/protected
+    local f; f=$(census5)
+    "$NMDI" --threads "$THREADS" tabulate "$f" --by SEX,AGE5,COB,REGION --weight WEIGHT --margins --cube >"$P/CENSUS_CUBE.csv" || return 1
+    printf '%s\n' '{"id":"CENSUS_CUBE","name":{"en":"Census persons by sex, age, country of birth and region (benchmark)","zh":"人口普查"},"unit":"PS","measure":"count","reference_period":"2022","topic":"stock","protected":true}' >"$P/CENSUS_CUBE.json"
+    "$NMDI" -q publish "$inf" --now 2026-01-01T00:00:00Z >/dev/null || { log "publish failed"; return 1; }
+    local obs; obs=$(($(wc -l <"$P/CENSUS_CUBE.csv") - 1))
+    rm -f "$W/api.port"
+    "$NMDI" serve "$inf" --listen 127.0.0.1:0 --port-file "$W/api.port" --rate 0 >/dev/null 2>"$W/api_serve.err" &
+    local pid=$! i=0
+    while [ ! -s "$W/api.port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    local port; port=$(cat "$W/api.port" 2>/dev/null)
+    local q name url bytes
+    for q in "series:2.Y20T24.000.1." "women:2...." "full:all"; do
+        name=${q%%:*}; url="http://127.0.0.1:$port/rest/data/CENSUS_CUBE/${q#*:}"
+        bytes=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$url")
+        measure "api_wrk_$name" wrk -t2 -c64 -d"${BENCH_WRK_SECONDS:-10}"s --timeout 10s --latency "$url"
+        local rps p99 errs
+        rps=$(awk '/Requests\/sec/{printf "%.0f", $2}' "$W/api_wrk_$name.out"); p99=$(awk '/ 99%/{print $2}' "$W/api_wrk_$name.out")
+        errs=$(grep -E 'Non-2xx|Socket errors' "$W/api_wrk_$name.out" | tr '\n' ' ')
+        local m; m=$(awk '/VmHWM/{printf "%d", $2/1024}' "/proc/$pid/status" 2>/dev/null)
+        row "SDMX data query '${q#*:}' of a $obs-observation cube (wrk 2 threads, 64 connections; HTTP ${bytes% *}, ${bytes#* } bytes)" "${BENCH_WRK_SECONDS:-10}" "-" NA "${m:--}" "-" "${rps:-NA} req/s, p99 ${p99:-NA}" "${errs:-0 errors}"
+    done
     kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-    local rps p99; rps=$(awk '/Requests\/sec/{print $2}' "$W/api_wrk.out"); p99=$(awk '/ 99%/{print $2}' "$W/api_wrk.out")
-    local errs; errs=$(awk '/Non-2xx|Socket errors/{print}' "$W/api_wrk.out" | tr '\n' ' ')
-    row "SDMX API cached data query (wrk, 64 connections, 10 s)" "10" "-" NA "-" "${rps:-NA} req/s, p99 ${p99:-NA}" "${errs:-no errors}"
 }
