@@ -1,13 +1,21 @@
 #!/bin/bash
 # bench/run.sh — `make bench`: measures nmdi against its peers on the same data,
 # machine and cores, checks that the answers agree, and prints one table:
-#   workload | nmdi time | peer | peer time | ratio | nmdi peak memory | throughput
-# The table goes to bench/results/<date>-<host>.md (history kept in the repo)
-# and docs/performance.md links the latest.
+#   workload | nmdi s | peer | peer s | peer/nmdi | nmdi peak MiB | peer peak MiB |
+#   nmdi throughput | answers agree
+# preceded by the machine (CPU, cores, RAM, disk, kernel, load average), the nmdi
+# commit and the peers' versions. The table goes to
+# bench/results/<date>-<host>-<persons>.md (history kept in the repo);
+# docs/performance.md discusses the latest.
 #
 # Settings (environment): BENCH_PERSONS (default 1000000; 10000000 for the full
 # run), BENCH_THREADS (default: number of cores), BENCH_ONLY (substring filter of
-# workload names), BENCH_KEEP=1 keeps the work folder bench/work/.
+# workload names: load tabulate survey residence link mobile api), BENCH_KEEP=1
+# keeps the raw outputs in bench/work/ (the synthetic country of each size is kept
+# there anyway and reused), BENCH_NMDI (the nmdi to measure), BENCH_NMDI_LOAD (an
+# nmdi with `init/load` for the load workload when BENCH_NMDI has none),
+# BENCH_R_TIMEOUT (seconds R may take; 240 for the census-sized survey),
+# BENCH_WRK_SECONDS (10), BENCH_MOBILE_SHARE (0.02, the synth default).
 # Peers are installed here (apt-get as root, npm in bench/) and never become
 # dependencies of nmdi: DuckDB (@duckdb/node-api), SQLite (sqlite3 CLI),
 # PostgreSQL (a private cluster on a loopback port in a temporary folder),
