@@ -4,6 +4,9 @@
 #include "nmdi/cli.h"
 #include "nmdi/csv.h"
 #include "nmdi/link.h"
+#include "nmdi/spine.h"
+
+#include <math.h>
 
 #include <dirent.h>
 #include <getopt.h>
@@ -255,34 +258,61 @@ out:
     return rc;
 }
 
-/* `nmdi link DIR`: the infrastructure mode (person spine from DIR/store).
- * Placeholder until the store exists: an infrastructure without a store has
- * nothing to link (said plainly, exit 0); with a store it is an error, never
- * a silent success. */
+/* `nmdi link DIR`: the person spine of an infrastructure (nmdi/spine.h). */
 static int link_infrastructure(nmdi_ctx *ctx, link_opts *o, const char *dir)
 {
-    (void)ctx;
-    (void)o;
-    char store[4096];
-    struct stat st;
-    snprintf(store, sizeof store, "%s/store", dir);
-    /* a store without any dataset (fresh `nmdi init`) has nothing to link */
-    int loaded = 0;
-    DIR *sd = stat(store, &st) == 0 ? opendir(store) : NULL;
-    for (struct dirent *e; sd && (e = readdir(sd));)
-        loaded |= e->d_name[0] != '.';
-    if (sd)
-        closedir(sd);
-    if (!loaded) {
-        fprintf(stderr, "nmdi link: %s has no store (no source loaded): no person spine to build\n",
-                dir);
+    nmdi_spine_opts so = {o->cfg.threshold, 0};
+    nmdi_spine_report *r = NULL;
+    nmdi_error err = {0};
+    if (nmdi_spine_build(ctx, dir, &so, &r, &err)) {
+        char buf[1024];
+        nmdi_error_format(&err, buf, sizeof buf);
+        fprintf(stderr, "nmdi link: %s\n", buf);
+        return err.code == NMDI_EDATA ? 1 : 2;
+    }
+    if (o->json) {
+        printf("{\"sources\":[");
+        for (size_t i = 0; i < r->nsources; i++)
+            printf("%s\"%s\"", i ? "," : "", r->sources[i]);
+        printf("],\"pairs\":[");
+        for (size_t i = 0; i < r->npairs; i++) {
+            const nmdi_spine_pairrep *p = &r->pairs[i];
+            char ep[32] = "null", er[32] = "null";
+            if (!isnan(p->est_precision))
+                snprintf(ep, sizeof ep, "%.6f", p->est_precision);
+            if (!isnan(p->est_recall))
+                snprintf(er, sizeof er, "%.6f", p->est_recall);
+            printf("%s{\"left\":\"%s\",\"right\":\"%s\",\"pairs_compared\":%llu,\"links\":%llu,"
+                   "\"uncertain_pairs\":%llu,\"estimated_precision\":%s,\"estimated_recall\":%s}",
+                   i ? "," : "", p->left, p->right, (unsigned long long)p->compared,
+                   (unsigned long long)p->links, (unsigned long long)p->uncertain, ep, er);
+        }
+        printf("],\"records\":%llu,\"persons\":%llu,\"refused_merges\":%zu,\"version\":%lld}\n",
+               (unsigned long long)r->records, (unsigned long long)r->persons, r->refused,
+               (long long)r->version);
+    }
+    if (r->nsources < 2) {
+        fprintf(stderr, "nmdi link: %s: %zu person-level source(s) with linkage encodings loaded%s%s: "
+                "nothing to link\n", dir, r->nsources, *r->skipped ? "; not linkable: " : "",
+                r->skipped);
+        nmdi_spine_report_free(r);
         return 0;
     }
-    fprintf(stderr,
-            "nmdi link: %s: building the person spine from the store is not in this build; "
-            "link CSV files with 'nmdi link LEFT.csv [RIGHT.csv]'\n",
-            dir);
-    return 1;
+    FILE *f = o->json ? stderr : stdout;
+    fprintf(f, "%-16s %-16s %12s %8s %10s %10s %10s\n", "left", "right", "compared", "links",
+            "uncertain", "est_prec", "est_recall");
+    for (size_t i = 0; i < r->npairs; i++) {
+        const nmdi_spine_pairrep *p = &r->pairs[i];
+        fprintf(f, "%-16s %-16s %12llu %8llu %10llu %10.4f %10.4f\n", p->left, p->right,
+                (unsigned long long)p->compared, (unsigned long long)p->links,
+                (unsigned long long)p->uncertain, p->est_precision, p->est_recall);
+    }
+    fprintf(f, "person_spine version %lld: %llu records, %llu persons, %zu merges refused "
+            "(chaining guard)%s%s, %.1f s\n", (long long)r->version, (unsigned long long)r->records,
+            (unsigned long long)r->persons, r->refused, *r->skipped ? "; not linkable: " : "",
+            r->skipped, r->seconds);
+    nmdi_spine_report_free(r);
+    return 0;
 }
 
 int nmdi_cmd_link(nmdi_ctx *ctx, int argc, char **argv)
@@ -407,7 +437,7 @@ const nmdi_cmd_info nmdi_cmd_link_info = {
     "link",
     "link records across files, or deduplicate one file (Fellegi-Sunter, EM)",
     "usage: nmdi link [options] LEFT.csv [RIGHT.csv]\n"
-    "       nmdi link DIR   (infrastructure: person spine; not in this build yet)\n"
+    "       nmdi link DIR [--threshold P] [--json]\n"
     "\n"
     "With one file, finds the records of the same person in it (deduplication);\n"
     "with two, links records of LEFT to records of RIGHT. Unsupervised: m and\n"
@@ -437,5 +467,14 @@ const nmdi_cmd_info nmdi_cmd_link_info = {
     "  --u-samples N        random pairs for u (1e6; all pairs when fewer)\n"
     "  --no-tf              no term-frequency adjustment of name weights\n"
     "  --clusters FILE      dedupe: write record_id,cluster_id (persons)\n"
-    "  --max-cluster N      chaining guard: largest cluster (50; 0 = none)\n",
+    "  --max-cluster N      chaining guard: largest cluster (50; 0 = none)\n"
+    "\n"
+    "With an infrastructure directory DIR, builds the person spine: the latest\n"
+    "versions of the person-level sources (record types person, permit, student;\n"
+    "permit and student records grouped by person key) are linked pairwise on\n"
+    "their keyed linkage encodings (one-to-one), clustered into persons and written\n"
+    "as the dataset person_spine (source, person_key, src_line, person_id,\n"
+    "match_probability) with the models and estimated precision/recall in its\n"
+    "lineage. Prints per source pair the pairs compared, links and estimated\n"
+    "quality. Fewer than two linkable sources: says so, exits 0.\n",
 };

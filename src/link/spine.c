@@ -1,0 +1,557 @@
+/*
+ * spine.c — the person spine of an infrastructure (nmdi/spine.h): reads the
+ * latest versions of the person-level sources, links every pair of sources
+ * on their keyed linkage encodings with the record-linkage library (blocking
+ * on date of birth and on the phonetic codes of the names, Fellegi–Sunter
+ * with EM, greedy one-to-one), clusters the links into persons (union by
+ * decreasing weight with a cluster-size guard) and writes `person_spine`
+ * through the store writer with a catalog version row and its lineage.
+ */
+#include "nmdi/spine.h"
+#include "nmdi/catalog.h"
+#include "nmdi/config.h"
+#include "nmdi/ingest.h"
+#include "nmdi/link.h"
+#include "nmdi/store.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Columns of the link table built for each source (missing column: ""). */
+enum { C_SQ, C_GQ, C_FQ, C_SP, C_GP, C_FP, C_DOB, C_SEX, NCOLS };
+static const char *const colname[NCOLS] = {"surname_qgram",    "given_name_qgram", "full_name_qgram",
+                                           "surname_phon",     "given_name_phon",  "full_name_phon",
+                                           "date_of_birth",    "sex"};
+static const int colkind[NCOLS] = {NMDI_LINK_BLOOM, NMDI_LINK_BLOOM, NMDI_LINK_BLOOM, NMDI_LINK_HASH,
+                                   NMDI_LINK_HASH,  NMDI_LINK_HASH,  NMDI_LINK_DATE,  NMDI_LINK_CODE};
+
+typedef struct spsrc {
+    const char *id;
+    int64_t version;
+    nmdi_dataset *ds;
+    int has[NCOLS];
+    size_t nrows;      /* stored rows                                       */
+    int64_t *pkey;     /* per stored row: person key (NMDI_I64_NONE)        */
+    int32_t *line;     /* per stored row: src_line                          */
+    uint32_t *unit;    /* per stored row: index of its unit in this source  */
+    size_t nunits;     /* records linked (one per person key when grouped)  */
+    const char **cells;/* nunits * NCOLS                                    */
+    size_t base;       /* first global unit index                           */
+} spsrc;
+
+static int linkable_type(const char *rt)
+{
+    return !strcmp(rt, "person") || !strcmp(rt, "permit") || !strcmp(rt, "student");
+}
+
+static const char *cell_str(nmdi_arena *a, const nmdi_dataset *ds, size_t part, size_t r, int f,
+                            const char *name)
+{
+    const nmdi_store_field *sf = nmdi_dataset_field(ds, (size_t)f);
+    nmdi_error e = {0};
+    char buf[32];
+    switch (sf->type) {
+    case NMDI_COL_STR: {
+        const uint64_t *off;
+        const char *bytes;
+        if (nmdi_dataset_str(ds, part, name, &off, &bytes, &e))
+            return "";
+        size_t n = (size_t)(off[r + 1] - off[r]);
+        char *s = nmdi_arena_alloc(a, n + 1);
+        if (!s)
+            return "";
+        memcpy(s, bytes + off[r], n);
+        s[n] = 0;
+        return s;
+    }
+    case NMDI_COL_I64: {
+        const int64_t *v;
+        if (nmdi_dataset_i64(ds, part, name, &v, &e) || v[r] == NMDI_I64_NONE)
+            return "";
+        snprintf(buf, sizeof buf, "%016llx", (unsigned long long)v[r]);
+        return nmdi_arena_strdup(a, buf);
+    }
+    case NMDI_COL_DATE: {
+        const int32_t *v;
+        if (nmdi_dataset_i32(ds, part, name, &v, &e))
+            return "";
+        nmdi_date_format(v[r], buf);
+        return nmdi_arena_strdup(a, buf);
+    }
+    case NMDI_COL_CODE: {
+        const int32_t *v;
+        size_t nd = 0;
+        const char *const *dict = nmdi_dataset_dict(ds, name, &nd);
+        if (nmdi_dataset_i32(ds, part, name, &v, &e) || !dict || v[r] < 0 || (size_t)v[r] >= nd)
+            return "";
+        return dict[v[r]];
+    }
+    default:
+        return "";
+    }
+}
+
+/* Read one source into its link table; rows sharing a person key (permits,
+ * students) become one unit. */
+static int read_source(nmdi_arena *a, spsrc *S, nmdi_error *err)
+{
+    const nmdi_dataset *ds = S->ds;
+    S->nrows = (size_t)nmdi_dataset_rows(ds);
+    S->pkey = nmdi_arena_calloc(a, S->nrows + 1, sizeof *S->pkey);
+    S->line = nmdi_arena_calloc(a, S->nrows + 1, sizeof *S->line);
+    S->unit = nmdi_arena_calloc(a, S->nrows + 1, sizeof *S->unit);
+    S->cells = nmdi_arena_calloc(a, (S->nrows + 1) * NCOLS, sizeof *S->cells);
+    if (!S->pkey || !S->line || !S->unit || !S->cells)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory reading %s", S->id);
+    int fk = nmdi_dataset_find(ds, "person_key"), fl = nmdi_dataset_find(ds, "src_line");
+    int group = fk >= 0 && nmdi_dataset_field(ds, (size_t)fk)->type == NMDI_COL_I64;
+    int fc[NCOLS];
+    for (int c = 0; c < NCOLS; c++)
+        fc[c] = nmdi_dataset_find(ds, colname[c]);
+    nmdi_strmap *seen = group ? nmdi_strmap_new() : NULL;
+    if (group && !seen)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory reading %s", S->id);
+    size_t row = 0;
+    for (size_t part = 0; part < nmdi_dataset_nparts(ds); part++) {
+        size_t pr = (size_t)nmdi_dataset_part_rows(ds, part);
+        const int64_t *pk = NULL;
+        const int32_t *ln = NULL;
+        if (group && nmdi_dataset_i64(ds, part, "person_key", &pk, err))
+            goto fail;
+        if (fl >= 0 && nmdi_dataset_i32(ds, part, "src_line", &ln, err))
+            goto fail;
+        for (size_t r = 0; r < pr; r++, row++) {
+            S->pkey[row] = pk ? pk[r] : NMDI_I64_NONE;
+            S->line[row] = ln ? ln[r] : 0;
+            if (seen && pk[r] != NMDI_I64_NONE) {
+                int ins = 0;
+                int64_t *slot = nmdi_strmap_put(seen, (const char *)&pk[r], sizeof pk[r], &ins);
+                if (!slot)
+                    goto oom;
+                if (!ins) {
+                    S->unit[row] = (uint32_t)*slot;
+                    continue;
+                }
+                *slot = (int64_t)S->nunits;
+            }
+            size_t u = S->nunits++;
+            S->unit[row] = (uint32_t)u;
+            for (int c = 0; c < NCOLS; c++)
+                S->cells[u * NCOLS + (size_t)c] =
+                    fc[c] >= 0 ? cell_str(a, ds, part, r, fc[c], colname[c]) : "";
+        }
+    }
+    nmdi_strmap_free(seen);
+    return 0;
+oom:
+    nmdi_error_set(err, NMDI_EINTERNAL, "out of memory reading %s", S->id);
+fail:
+    nmdi_strmap_free(seen);
+    return err->code ? err->code : NMDI_EINTERNAL;
+}
+
+typedef struct gpair {
+    uint32_t a, b; /* global units */
+    double p, w;
+} gpair;
+
+static int by_weight_desc(const void *x, const void *y)
+{
+    const nmdi_link_pair *a = x, *b = y;
+    if (a->weight != b->weight)
+        return a->weight > b->weight ? -1 : 1;
+    if (a->a != b->a)
+        return a->a < b->a ? -1 : 1;
+    return a->b < b->b ? -1 : (a->b > b->b);
+}
+
+/* Link two sources; appends the one-to-one links to *links. */
+static int link_pair(const nmdi_ctx *ctx, const spsrc *L, const spsrc *R, double threshold,
+                     nmdi_spine_pairrep *rep, gpair **links, size_t *nlinks, size_t *caplinks,
+                     json_t *models, nmdi_error *err)
+{
+    const char *fields[NCOLS];
+    int kinds[NCOLS];
+    size_t nf = 0;
+    static const int compared[] = {C_SQ, C_GQ, C_FQ, C_DOB, C_SEX};
+    for (size_t i = 0; i < sizeof compared / sizeof *compared; i++)
+        if (L->has[compared[i]] && R->has[compared[i]]) {
+            fields[nf] = colname[compared[i]];
+            kinds[nf++] = colkind[compared[i]];
+        }
+    if (nf == 0 || (kinds[0] != NMDI_LINK_BLOOM)) {
+        /* no name encoding in common (e.g. full_name against surname and
+         * given name): date of birth and sex alone do not identify a person */
+        nmdi_note(ctx, "nmdi link: %s-%s: no name encoding in common: not linked", L->id, R->id);
+        rep->est_precision = rep->est_recall = NAN;
+        return 0;
+    }
+    const char *blocks[3];
+    size_t nb = 0;
+    blocks[nb++] = "date_of_birth";
+    if (L->has[C_SP] && R->has[C_SP] && L->has[C_GP] && R->has[C_GP])
+        blocks[nb++] = "surname_phon,given_name_phon";
+    else if (L->has[C_FP] && R->has[C_FP])
+        blocks[nb++] = "full_name_phon";
+    nmdi_link_source sl = {L->id, L->nunits, NCOLS, colname, L->cells, NULL};
+    nmdi_link_source sr = {R->id, R->nunits, NCOLS, colname, R->cells, NULL};
+    nmdi_link_config cfg;
+    nmdi_link_config_init(&cfg);
+    cfg.id = NULL;
+    cfg.fields = fields;
+    cfg.nfields = nf;
+    cfg.kinds = kinds;
+    cfg.blocks = blocks;
+    cfg.nblocks = nb;
+    cfg.threshold = 0.01; /* scored pairs kept for the estimates and review */
+    cfg.one_to_one = 0;
+    cfg.tf = 0;
+    cfg.u_samples = 200000;
+    cfg.max_pairs = 50000000ULL;
+    nmdi_link *lk = NULL;
+    const nmdi_link_pair *pairs;
+    size_t np = 0;
+    int rc;
+    if ((rc = nmdi_link_new(&lk, &sl, &sr, &cfg, err)) || (rc = nmdi_link_train(lk, ctx, err)) ||
+        (rc = nmdi_link_run(lk, ctx, &pairs, &np, err)))
+        goto done;
+    for (const char *const *w = nmdi_link_warnings(lk); *w; w++)
+        nmdi_note(ctx, "nmdi link: %s-%s: %s", L->id, R->id, *w);
+    char *mj = nmdi_link_model_json(lk);
+    json_t *m = mj ? json_loads(mj, 0, NULL) : NULL;
+    free(mj);
+    rep->compared = nmdi_link_candidate_pairs(lk);
+    nmdi_link_pair *ord = malloc((np + 1) * sizeof *ord);
+    unsigned char *usedL = calloc(L->nunits + 1, 1), *usedR = calloc(R->nunits + 1, 1);
+    if (!ord || !usedL || !usedR) {
+        free(ord);
+        free(usedL);
+        free(usedR);
+        json_decref(m);
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory linking %s and %s", L->id, R->id);
+        goto done;
+    }
+    memcpy(ord, pairs, np * sizeof *ord);
+    qsort(ord, np, sizeof *ord, by_weight_desc);
+    double expected = 0, sumlinks = 0;
+    for (size_t i = 0; i < np; i++) {
+        const nmdi_link_pair *p = &ord[i];
+        if (p->probability >= 0.2 && p->probability < 0.8)
+            rep->uncertain++;
+        if (usedL[p->a] || usedR[p->b])
+            continue;
+        usedL[p->a] = usedR[p->b] = 1;
+        expected += p->probability;
+        if (p->probability < threshold)
+            continue;
+        if (*nlinks == *caplinks) {
+            size_t nc = *caplinks ? 2 * *caplinks : 1024;
+            gpair *g = realloc(*links, nc * sizeof *g);
+            if (!g) {
+                rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+                break;
+            }
+            *links = g;
+            *caplinks = nc;
+        }
+        (*links)[(*nlinks)++] = (gpair){(uint32_t)(L->base + p->a), (uint32_t)(R->base + p->b),
+                                        p->probability, p->weight};
+        rep->links++;
+        sumlinks += p->probability;
+    }
+    rep->est_precision = rep->links ? sumlinks / (double)rep->links : NAN;
+    rep->est_recall = expected > 0 ? sumlinks / expected : NAN;
+    free(ord);
+    free(usedL);
+    free(usedR);
+    json_t *o = json_object();
+    json_object_set_new(o, "left", json_string(L->id));
+    json_object_set_new(o, "right", json_string(R->id));
+    json_object_set_new(o, "pairs_compared", json_integer((json_int_t)rep->compared));
+    json_object_set_new(o, "links", json_integer((json_int_t)rep->links));
+    json_object_set_new(o, "uncertain_pairs", json_integer((json_int_t)rep->uncertain));
+    json_object_set_new(o, "estimated_precision", isnan(rep->est_precision) ? json_null() : json_real(rep->est_precision));
+    json_object_set_new(o, "estimated_recall", isnan(rep->est_recall) ? json_null() : json_real(rep->est_recall));
+    json_object_set_new(o, "model", m ? m : json_null());
+    json_array_append_new(models, o);
+done:
+    nmdi_link_free(lk);
+    return rc;
+}
+
+void nmdi_spine_report_free(nmdi_spine_report *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nsources; i++)
+        free(r->sources[i]);
+    free(r->sources);
+    for (size_t i = 0; i < r->npairs; i++) {
+        free(r->pairs[i].left);
+        free(r->pairs[i].right);
+    }
+    free(r->pairs);
+    free(r->skipped);
+    free(r);
+}
+
+/* Write person_spine and its catalog row. */
+static int write_spine(const char *dir, int nparts, spsrc *S, size_t ns, const uint32_t *cluster,
+                       const double *prob, size_t nunits, const char *lineage,
+                       nmdi_spine_report *rep, nmdi_error *err)
+{
+    static const nmdi_store_field fields[] = {{"source", NMDI_COL_CODE},
+                                              {"person_key", NMDI_COL_I64},
+                                              {"src_line", NMDI_COL_I32},
+                                              {"person_id", NMDI_COL_STR},
+                                              {"match_probability", NMDI_COL_F64}};
+    char path[4096], store[4096], vname[32], rel[512], now[32];
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    snprintf(store, sizeof store, "%s/store", dir);
+    nmdi_catalog *cat = NULL;
+    nmdi_store_writer *w = NULL;
+    uint32_t *pid = calloc(nunits + 1, sizeof *pid);
+    int rc;
+    if (!pid)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    if ((rc = nmdi_catalog_open(&cat, path, 0, err)) || (rc = nmdi_catalog_begin(cat, err)))
+        goto done;
+    int64_t version;
+    if ((rc = nmdi_catalog_next_version(cat, "person_spine", &version, err)))
+        goto done;
+    snprintf(vname, sizeof vname, "%lld", (long long)version);
+    snprintf(rel, sizeof rel, "store/person_spine/%s", vname);
+    if ((rc = nmdi_store_clean_tmp(store, "person_spine", err)) ||
+        (rc = nmdi_store_remove_version(store, "person_spine", vname, err)))
+        goto done;
+    time_t tt = time(NULL);
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    nmdi_dsversion v = {0, "person_spine", version, NULL, "person_spine", rel, 0, 0, 0, nparts, now, "{}"};
+    if ((rc = nmdi_catalog_add_version(cat, &v, err)))
+        goto done;
+    nmdi_store_opts so = {nparts, 0};
+    if ((rc = nmdi_store_writer_open(&w, store, "person_spine", vname, 5, fields, &so, err)))
+        goto done;
+    /* person ids numbered in order of first appearance of their cluster */
+    uint32_t next = 0;
+    for (size_t u = 0; u < nunits; u++)
+        if (cluster[u] == u)
+            pid[u] = ++next;
+    rep->persons = next;
+    for (size_t s = 0; s < ns && !rc; s++) {
+        for (size_t r = 0; r < S[s].nrows && !rc; r++) {
+            size_t u = S[s].base + S[s].unit[r];
+            char id[32];
+            int n = snprintf(id, sizeof id, "S%09u", pid[cluster[u]]);
+            uint64_t h = nmdi_hash64(id, (size_t)n, 0);
+            nmdi_store_row_begin(w, (uint32_t)(h % (uint64_t)nparts));
+            nmdi_store_put_str(w, 0, S[s].id, strlen(S[s].id));
+            nmdi_store_put_i64(w, 1, S[s].pkey[r]);
+            nmdi_store_put_i32(w, 2, S[s].line[r]);
+            nmdi_store_put_str(w, 3, id, (size_t)n);
+            nmdi_store_put_f64(w, 4, prob[u]);
+            rc = nmdi_store_row_end(w, err);
+        }
+    }
+    if (rc)
+        goto done;
+    rep->records = nmdi_store_writer_rows(w);
+    char *vdir = NULL;
+    nmdi_store_writer *ww = w;
+    w = NULL;
+    if ((rc = nmdi_store_writer_finish(ww, lineage, &vdir, err)))
+        goto done;
+    rc = nmdi_catalog_update_version(cat, v.id, (int64_t)rep->records, (int64_t)rep->records, 0, lineage, err);
+    if (!rc)
+        rc = nmdi_catalog_commit(cat, err);
+    if (rc) {
+        nmdi_error keep = *err;
+        nmdi_store_remove_version(store, "person_spine", vname, err);
+        *err = keep;
+    } else {
+        rep->version = version;
+    }
+    free(vdir);
+done:
+    if (w)
+        nmdi_store_writer_abort(w);
+    if (cat) {
+        if (rc)
+            nmdi_catalog_rollback(cat);
+        nmdi_catalog_close(cat);
+    }
+    free(pid);
+    return rc;
+}
+
+int nmdi_spine_build(const nmdi_ctx *ctx, const char *dir, const nmdi_spine_opts *opts,
+                     nmdi_spine_report **out, nmdi_error *err)
+{
+    double t0 = nmdi_now();
+    *out = NULL;
+    double threshold = opts && opts->threshold > 0 ? opts->threshold : 0.5;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/nmdi.yaml", dir);
+    nmdi_config *cfg = NULL;
+    nmdi_catalog *cat = NULL;
+    nmdi_arena *a = nmdi_arena_new(0);
+    nmdi_spine_report *rep = calloc(1, sizeof *rep);
+    spsrc *S = NULL;
+    size_t ns = 0;
+    gpair *links = NULL;
+    size_t nlinks = 0, caplinks = 0;
+    uint32_t *cluster = NULL;
+    double *prob = NULL;
+    json_t *lin = json_object(), *inputs = json_array(), *models = json_array();
+    char skipped[2048] = "";
+    int rc;
+    if (!a || !rep || !lin || !inputs || !models) {
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        goto done;
+    }
+    json_object_set_new(lin, "inputs", inputs);
+    json_object_set_new(lin, "pairs", models);
+    if ((rc = nmdi_config_load(&cfg, path, err)))
+        goto done;
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    if ((rc = nmdi_catalog_open(&cat, path, 1, err)))
+        goto done;
+    S = calloc(cfg->nsources + 1, sizeof *S);
+    if (!S) {
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < cfg->nsources; i++) {
+        const nmdi_cfg_source *src = &cfg->sources[i];
+        if (!linkable_type(src->record_type))
+            continue;
+        nmdi_dsversion v;
+        int r = nmdi_catalog_latest(cat, src->id, &v, a, err);
+        if (r < 0) {
+            rc = err->code ? err->code : NMDI_EINTERNAL;
+            goto done;
+        }
+        if (r == 0)
+            continue;
+        spsrc *s = &S[ns];
+        s->id = src->id;
+        s->version = v.version;
+        snprintf(path, sizeof path, "%s/%s", dir, v.path);
+        if ((rc = nmdi_dataset_open(&s->ds, path, err)))
+            goto done;
+        for (int c = 0; c < NCOLS; c++)
+            s->has[c] = nmdi_dataset_find(s->ds, colname[c]) >= 0;
+        int names = s->has[C_SQ] || s->has[C_GQ] || s->has[C_FQ];
+        if (!names || !s->has[C_DOB]) {
+            size_t l = strlen(skipped);
+            snprintf(skipped + l, sizeof skipped - l, "%s%s", l ? "," : "", src->id);
+            nmdi_dataset_close(s->ds);
+            s->ds = NULL;
+            continue;
+        }
+        json_array_append_new(inputs, json_pack("{s:s,s:I,s:s}", "dataset", src->id, "version",
+                                                (json_int_t)v.version, "path", v.path));
+        ns++;
+    }
+    nmdi_catalog_close(cat);
+    cat = NULL;
+    rep->skipped = strdup(skipped);
+    rep->sources = calloc(ns + 1, sizeof *rep->sources);
+    if (!rep->skipped || !rep->sources) {
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < ns; i++)
+        rep->sources[rep->nsources++] = strdup(S[i].id);
+    if (ns < 2)
+        goto done;
+    size_t nunits = 0;
+    for (size_t i = 0; i < ns; i++) {
+        if ((rc = read_source(a, &S[i], err)))
+            goto done;
+        S[i].base = nunits;
+        nunits += S[i].nunits;
+    }
+    rep->pairs = calloc(ns * (ns - 1) / 2 + 1, sizeof *rep->pairs);
+    if (!rep->pairs) {
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < ns; i++)
+        for (size_t j = i + 1; j < ns; j++) {
+            nmdi_spine_pairrep *pr = &rep->pairs[rep->npairs++];
+            pr->left = strdup(S[i].id);
+            pr->right = strdup(S[j].id);
+            if ((rc = link_pair(ctx, &S[i], &S[j], threshold, pr, &links, &nlinks, &caplinks, models,
+                                err)))
+                goto done;
+        }
+    /* persons: union by decreasing weight, at most one unit per source */
+    size_t maxc = opts && opts->max_cluster ? opts->max_cluster : ns;
+    nmdi_link_pair *lp = calloc(nlinks + 1, sizeof *lp);
+    cluster = calloc(nunits + 1, sizeof *cluster);
+    prob = malloc((nunits + 1) * sizeof *prob);
+    if (!lp || !cluster || !prob) {
+        free(lp);
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < nlinks; k++) {
+        lp[k].a = links[k].a;
+        lp[k].b = links[k].b;
+        lp[k].probability = links[k].p;
+        lp[k].weight = links[k].p; /* comparable across source pairs */
+    }
+    rep->refused = nmdi_link_cluster(nunits, lp, nlinks, maxc, cluster);
+    free(lp);
+    for (size_t u = 0; u < nunits; u++)
+        prob[u] = NAN;
+    for (size_t k = 0; k < nlinks; k++) {
+        if (cluster[links[k].a] != cluster[links[k].b])
+            continue;
+        if (isnan(prob[links[k].a]) || links[k].p > prob[links[k].a])
+            prob[links[k].a] = links[k].p;
+        if (isnan(prob[links[k].b]) || links[k].p > prob[links[k].b])
+            prob[links[k].b] = links[k].p;
+    }
+    json_object_set_new(lin, "method", json_string("nmdi link DIR: Fellegi-Sunter (EM) per source pair, "
+                                                   "one-to-one, clusters by decreasing probability"));
+    json_object_set_new(lin, "threshold", json_real(threshold));
+    json_object_set_new(lin, "max_cluster", json_integer((json_int_t)maxc));
+    json_object_set_new(lin, "refused_merges", json_integer((json_int_t)rep->refused));
+    json_object_set_new(lin, "nmdi_version", json_string(NMDI_VERSION));
+    char *ls = json_dumps(lin, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!ls) {
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        goto done;
+    }
+    rc = write_spine(dir, cfg->partitions > 0 ? cfg->partitions : 1, S, ns, cluster, prob, nunits, ls,
+                     rep, err);
+    free(ls);
+done:
+    for (size_t i = 0; S && i < cfg->nsources; i++)
+        if (S[i].ds)
+            nmdi_dataset_close(S[i].ds);
+    free(S);
+    free(links);
+    free(cluster);
+    free(prob);
+    json_decref(lin);
+    if (cat)
+        nmdi_catalog_close(cat);
+    nmdi_config_free(cfg);
+    nmdi_arena_free(a);
+    if (rc) {
+        nmdi_spine_report_free(rep);
+        return rc;
+    }
+    rep->seconds = nmdi_now() - t0;
+    *out = rep;
+    return 0;
+}
