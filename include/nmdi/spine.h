@@ -37,6 +37,8 @@ typedef struct nmdi_spine_report {
     uint64_t records, persons; /* rows of the spine, distinct person ids           */
     size_t refused;            /* merges refused by the chaining guard             */
     int64_t version;           /* person_spine version written (0: none)           */
+    uint64_t decisions;        /* clerical decisions applied (DIR/review/)         */
+    uint64_t review_pairs;     /* pairs in the uncertain band written for review   */
     double seconds;
 } nmdi_spine_report;
 
@@ -50,6 +52,20 @@ typedef struct nmdi_spine_opts {
 int nmdi_spine_build(const nmdi_ctx *ctx, const char *dir, const nmdi_spine_opts *opts,
                      nmdi_spine_report **out, nmdi_error *err);
 void nmdi_spine_report_free(nmdi_spine_report *r);
+
+/* Clerical review. Each build also writes person_spine_pairs: the pairs
+ * with probability in [0.2, 0.8) (sources, lines, person keys, probability,
+ * weight, agreement pattern with field weights; no identifier).
+ * Export writes those of the latest version with lo <= p < hi as CSV
+ * (left_source,left_line,left_person_key,right_source,right_line,
+ * right_person_key,match_probability,match_weight,pattern,decision) to out
+ * ("-" = standard output). Import reads such a file (columns left_source,
+ * left_line, right_source, right_line, decision = match | non-match | empty)
+ * and merges it into DIR/review/decisions.csv, which every later build
+ * applies (a decision overrides the model's probability: 1 or 0). */
+int nmdi_spine_review_export(const char *dir, double lo, double hi, const char *out, uint64_t *n,
+                             nmdi_error *err);
+int nmdi_spine_review_import(const char *dir, const char *file, uint64_t *n, nmdi_error *err);
 
 #ifdef __cplusplus
 }

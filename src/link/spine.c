@@ -9,6 +9,7 @@
  */
 #include "nmdi/spine.h"
 #include "nmdi/catalog.h"
+#include "nmdi/csv.h"
 #include "nmdi/config.h"
 #include "nmdi/ingest.h"
 #include "nmdi/link.h"
@@ -16,10 +17,13 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Columns of the link table built for each source (missing column: ""). */
 enum { C_SQ, C_GQ, C_FQ, C_SP, C_GP, C_FP, C_DOB, C_SEX, NCOLS };
@@ -41,7 +45,25 @@ typedef struct spsrc {
     size_t nunits;     /* records linked (one per person key when grouped)  */
     const char **cells;/* nunits * NCOLS                                    */
     size_t base;       /* first global unit index                           */
+    int32_t *uline;    /* per unit: src_line of its first row               */
+    int64_t *ukey;     /* per unit: person key                              */
 } spsrc;
+
+/* A pair of the uncertain band, kept for clerical review. */
+typedef struct upair {
+    const spsrc *L, *R;
+    uint32_t lu, ru;
+    double p, w;
+    const char *pattern;
+} upair;
+
+typedef struct spwork {
+    nmdi_arena *a;
+    nmdi_strmap *dec;  /* "lsrc\tlline\trsrc\trline" -> 1 match, 0 non-match */
+    upair *up;
+    size_t nup, capup;
+    uint64_t applied;  /* decisions applied                                  */
+} spwork;
 
 static int linkable_type(const char *rt)
 {
@@ -75,6 +97,13 @@ static const char *cell_str(nmdi_arena *a, const nmdi_dataset *ds, size_t part, 
         snprintf(buf, sizeof buf, "%016llx", (unsigned long long)v[r]);
         return nmdi_arena_strdup(a, buf);
     }
+    case NMDI_COL_I32: {
+        const int32_t *v;
+        if (nmdi_dataset_i32(ds, part, name, &v, &e) || v[r] == NMDI_I32_NONE)
+            return "";
+        snprintf(buf, sizeof buf, "%d", (int)v[r]);
+        return nmdi_arena_strdup(a, buf);
+    }
     case NMDI_COL_DATE: {
         const int32_t *v;
         if (nmdi_dataset_i32(ds, part, name, &v, &e))
@@ -105,7 +134,9 @@ static int read_source(nmdi_arena *a, spsrc *S, nmdi_error *err)
     S->line = nmdi_arena_calloc(a, S->nrows + 1, sizeof *S->line);
     S->unit = nmdi_arena_calloc(a, S->nrows + 1, sizeof *S->unit);
     S->cells = nmdi_arena_calloc(a, (S->nrows + 1) * NCOLS, sizeof *S->cells);
-    if (!S->pkey || !S->line || !S->unit || !S->cells)
+    S->uline = nmdi_arena_calloc(a, S->nrows + 1, sizeof *S->uline);
+    S->ukey = nmdi_arena_calloc(a, S->nrows + 1, sizeof *S->ukey);
+    if (!S->uline || !S->ukey || !S->pkey || !S->line || !S->unit || !S->cells)
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory reading %s", S->id);
     int fk = nmdi_dataset_find(ds, "person_key"), fl = nmdi_dataset_find(ds, "src_line");
     int group = fk >= 0 && nmdi_dataset_field(ds, (size_t)fk)->type == NMDI_COL_I64;
@@ -140,6 +171,8 @@ static int read_source(nmdi_arena *a, spsrc *S, nmdi_error *err)
             }
             size_t u = S->nunits++;
             S->unit[row] = (uint32_t)u;
+            S->uline[u] = S->line[row];
+            S->ukey[u] = S->pkey[row];
             for (int c = 0; c < NCOLS; c++)
                 S->cells[u * NCOLS + (size_t)c] =
                     fc[c] >= 0 ? cell_str(a, ds, part, r, fc[c], colname[c]) : "";
@@ -152,6 +185,56 @@ oom:
 fail:
     nmdi_strmap_free(seen);
     return err->code ? err->code : NMDI_EINTERNAL;
+}
+
+/* Read a decisions file (left_source,left_line,right_source,right_line,
+ * decision) into m; rows with an empty decision are skipped. */
+static int read_decisions(const char *path, nmdi_strmap *m, uint64_t *n, nmdi_error *err)
+{
+    nmdi_table *t = NULL;
+    int rc = nmdi_table_read_csv(&t, path, NULL, err);
+    if (rc)
+        return rc;
+    static const char *const need[] = {"left_source", "left_line", "right_source", "right_line",
+                                       "decision"};
+    int c[5];
+    for (int i = 0; i < 5; i++)
+        if ((c[i] = nmdi_table_col(t, need[i])) < 0) {
+            rc = nmdi_error_at(err, NMDI_EDATA, path, 1, need[i], "column '%s' is missing", need[i]);
+            goto done;
+        }
+    for (size_t r = 0; r < t->nrows; r++) {
+        const char *d = nmdi_table_cell(t, r, (size_t)c[4]);
+        if (!*d)
+            continue;
+        int v = !strcmp(d, "match") ? 1 : !strcmp(d, "non-match") || !strcmp(d, "nonmatch") ? 0 : -1;
+        if (v < 0) {
+            rc = nmdi_error_at(err, NMDI_EDATA, path, t->lines[r], "decision",
+                               "decision '%s': give match, non-match or leave it empty", d);
+            goto done;
+        }
+        int64_t ll, rl;
+        if (nmdi_parse_int64(nmdi_table_cell(t, r, (size_t)c[1]), &ll) ||
+            nmdi_parse_int64(nmdi_table_cell(t, r, (size_t)c[3]), &rl)) {
+            rc = nmdi_error_at(err, NMDI_EDATA, path, t->lines[r], "left_line",
+                               "left_line and right_line must be line numbers");
+            goto done;
+        }
+        char key[512];
+        int kn = snprintf(key, sizeof key, "%s\t%lld\t%s\t%lld", nmdi_table_cell(t, r, (size_t)c[0]),
+                          (long long)ll, nmdi_table_cell(t, r, (size_t)c[2]), (long long)rl);
+        int64_t *slot = nmdi_strmap_put(m, key, (size_t)kn, NULL);
+        if (!slot) {
+            rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+            goto done;
+        }
+        *slot = v;
+        if (n)
+            (*n)++;
+    }
+done:
+    nmdi_table_free(t);
+    return rc;
 }
 
 typedef struct gpair {
@@ -172,7 +255,7 @@ static int by_weight_desc(const void *x, const void *y)
 /* Link two sources; appends the one-to-one links to *links. */
 static int link_pair(const nmdi_ctx *ctx, const spsrc *L, const spsrc *R, double threshold,
                      nmdi_spine_pairrep *rep, gpair **links, size_t *nlinks, size_t *caplinks,
-                     json_t *models, nmdi_error *err)
+                     json_t *models, spwork *W, nmdi_error *err)
 {
     const char *fields[NCOLS];
     int kinds[NCOLS];
@@ -236,6 +319,47 @@ static int link_pair(const nmdi_ctx *ctx, const spsrc *L, const spsrc *R, double
         goto done;
     }
     memcpy(ord, pairs, np * sizeof *ord);
+    for (size_t i = 0; i < np; i++) {
+        nmdi_link_pair *p = &ord[i];
+        char key[256];
+        int64_t *d = NULL;
+        if (W->dec) {
+            int n = snprintf(key, sizeof key, "%s\t%d\t%s\t%d", L->id, (int)L->uline[p->a], R->id,
+                             (int)R->uline[p->b]);
+            d = nmdi_strmap_get(W->dec, key, (size_t)n);
+            if (!d) {
+                n = snprintf(key, sizeof key, "%s\t%d\t%s\t%d", R->id, (int)R->uline[p->b], L->id,
+                             (int)L->uline[p->a]);
+                d = nmdi_strmap_get(W->dec, key, (size_t)n);
+            }
+        }
+        if (d) { /* a clerical decision overrides the model */
+            W->applied++;
+            p->probability = *d ? 1.0 : 0.0;
+            p->weight = *d ? 1e6 : -1e6;
+            continue;
+        }
+        if (p->probability < 0.2 || p->probability >= 0.8)
+            continue;
+        char pat[1024];
+        size_t pl = 0;
+        pat[0] = 0;
+        for (size_t f = 0; f < nmdi_link_nfields(lk) && pl < sizeof pat - 1; f++)
+            pl += (size_t)snprintf(pat + pl, sizeof pat - pl, "%s%s=%s:%.2f", f ? ";" : "",
+                                   nmdi_link_field_name(lk, f),
+                                   nmdi_link_level_label(nmdi_link_field_kind(lk, f), p->levels[f]),
+                                   nmdi_link_field_weight(lk, p, f));
+        if (W->nup == W->capup) {
+            size_t nc = W->capup ? 2 * W->capup : 256;
+            upair *g = realloc(W->up, nc * sizeof *g);
+            if (!g)
+                continue;
+            W->up = g;
+            W->capup = nc;
+        }
+        W->up[W->nup++] = (upair){L, R, p->a, p->b, p->probability, p->weight,
+                                  nmdi_arena_strdup(W->a, pat)};
+    }
     qsort(ord, np, sizeof *ord, by_weight_desc);
     double expected = 0, sumlinks = 0;
     for (size_t i = 0; i < np; i++) {
@@ -299,9 +423,167 @@ void nmdi_spine_report_free(nmdi_spine_report *r)
     free(r);
 }
 
+/* The uncertain pairs of this spine version: dataset person_spine_pairs,
+ * same version number, in the spine's catalog transaction. */
+static int write_pairs(nmdi_catalog *cat, const char *store, const char *vname, const char *spine_rel,
+                       const char *now, int64_t version, const spwork *W, nmdi_error *err)
+{
+    static const nmdi_store_field f[] = {
+        {"left_source", NMDI_COL_CODE},  {"left_line", NMDI_COL_I32},  {"left_person_key", NMDI_COL_I64},
+        {"right_source", NMDI_COL_CODE}, {"right_line", NMDI_COL_I32}, {"right_person_key", NMDI_COL_I64},
+        {"match_probability", NMDI_COL_F64}, {"match_weight", NMDI_COL_F64}, {"pattern", NMDI_COL_STR}};
+    char rel[512], lin[1200];
+    snprintf(rel, sizeof rel, "store/person_spine_pairs/%s", vname);
+    snprintf(lin, sizeof lin, "{\"inputs\":[{\"dataset\":\"person_spine\",\"version\":%lld,\"path\":\"%s\"}],"
+             "\"method\":\"nmdi link DIR: pairs with probability in [0.2, 0.8) for clerical review\"}",
+             (long long)version, spine_rel);
+    nmdi_store_writer *w = NULL;
+    int rc;
+    int64_t pv;
+    if ((rc = nmdi_catalog_next_version(cat, "person_spine_pairs", &pv, err)))
+        return rc;
+    char pvname[32];
+    snprintf(pvname, sizeof pvname, "%lld", (long long)pv);
+    snprintf(rel, sizeof rel, "store/person_spine_pairs/%s", pvname);
+    if ((rc = nmdi_store_clean_tmp(store, "person_spine_pairs", err)) ||
+        (rc = nmdi_store_remove_version(store, "person_spine_pairs", pvname, err)))
+        return rc;
+    nmdi_dsversion v = {0, "person_spine_pairs", pv, NULL, "person_spine_pairs", rel,
+                        (int64_t)W->nup, (int64_t)W->nup, 0, 1, now, lin};
+    nmdi_store_opts so = {1, 0};
+    if ((rc = nmdi_catalog_add_version(cat, &v, err)) ||
+        (rc = nmdi_store_writer_open(&w, store, "person_spine_pairs", pvname, 9, f, &so, err)))
+        return rc;
+    for (size_t i = 0; i < W->nup && !rc; i++) {
+        const upair *u = &W->up[i];
+        nmdi_store_row_begin(w, 0);
+        nmdi_store_put_str(w, 0, u->L->id, strlen(u->L->id));
+        nmdi_store_put_i32(w, 1, u->L->uline[u->lu]);
+        nmdi_store_put_i64(w, 2, u->L->ukey[u->lu]);
+        nmdi_store_put_str(w, 3, u->R->id, strlen(u->R->id));
+        nmdi_store_put_i32(w, 4, u->R->uline[u->ru]);
+        nmdi_store_put_i64(w, 5, u->R->ukey[u->ru]);
+        nmdi_store_put_f64(w, 6, u->p);
+        nmdi_store_put_f64(w, 7, u->w);
+        nmdi_store_put_str(w, 8, u->pattern ? u->pattern : "", u->pattern ? strlen(u->pattern) : 0);
+        rc = nmdi_store_row_end(w, err);
+    }
+    if (rc) {
+        nmdi_store_writer_abort(w);
+        return rc;
+    }
+    char *vdir = NULL;
+    rc = nmdi_store_writer_finish(w, lin, &vdir, err);
+    free(vdir);
+    (void)version;
+    return rc;
+}
+
+int nmdi_spine_review_export(const char *dir, double lo, double hi, const char *out, uint64_t *n,
+                             nmdi_error *err)
+{
+    *n = 0;
+    nmdi_dataset *ds = NULL;
+    int rc = nmdi_ingest_open_latest(dir, "person_spine_pairs", &ds, err);
+    if (rc)
+        return rc;
+    FILE *f = strcmp(out, "-") ? NULL : stdout;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", out, (long)getpid());
+    if (!f && !(f = fopen(tmp, "wb"))) {
+        nmdi_dataset_close(ds);
+        return nmdi_error_at(err, NMDI_EDATA, out, 0, "", "cannot write: %s", strerror(errno));
+    }
+    fputs("left_source,left_line,left_person_key,right_source,right_line,right_person_key,"
+          "match_probability,match_weight,pattern,decision\n", f);
+    nmdi_arena *a = nmdi_arena_new(0);
+    for (size_t part = 0; part < nmdi_dataset_nparts(ds) && !rc; part++) {
+        const double *pr = NULL;
+        if ((rc = nmdi_dataset_f64(ds, part, "match_probability", &pr, err)))
+            break;
+        for (size_t r = 0; r < nmdi_dataset_part_rows(ds, part); r++) {
+            if (!(pr[r] >= lo && pr[r] < hi))
+                continue;
+            static const char *const cols[] = {"left_source", "left_line", "left_person_key",
+                                               "right_source", "right_line", "right_person_key"};
+            for (int c = 0; c < 6; c++) {
+                int fi = nmdi_dataset_find(ds, cols[c]);
+                const char *v = fi >= 0 ? cell_str(a, ds, part, r, fi, cols[c]) : "";
+                if (c)
+                    fputc(',', f);
+                nmdi_csv_put(f, v);
+            }
+            const double *w = NULL;
+            nmdi_dataset_f64(ds, part, "match_weight", &w, err);
+            fprintf(f, ",%.6f,%.4f,", pr[r], w ? w[r] : 0.0);
+            nmdi_csv_put(f, cell_str(a, ds, part, r, nmdi_dataset_find(ds, "pattern"), "pattern"));
+            fputs(",\n", f);
+            (*n)++;
+        }
+    }
+    nmdi_arena_free(a);
+    nmdi_dataset_close(ds);
+    if (f == stdout) {
+        fflush(f);
+        return rc;
+    }
+    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (!rc && (bad || rename(tmp, out) != 0))
+        rc = nmdi_error_at(err, NMDI_EDATA, out, 0, "", "cannot write: %s", strerror(errno));
+    if (rc)
+        unlink(tmp);
+    return rc;
+}
+
+int nmdi_spine_review_import(const char *dir, const char *file, uint64_t *n, nmdi_error *err)
+{
+    *n = 0;
+    nmdi_strmap *m = nmdi_strmap_new();
+    if (!m)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof path, "%s/review", dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/review/decisions.csv", dir);
+    struct stat st;
+    int rc = 0;
+    if (stat(path, &st) == 0)
+        rc = read_decisions(path, m, NULL, err); /* earlier decisions; the new file wins */
+    if (!rc)
+        rc = read_decisions(file, m, n, err);
+    if (rc) {
+        nmdi_strmap_free(m);
+        return rc;
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        nmdi_strmap_free(m);
+        return nmdi_error_at(err, NMDI_EINTERNAL, tmp, 0, "", "cannot write: %s", strerror(errno));
+    }
+    fputs("left_source,left_line,right_source,right_line,decision\n", f);
+    size_t it = 0;
+    const char *key;
+    int64_t v;
+    while (nmdi_strmap_iter(m, &it, &key, &v)) {
+        for (const char *k = key; *k; k++)
+            fputc(*k == '\t' ? ',' : *k, f);
+        fprintf(f, ",%s\n", v ? "match" : "non-match");
+    }
+    nmdi_strmap_free(m);
+    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return nmdi_error_at(err, NMDI_EINTERNAL, path, 0, "", "cannot write: %s", strerror(errno));
+    }
+    return 0;
+}
+
 /* Write person_spine and its catalog row. */
 static int write_spine(const char *dir, int nparts, spsrc *S, size_t ns, const uint32_t *cluster,
-                       const double *prob, size_t nunits, const char *lineage,
+                       const double *prob, size_t nunits, const char *lineage, const spwork *W,
                        nmdi_spine_report *rep, nmdi_error *err)
 {
     static const nmdi_store_field fields[] = {{"source", NMDI_COL_CODE},
@@ -369,6 +651,8 @@ static int write_spine(const char *dir, int nparts, spsrc *S, size_t ns, const u
         goto done;
     rc = nmdi_catalog_update_version(cat, v.id, (int64_t)rep->records, (int64_t)rep->records, 0, lineage, err);
     if (!rc)
+        rc = write_pairs(cat, store, vname, rel, now, version, W, err);
+    if (!rc)
         rc = nmdi_catalog_commit(cat, err);
     if (rc) {
         nmdi_error keep = *err;
@@ -404,6 +688,7 @@ int nmdi_spine_build(const nmdi_ctx *ctx, const char *dir, const nmdi_spine_opts
     nmdi_spine_report *rep = calloc(1, sizeof *rep);
     spsrc *S = NULL;
     size_t ns = 0;
+    spwork W = {a, NULL, NULL, 0, 0, 0};
     gpair *links = NULL;
     size_t nlinks = 0, caplinks = 0;
     uint32_t *cluster = NULL;
@@ -419,6 +704,16 @@ int nmdi_spine_build(const nmdi_ctx *ctx, const char *dir, const nmdi_spine_opts
     json_object_set_new(lin, "pairs", models);
     if ((rc = nmdi_config_load(&cfg, path, err)))
         goto done;
+    snprintf(path, sizeof path, "%s/review/decisions.csv", dir);
+    struct stat dst;
+    if (stat(path, &dst) == 0) {
+        if (!(W.dec = nmdi_strmap_new())) {
+            rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+            goto done;
+        }
+        if ((rc = read_decisions(path, W.dec, NULL, err)))
+            goto done;
+    }
     snprintf(path, sizeof path, "%s/catalog.db", dir);
     if ((rc = nmdi_catalog_open(&cat, path, 1, err)))
         goto done;
@@ -489,7 +784,7 @@ int nmdi_spine_build(const nmdi_ctx *ctx, const char *dir, const nmdi_spine_opts
             pr->left = strdup(S[i].id);
             pr->right = strdup(S[j].id);
             if ((rc = link_pair(ctx, &S[i], &S[j], threshold, pr, &links, &nlinks, &caplinks, models,
-                                err)))
+                                &W, err)))
                 goto done;
         }
     /* persons: union by decreasing weight, at most one unit per source */
@@ -525,6 +820,9 @@ int nmdi_spine_build(const nmdi_ctx *ctx, const char *dir, const nmdi_spine_opts
     json_object_set_new(lin, "threshold", json_real(threshold));
     json_object_set_new(lin, "max_cluster", json_integer((json_int_t)maxc));
     json_object_set_new(lin, "refused_merges", json_integer((json_int_t)rep->refused));
+    json_object_set_new(lin, "review_decisions_applied", json_integer((json_int_t)W.applied));
+    rep->decisions = W.applied;
+    rep->review_pairs = W.nup;
     json_object_set_new(lin, "nmdi_version", json_string(NMDI_VERSION));
     char *ls = json_dumps(lin, JSON_COMPACT | JSON_SORT_KEYS);
     if (!ls) {
@@ -532,7 +830,7 @@ int nmdi_spine_build(const nmdi_ctx *ctx, const char *dir, const nmdi_spine_opts
         goto done;
     }
     rc = write_spine(dir, cfg->partitions > 0 ? cfg->partitions : 1, S, ns, cluster, prob, nunits, ls,
-                     rep, err);
+                     &W, rep, err);
     free(ls);
 done:
     for (size_t i = 0; S && i < cfg->nsources; i++)
@@ -540,6 +838,8 @@ done:
             nmdi_dataset_close(S[i].ds);
     free(S);
     free(links);
+    free(W.up);
+    nmdi_strmap_free(W.dec);
     free(cluster);
     free(prob);
     json_decref(lin);
