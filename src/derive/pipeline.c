@@ -1,0 +1,948 @@
+/*
+ * pipeline.c — `nmdi derive DIR` over the store (nmdi/derive_pipeline.h):
+ * reads the latest version of every border_crossing, register_event and
+ * permit source, classifies each person's records partition by partition on
+ * the thread pool with the functions of derive.h, and writes the datasets
+ * crossing_residence, migration_events, register_flows and first_permits
+ * with their catalog rows in one transaction.
+ */
+#include "nmdi/derive_pipeline.h"
+
+#include "nmdi/catalog.h"
+#include "nmdi/store.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- parameters ------------------------------------------------------------------- */
+
+static int months_to_days(int64_t m)
+{
+    return (int)((double)m * 365.25 / 12.0);
+}
+
+int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_error *err)
+{
+    memset(p, 0, sizeof *p);
+    nmdi_residence_rule_default(&p->rule);
+    p->rule.cutoff = NMDI_DATE_NONE;
+    p->usual_residence = 'b';
+    nmdi_events_opts_default(&p->events);
+    p->country = cfg && cfg->country_code ? cfg->country_code : "";
+    if (!cfg)
+        return 0;
+    const nmdi_cfg_node *r = nmdi_cfg_get(cfg->root, "residence");
+    if (!r)
+        return 0;
+    static const char *const keys[] = {"rule",          "threshold",       "window",
+                                       "threshold_months", "window_months", "usual_residence",
+                                       "temporary_min_days", NULL};
+    const char *f = cfg->path;
+    if (nmdi_cfg_check_keys(r, f, "residence", keys, err))
+        return NMDI_EDATA;
+    const nmdi_cfg_node *x;
+    int64_t v;
+    if ((x = nmdi_cfg_get(r, "rule"))) {
+        const char *s;
+        int tm, tw;
+        char extra;
+        if (nmdi_cfg_as_str(x, f, "residence.rule", &s, err))
+            return NMDI_EDATA;
+        if (sscanf(s, "%d/%d%c", &tm, &tw, &extra) != 2 || tm < 1 || tw < tm || tw > 1200)
+            return nmdi_error_at(err, NMDI_EDATA, f, x->line, "residence.rule",
+                                 "'%s' is not THRESHOLD/WINDOW in months (e.g. \"12/16\")", s);
+        p->rule.threshold = months_to_days(tm);
+        p->rule.window = months_to_days(tw);
+    }
+    static const struct {
+        const char *key;
+        int months;
+        int which; /* 0 threshold, 1 window, 2 temp_min */
+    } nums[] = {{"threshold_months", 1, 0}, {"window_months", 1, 1}, {"threshold", 0, 0},
+                {"window", 0, 1},           {"temporary_min_days", 0, 2}};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        if (!(x = nmdi_cfg_get(r, nums[i].key)))
+            continue;
+        char what[64];
+        snprintf(what, sizeof what, "residence.%s", nums[i].key);
+        if (nmdi_cfg_as_int(x, f, what, &v, err))
+            return NMDI_EDATA;
+        if (v < 1 || v > 36600)
+            return nmdi_error_at(err, NMDI_EDATA, f, x->line, what, "%lld is out of range",
+                                 (long long)v);
+        int d = nums[i].months ? months_to_days(v) : (int)v;
+        if (nums[i].which == 0)
+            p->rule.threshold = d;
+        else if (nums[i].which == 1)
+            p->rule.window = d;
+        else
+            p->events.temp_min = d;
+    }
+    if ((x = nmdi_cfg_get(r, "usual_residence"))) {
+        const char *s;
+        if (nmdi_cfg_as_str(x, f, "residence.usual_residence", &s, err))
+            return NMDI_EDATA;
+        if ((s[0] != 'a' && s[0] != 'b') || s[1])
+            return nmdi_error_at(err, NMDI_EDATA, f, x->line, "residence.usual_residence",
+                                 "'%s' is not a or b", s);
+        p->usual_residence = s[0];
+    }
+    p->events.temp_max = p->rule.threshold;
+    if (p->events.temp_min >= p->events.temp_max)
+        p->events.temp_min = p->events.temp_max - 1;
+    if (nmdi_residence_rule_check(&p->rule, err)) {
+        err->line = r->line;
+        snprintf(err->file, sizeof err->file, "%s", f);
+        snprintf(err->field, sizeof err->field, "residence");
+        return NMDI_EDATA;
+    }
+    return 0;
+}
+
+/* ---- output layouts ------------------------------------------------------------------ */
+
+enum { OUT_CR, OUT_EV, OUT_REG, OUT_PERMIT, NOUT };
+static const char *const out_names[NOUT] = {"crossing_residence", "migration_events",
+                                            "register_flows", "first_permits"};
+
+enum { CR_KEY, CR_DATE, CR_DIR, CR_DOC, CR_SEX, CR_DOB, CR_RB, CR_RA, CR_LTM, CR_FB, CR_FA, CR_FM,
+       CR_PROV, CR_ERR, CR_SRC, CR_N };
+static const nmdi_store_field cr_fields[CR_N] = {
+    {"traveller_key", NMDI_COL_I64},     {"date", NMDI_COL_DATE},
+    {"direction", NMDI_COL_CODE},        {"document_country", NMDI_COL_CODE},
+    {"sex", NMDI_COL_CODE},              {"date_of_birth", NMDI_COL_DATE},
+    {"resident_before", NMDI_COL_I32},   {"resident_after", NMDI_COL_I32},
+    {"long_term_migration", NMDI_COL_I32}, {"date_final_before", NMDI_COL_DATE},
+    {"date_final_after", NMDI_COL_DATE}, {"date_final_migration", NMDI_COL_DATE},
+    {"provisional", NMDI_COL_I32},       {"error", NMDI_COL_I32},
+    {"source", NMDI_COL_CODE}};
+
+enum { EV_KEY, EV_EVENT, EV_DATE, EV_CIT, EV_RET, EV_COUNTRY, EV_SEX, EV_DOB, EV_PROV, EV_CIRC,
+       EV_CIRCT, EV_DUR, EV_SRC, EV_N };
+static const nmdi_store_field ev_fields[EV_N] = {
+    {"traveller_key", NMDI_COL_I64}, {"event", NMDI_COL_CODE},
+    {"date", NMDI_COL_DATE},         {"citizen", NMDI_COL_I32},
+    {"returning_citizen", NMDI_COL_I32}, {"country", NMDI_COL_CODE},
+    {"sex", NMDI_COL_CODE},          {"date_of_birth", NMDI_COL_DATE},
+    {"provisional", NMDI_COL_I32},   {"circular", NMDI_COL_I32},
+    {"circular_temporary", NMDI_COL_I32}, {"duration", NMDI_COL_I32},
+    {"source", NMDI_COL_CODE}};
+
+enum { RG_KEY, RG_EVENT, RG_DATE, RG_CIT, RG_COUNTRY, RG_CITSHIP, RG_SEX, RG_DOB, RG_PROV, RG_SRC,
+       RG_N };
+static const nmdi_store_field rg_fields[RG_N] = {
+    {"person_key", NMDI_COL_I64},  {"event", NMDI_COL_CODE},       {"date", NMDI_COL_DATE},
+    {"citizen", NMDI_COL_I32},     {"country", NMDI_COL_CODE},     {"citizenship", NMDI_COL_CODE},
+    {"sex", NMDI_COL_CODE},        {"date_of_birth", NMDI_COL_DATE}, {"provisional", NMDI_COL_I32},
+    {"source", NMDI_COL_CODE}};
+
+enum { FP_KEY, FP_DATE, FP_TO, FP_REASON, FP_CITSHIP, FP_SEX, FP_DOB, FP_SRC, FP_N };
+static const nmdi_store_field fp_fields[FP_N] = {
+    {"person_key", NMDI_COL_I64}, {"date", NMDI_COL_DATE},        {"valid_to", NMDI_COL_DATE},
+    {"reason", NMDI_COL_CODE},    {"citizenship", NMDI_COL_CODE}, {"sex", NMDI_COL_CODE},
+    {"date_of_birth", NMDI_COL_DATE}, {"source", NMDI_COL_CODE}};
+
+static const char *const reason_codes[5] = {"", "FAM", "EDU", "REM", "OTH"};
+
+/* ---- one input dataset ------------------------------------------------------------------ */
+
+/* An optional CODE column: its dictionary, or none. */
+typedef struct codecol {
+    const char *name;
+    const char *const *dict;
+    size_t n;
+} codecol;
+
+typedef struct run {
+    const nmdi_ctx *ctx;
+    const nmdi_derive_params *P;
+    nmdi_derive_summary *sum;
+    nmdi_dataset *ds;
+    const char *source;
+    nmdi_store_writer *w[NOUT];
+    size_t out_parts;
+    pthread_mutex_t mu;
+    nmdi_error err;
+    nmdi_date cutoff;
+    codecol doc, sex, country, citship, event, reason, dir;
+    uint8_t *dirmap;  /* dir dict index -> NMDI_ARRIVAL/DEPARTURE/UNKNOWN  */
+    int8_t *home;     /* doc/citship dict index -> 1 the reporting country */
+    uint8_t *kindmap; /* event dict -> NMDI_REG_*; reason dict -> 1..4     */
+    int has_time, has_dob;
+    nmdi_progress prog;
+    uint64_t done;
+} run;
+
+static void codecol_init(codecol *c, const nmdi_dataset *ds, const char *name)
+{
+    c->name = name;
+    c->n = 0;
+    c->dict = nmdi_dataset_find(ds, name) >= 0 ? nmdi_dataset_dict(ds, name, &c->n) : NULL;
+    if (!c->dict)
+        c->n = 0;
+}
+
+/* Column of a partition, or NULL when the dataset has no such field. */
+static const int32_t *col_i32(run *R, size_t part, const char *name)
+{
+    const int32_t *p = NULL;
+    nmdi_error e;
+    if (nmdi_dataset_find(R->ds, name) < 0 || nmdi_dataset_i32(R->ds, part, name, &p, &e))
+        return NULL;
+    return p;
+}
+
+static const char *code_of(const codecol *c, const int32_t *col, size_t row, size_t *len)
+{
+    if (!col || !c->dict || col[row] < 0 || (size_t)col[row] >= c->n) {
+        *len = 0;
+        return "";
+    }
+    const char *s = c->dict[col[row]];
+    *len = strlen(s);
+    return s;
+}
+
+static void put_code(nmdi_store_writer *w, size_t f, const char *s)
+{
+    nmdi_store_put_str(w, f, s, strlen(s));
+}
+
+static void put_copy(nmdi_store_writer *w, size_t f, const codecol *c, const int32_t *col, size_t row)
+{
+    size_t len;
+    const char *s = code_of(c, col, row, &len);
+    nmdi_store_put_str(w, f, s, len);
+}
+
+static int year_index(nmdi_date d)
+{
+    if (d == NMDI_DATE_NONE)
+        return 0;
+    int y = nmdi_date_year(d) - NMDI_DERIVE_YEAR0;
+    return y > 0 && y < NMDI_DERIVE_NYEARS ? y : 0;
+}
+
+static int8_t *home_map(const codecol *c, const char *country)
+{
+    int8_t *m = calloc(c->n + 1, 1);
+    for (size_t i = 0; m && i < c->n; i++)
+        m[i] = country && *country && nmdi_str_ieq(c->dict[i], country);
+    return m;
+}
+
+/* Sort item: person key, date, time, row. */
+typedef struct item {
+    int64_t key;
+    int32_t date; /* NMDI_DATE_NONE mapped to INT32_MAX: last */
+    int32_t time; /* seconds, -1 unknown */
+    uint32_t row;
+} item;
+
+static int item_cmp(const void *a, const void *b)
+{
+    const item *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    if (x->date != y->date)
+        return x->date < y->date ? -1 : 1;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+static int same_person(const item *a, const item *b)
+{
+    return a->key == b->key && a->key != NMDI_I64_NONE;
+}
+
+static int32_t parse_time(const char *s, size_t len)
+{
+    int h = 0, m = 0, sec = 0;
+    if (len < 4 || len > 8)
+        return -1;
+    char buf[9];
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    int n = sscanf(buf, "%d:%d:%d", &h, &m, &sec);
+    if (n < 2 || h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60)
+        return -1;
+    return (int32_t)(h * 3600 + m * 60 + (n == 3 ? sec : 0));
+}
+
+static void fail(run *R, const nmdi_error *e)
+{
+    pthread_mutex_lock(&R->mu);
+    if (!R->err.code)
+        R->err = *e;
+    pthread_mutex_unlock(&R->mu);
+}
+
+static int oom(run *R)
+{
+    nmdi_error e;
+    nmdi_error_clear(&e);
+    nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
+    fail(R, &e);
+    return NMDI_EINTERNAL;
+}
+
+static void progress(run *R, uint64_t rows)
+{
+    R->done += rows;
+    nmdi_progress_update(&R->prog, R->done);
+}
+
+/* ---- border crossings -------------------------------------------------------------------- */
+
+static int32_t i32_or_none(int v)
+{
+    return v < 0 ? NMDI_I32_NONE : v;
+}
+
+static int border_part(void *arg, size_t part)
+{
+    run *R = arg;
+    size_t n = (size_t)nmdi_dataset_part_rows(R->ds, part);
+    if (n == 0)
+        return 0;
+    nmdi_error e;
+    nmdi_error_clear(&e);
+    const int64_t *key;
+    const int32_t *date = NULL, *dirc = NULL;
+    if (nmdi_dataset_i64(R->ds, part, "traveller_key", &key, &e) ||
+        nmdi_dataset_i32(R->ds, part, "date", &date, &e) ||
+        nmdi_dataset_i32(R->ds, part, "direction", &dirc, &e)) {
+        fail(R, &e);
+        return e.code;
+    }
+    const int32_t *doc = col_i32(R, part, "document_country"), *sex = col_i32(R, part, "sex"),
+                  *dob = col_i32(R, part, "date_of_birth");
+    const uint64_t *toff = NULL;
+    const char *tbytes = NULL;
+    if (R->has_time && nmdi_dataset_str(R->ds, part, "time", &toff, &tbytes, &e))
+        toff = NULL;
+    item *it = malloc(n * sizeof *it);
+    nmdi_date *d = malloc(n * sizeof *d);
+    uint8_t *dir = malloc(n);
+    nmdi_residence_result *res = malloc(n * sizeof *res);
+    nmdi_migration_event *ev = malloc(n * sizeof *ev);
+    nmdi_derive_summary *S = calloc(1, sizeof *S);
+    if (!it || !d || !dir || !res || !ev || !S) {
+        free(it), free(d), free(dir), free(res), free(ev), free(S);
+        return oom(R);
+    }
+    for (size_t i = 0; i < n; i++) {
+        it[i].key = key[i];
+        it[i].date = date[i] == NMDI_DATE_NONE ? INT32_MAX : date[i];
+        it[i].time = toff ? parse_time(tbytes + toff[i], (size_t)(toff[i + 1] - toff[i])) : -1;
+        it[i].row = (uint32_t)i;
+    }
+    qsort(it, n, sizeof *it, item_cmp);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = it[i].row;
+        d[i] = date[r];
+        int32_t c = dirc[r];
+        dir[i] = c >= 0 && (size_t)c < R->dir.n ? R->dirmap[c] : NMDI_DIR_UNKNOWN;
+    }
+    /* classify person by person, then write under the lock */
+    size_t *evstart = malloc((n + 1) * sizeof *evstart);
+    int8_t *pcirc = malloc(n);
+    if (!evstart || !pcirc) {
+        free(it), free(d), free(dir), free(res), free(ev), free(S), free(evstart), free(pcirc);
+        return oom(R);
+    }
+    size_t nev = 0;
+    nmdi_circular_opts co;
+    nmdi_circular_opts_default(&co, R->cutoff);
+    nmdi_residence_rule rule = R->P->rule;
+    rule.cutoff = R->cutoff;
+    for (size_t a = 0, b; a < n; a = b) {
+        for (b = a + 1; b < n && same_person(&it[a], &it[b]); b++)
+            ;
+        int citizen = -1;
+        for (size_t i = a; i < b && doc; i++) {
+            int32_t c = doc[it[i].row];
+            if (c >= 0 && (size_t)c < R->doc.n) {
+                if (R->home[c]) {
+                    citizen = 1;
+                    break;
+                }
+                citizen = 0;
+            }
+        }
+        nmdi_residence_classify(&rule, b - a, d + a, dir + a, NULL, -1, NMDI_DATE_NONE, res + a);
+        evstart[a] = nev;
+        size_t k = nmdi_derive_events(&R->P->events, b - a, d + a, dir + a, res + a, citizen,
+                                      ev + nev);
+        int circ = 0, tcirc = 0;
+        if (k)
+            nmdi_derive_circular(&co, b - a, d + a, res + a, &circ, &tcirc);
+        pcirc[a] = (int8_t)((circ ? 1 : 0) | (tcirc ? 2 : 0) | (citizen < 0 ? 8 : citizen ? 4 : 0));
+        nev += k;
+        S->travellers++;
+    }
+    /* counts */
+    for (size_t i = 0; i < n; i++) {
+        S->errors[res[i].error < 5 ? res[i].error : 0]++;
+        S->provisional_crossings += res[i].provisional;
+    }
+    pthread_mutex_lock(&R->mu);
+    nmdi_store_writer *wc = R->w[OUT_CR], *we = R->w[OUT_EV];
+    uint32_t op = (uint32_t)(part % R->out_parts);
+    int rc = 0;
+    for (size_t a = 0, b; a < n && !rc; a = b) {
+        for (b = a + 1; b < n && same_person(&it[a], &it[b]); b++)
+            ;
+        for (size_t i = a; i < b && !rc; i++) {
+            uint32_t r = it[i].row;
+            const nmdi_residence_result *x = &res[i];
+            nmdi_store_row_begin(wc, op);
+            nmdi_store_put_i64(wc, CR_KEY, key[r]);
+            nmdi_store_put_i32(wc, CR_DATE, date[r]);
+            put_copy(wc, CR_DIR, &R->dir, dirc, r);
+            put_copy(wc, CR_DOC, &R->doc, doc, r);
+            put_copy(wc, CR_SEX, &R->sex, sex, r);
+            nmdi_store_put_i32(wc, CR_DOB, dob ? dob[r] : NMDI_DATE_NONE);
+            nmdi_store_put_i32(wc, CR_RB, i32_or_none(x->rb));
+            nmdi_store_put_i32(wc, CR_RA, i32_or_none(x->ra));
+            nmdi_store_put_i32(wc, CR_LTM, x->ltm);
+            nmdi_store_put_i32(wc, CR_FB, x->fb);
+            nmdi_store_put_i32(wc, CR_FA, x->fa);
+            nmdi_store_put_i32(wc, CR_FM, x->fm);
+            nmdi_store_put_i32(wc, CR_PROV, x->provisional);
+            nmdi_store_put_i32(wc, CR_ERR, x->error);
+            put_code(wc, CR_SRC, R->source);
+            rc = nmdi_store_row_end(wc, &e);
+        }
+        size_t e0 = evstart[a], e1 = b < n ? evstart[b] : nev;
+        int flags = pcirc[a];
+        int citizen = flags & 8 ? -1 : (flags & 4) ? 1 : 0;
+        if (e1 > e0) {
+            S->circular += (flags & 1) != 0;
+            S->circular_temporary += (flags & 2) != 0;
+        }
+        for (size_t j = e0; j < e1 && !rc; j++) {
+            const nmdi_migration_event *x = &ev[j];
+            uint32_t r = it[a + x->crossing].row;
+            nmdi_store_row_begin(we, op);
+            nmdi_store_put_i64(we, EV_KEY, key[r]);
+            put_code(we, EV_EVENT, nmdi_event_code(x->type, 0));
+            nmdi_store_put_i32(we, EV_DATE, x->date);
+            nmdi_store_put_i32(we, EV_CIT, i32_or_none(citizen));
+            nmdi_store_put_i32(we, EV_RET, x->returning_citizen);
+            put_copy(we, EV_COUNTRY, &R->doc, doc, r);
+            put_copy(we, EV_SEX, &R->sex, sex, r);
+            nmdi_store_put_i32(we, EV_DOB, dob ? dob[r] : NMDI_DATE_NONE);
+            nmdi_store_put_i32(we, EV_PROV, x->provisional);
+            nmdi_store_put_i32(we, EV_CIRC, (flags & 1) != 0);
+            nmdi_store_put_i32(we, EV_CIRCT, (flags & 2) != 0);
+            nmdi_store_put_i32(we, EV_DUR, x->duration < 0 ? NMDI_I32_NONE : x->duration);
+            put_code(we, EV_SRC, R->source);
+            rc = nmdi_store_row_end(we, &e);
+            int y = year_index(x->date);
+            if (x->type < 5) {
+                S->events[x->type][y]++;
+                S->events_prov[x->type][y] += x->provisional;
+            }
+            S->returning += x->returning_citizen;
+        }
+    }
+    if (rc) {
+        if (!R->err.code)
+            R->err = e;
+    }
+    nmdi_derive_summary *T = R->sum;
+    T->crossings_in += n;
+    T->crossings_out += n;
+    T->travellers += S->travellers;
+    for (int i = 0; i < 5; i++)
+        T->errors[i] += S->errors[i];
+    T->provisional_crossings += S->provisional_crossings;
+    for (int t = 0; t < 5; t++)
+        for (int y = 0; y < NMDI_DERIVE_NYEARS; y++) {
+            T->events[t][y] += S->events[t][y];
+            T->events_prov[t][y] += S->events_prov[t][y];
+        }
+    T->returning += S->returning;
+    T->circular += S->circular;
+    T->circular_temporary += S->circular_temporary;
+    progress(R, n);
+    pthread_mutex_unlock(&R->mu);
+    free(it), free(d), free(dir), free(res), free(ev), free(S), free(evstart), free(pcirc);
+    return rc;
+}
+
+/* The last valid date of a DATE column over every partition. */
+static nmdi_date last_date(const nmdi_dataset *ds, const char *name)
+{
+    nmdi_date m = NMDI_DATE_NONE;
+    nmdi_error e;
+    for (size_t p = 0; p < nmdi_dataset_nparts(ds); p++) {
+        const int32_t *c;
+        if (nmdi_dataset_i32(ds, p, name, &c, &e))
+            continue;
+        size_t n = (size_t)nmdi_dataset_part_rows(ds, p);
+        for (size_t i = 0; i < n; i++)
+            if (c[i] != NMDI_DATE_NONE && c[i] > m)
+                m = c[i];
+    }
+    return m;
+}
+
+/* ---- registers ------------------------------------------------------------------------------ */
+
+static int register_part(void *arg, size_t part)
+{
+    run *R = arg;
+    size_t n = (size_t)nmdi_dataset_part_rows(R->ds, part);
+    if (n == 0)
+        return 0;
+    nmdi_error e;
+    nmdi_error_clear(&e);
+    const int64_t *key;
+    const int32_t *date, *evc;
+    if (nmdi_dataset_i64(R->ds, part, "person_key", &key, &e) ||
+        nmdi_dataset_i32(R->ds, part, "date", &date, &e) ||
+        nmdi_dataset_i32(R->ds, part, "event", &evc, &e)) {
+        fail(R, &e);
+        return e.code;
+    }
+    const int32_t *country = col_i32(R, part, "country"), *cit = col_i32(R, part, "citizenship"),
+                  *sex = col_i32(R, part, "sex"), *dob = col_i32(R, part, "date_of_birth");
+    item *it = malloc(n * sizeof *it);
+    nmdi_date *d = malloc(n * sizeof *d);
+    uint8_t *kind = malloc(n), *counted = malloc(n), *prov = malloc(n);
+    if (!it || !d || !kind || !counted || !prov) {
+        free(it), free(d), free(kind), free(counted), free(prov);
+        return oom(R);
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t c = evc[i];
+        int k = c >= 0 && (size_t)c < R->event.n ? R->kindmap[c] : NMDI_REG_OTHER;
+        if (k == NMDI_REG_OTHER || date[i] == NMDI_DATE_NONE)
+            continue;
+        it[m++] = (item){key[i], date[i], 0, (uint32_t)i};
+    }
+    qsort(it, m, sizeof *it, item_cmp);
+    for (size_t i = 0; i < m; i++) {
+        d[i] = it[i].date;
+        kind[i] = R->kindmap[evc[it[i].row]];
+    }
+    int min_stay = nmdi_usual_residence_days(R->P->usual_residence);
+    for (size_t a = 0, b; a < m; a = b) {
+        for (b = a + 1; b < m && same_person(&it[a], &it[b]); b++)
+            ;
+        nmdi_derive_register(min_stay < 0 ? 365 : min_stay, R->cutoff, b - a, d + a, kind + a,
+                             counted + a, prov + a);
+    }
+    pthread_mutex_lock(&R->mu);
+    nmdi_store_writer *w = R->w[OUT_REG];
+    uint32_t op = (uint32_t)(part % R->out_parts);
+    int rc = 0;
+    for (size_t i = 0; i < m && !rc; i++) {
+        if (!counted[i])
+            continue;
+        uint32_t r = it[i].row;
+        size_t len;
+        const char *cs = code_of(&R->citship, cit, r, &len);
+        int citizen = len ? nmdi_str_ieq(cs, R->P->country) : -1;
+        nmdi_store_row_begin(w, op);
+        nmdi_store_put_i64(w, RG_KEY, key[r]);
+        put_code(w, RG_EVENT, kind[i] == NMDI_REG_IN ? "IMM" : "EMI");
+        nmdi_store_put_i32(w, RG_DATE, d[i]);
+        nmdi_store_put_i32(w, RG_CIT, i32_or_none(citizen));
+        put_copy(w, RG_COUNTRY, &R->country, country, r);
+        put_copy(w, RG_CITSHIP, &R->citship, cit, r);
+        put_copy(w, RG_SEX, &R->sex, sex, r);
+        nmdi_store_put_i32(w, RG_DOB, dob ? dob[r] : NMDI_DATE_NONE);
+        nmdi_store_put_i32(w, RG_PROV, prov[i]);
+        put_code(w, RG_SRC, R->source);
+        rc = nmdi_store_row_end(w, &e);
+        int y = year_index(d[i]);
+        R->sum->reg[kind[i]][y]++;
+        R->sum->reg_prov[kind[i]][y] += prov[i];
+    }
+    if (rc && !R->err.code)
+        R->err = e;
+    R->sum->register_rows += n;
+    progress(R, n);
+    pthread_mutex_unlock(&R->mu);
+    free(it), free(d), free(kind), free(counted), free(prov);
+    return rc;
+}
+
+/* ---- permits ---------------------------------------------------------------------------------- */
+
+static int permit_part(void *arg, size_t part)
+{
+    run *R = arg;
+    size_t n = (size_t)nmdi_dataset_part_rows(R->ds, part);
+    if (n == 0)
+        return 0;
+    nmdi_error e;
+    nmdi_error_clear(&e);
+    const int64_t *key;
+    const int32_t *from;
+    if (nmdi_dataset_i64(R->ds, part, "person_key", &key, &e) ||
+        nmdi_dataset_i32(R->ds, part, "valid_from", &from, &e)) {
+        fail(R, &e);
+        return e.code;
+    }
+    const int32_t *to = col_i32(R, part, "valid_to"), *reason = col_i32(R, part, "reason"),
+                  *cit = col_i32(R, part, "citizenship"), *sex = col_i32(R, part, "sex"),
+                  *dob = col_i32(R, part, "date_of_birth");
+    item *it = malloc(n * sizeof *it);
+    nmdi_date *df = malloc(n * sizeof *df), *dt = malloc(n * sizeof *dt);
+    uint8_t *rs = malloc(n), *kind = malloc(n);
+    if (!it || !df || !dt || !rs || !kind) {
+        free(it), free(df), free(dt), free(rs), free(kind);
+        return oom(R);
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (from[i] != NMDI_DATE_NONE)
+            it[m++] = (item){key[i], from[i], 0, (uint32_t)i};
+    qsort(it, m, sizeof *it, item_cmp);
+    for (size_t i = 0; i < m; i++) {
+        uint32_t r = it[i].row;
+        df[i] = from[r];
+        dt[i] = to ? to[r] : NMDI_DATE_NONE;
+        int32_t c = reason ? reason[r] : -1;
+        rs[i] = c >= 0 && (size_t)c < R->reason.n ? R->kindmap[c] : 0;
+    }
+    nmdi_permit_opts po;
+    nmdi_permit_opts_default(&po);
+    for (size_t a = 0, b; a < m; a = b) {
+        for (b = a + 1; b < m && same_person(&it[a], &it[b]); b++)
+            ;
+        nmdi_derive_permits(&po, b - a, df + a, dt + a, rs + a, kind + a);
+    }
+    pthread_mutex_lock(&R->mu);
+    nmdi_store_writer *w = R->w[OUT_PERMIT];
+    uint32_t op = (uint32_t)(part % R->out_parts);
+    int rc = 0;
+    for (size_t i = 0; i < m && !rc; i++) {
+        if (kind[i] != NMDI_PERMIT_FIRST)
+            continue;
+        uint32_t r = it[i].row;
+        nmdi_store_row_begin(w, op);
+        nmdi_store_put_i64(w, FP_KEY, key[r]);
+        nmdi_store_put_i32(w, FP_DATE, df[i]);
+        nmdi_store_put_i32(w, FP_TO, dt[i]);
+        put_copy(w, FP_REASON, &R->reason, reason, r);
+        put_copy(w, FP_CITSHIP, &R->citship, cit, r);
+        put_copy(w, FP_SEX, &R->sex, sex, r);
+        nmdi_store_put_i32(w, FP_DOB, dob ? dob[r] : NMDI_DATE_NONE);
+        put_code(w, FP_SRC, R->source);
+        rc = nmdi_store_row_end(w, &e);
+        R->sum->first_permits++;
+        R->sum->permits_by_reason[rs[i] <= 4 && rs[i] ? rs[i] - 1 : 4]++;
+    }
+    if (rc && !R->err.code)
+        R->err = e;
+    R->sum->permits_in += n;
+    progress(R, n);
+    pthread_mutex_unlock(&R->mu);
+    free(it), free(df), free(dt), free(rs), free(kind);
+    return rc;
+}
+
+/* ---- the stage --------------------------------------------------------------------------------- */
+
+typedef struct input {
+    const nmdi_cfg_source *src;
+    int kind; /* 0 border, 1 register, 2 permit */
+    int64_t version, rows;
+    char *path;
+    nmdi_dataset *ds;
+} input;
+
+static int kind_of(const char *record_type)
+{
+    if (!strcmp(record_type, "border_crossing"))
+        return 0;
+    if (!strcmp(record_type, "register_event"))
+        return 1;
+    if (!strcmp(record_type, "permit"))
+        return 2;
+    return -1;
+}
+
+static const int out_of_kind[3][2] = {{OUT_CR, OUT_EV}, {OUT_REG, -1}, {OUT_PERMIT, -1}};
+
+static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
+{
+    nmdi_dataset *ds = in->ds;
+    R->ds = ds;
+    R->source = in->src->id;
+    nmdi_error_clear(&R->err);
+    static const char *const need[3][3] = {{"traveller_key", "date", "direction"},
+                                           {"person_key", "date", "event"},
+                                           {"person_key", "valid_from", NULL}};
+    for (int i = 0; i < 3 && need[in->kind][i]; i++)
+        if (nmdi_dataset_find(ds, need[in->kind][i]) < 0)
+            return nmdi_error_set(err, NMDI_EDATA,
+                                  "source '%s' (%s) maps no field '%s': nothing to derive from it "
+                                  "(map it in nmdi.yaml)",
+                                  in->src->id, in->src->record_type, need[in->kind][i]);
+    codecol_init(&R->doc, ds, "document_country");
+    codecol_init(&R->sex, ds, "sex");
+    codecol_init(&R->country, ds, "country");
+    codecol_init(&R->citship, ds, "citizenship");
+    codecol_init(&R->event, ds, "event");
+    codecol_init(&R->reason, ds, "reason");
+    codecol_init(&R->dir, ds, "direction");
+    R->has_time = nmdi_dataset_find(ds, "time") >= 0 &&
+                  nmdi_dataset_field(ds, (size_t)nmdi_dataset_find(ds, "time"))->type == NMDI_COL_STR;
+    R->dirmap = calloc(R->dir.n + 1, 1);
+    R->home = home_map(in->kind == 0 ? &R->doc : &R->citship, R->P->country);
+    const codecol *km = in->kind == 1 ? &R->event : &R->reason;
+    R->kindmap = calloc(km->n + 1, 1);
+    if (!R->dirmap || !R->home || !R->kindmap) {
+        free(R->dirmap), free(R->home), free(R->kindmap);
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < R->dir.n; i++)
+        R->dirmap[i] = (uint8_t)nmdi_residence_parse_direction(R->dir.dict[i], strlen(R->dir.dict[i]));
+    for (size_t i = 0; i < km->n; i++) {
+        const char *s = km->dict[i];
+        if (in->kind == 1)
+            R->kindmap[i] = !strcmp(s, "REG_IN") ? NMDI_REG_IN
+                            : !strcmp(s, "DEREG_OUT") ? NMDI_REG_OUT
+                                                      : NMDI_REG_OTHER;
+        else
+            for (uint8_t k = 1; k < 5; k++)
+                if (!strcmp(s, reason_codes[k]))
+                    R->kindmap[i] = k;
+    }
+    nmdi_part_fn fn = in->kind == 0 ? border_part : in->kind == 1 ? register_part : permit_part;
+    R->cutoff = as_of;
+    if (as_of == NMDI_DATE_NONE && in->kind != 2)
+        R->cutoff = last_date(ds, "date");
+    if (in->kind == 0 && (R->sum->cutoff == NMDI_DATE_NONE || R->cutoff > R->sum->cutoff))
+        R->sum->cutoff = R->cutoff;
+    char label[160];
+    snprintf(label, sizeof label, "derive %s", in->src->id);
+    R->done = 0;
+    nmdi_progress_begin(&R->prog, R->ctx, label, nmdi_dataset_rows(ds));
+    int rc = nmdi_pool_run(R->ctx, nmdi_dataset_nparts(ds), fn, R);
+    nmdi_progress_end(&R->prog);
+    free(R->dirmap), free(R->home), free(R->kindmap);
+    R->dirmap = NULL, R->home = NULL, R->kindmap = NULL;
+    if (rc) {
+        *err = R->err.code ? R->err : *err;
+        if (!err->code)
+            nmdi_error_set(err, NMDI_EINTERNAL, "derivation of '%s' failed", in->src->id);
+        return err->code;
+    }
+    return 0;
+}
+
+static char *lineage(const nmdi_derive_params *P, const input *ins, size_t nin, int out,
+                     nmdi_date cutoff_as_of, const char *config_path)
+{
+    json_t *j = json_object(), *arr = json_array();
+    for (size_t i = 0; i < nin; i++) {
+        int k = ins[i].kind;
+        if (out_of_kind[k][0] != out && out_of_kind[k][1] != out)
+            continue;
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:I,s:s}", "dataset", ins[i].src->id,
+                                             "record_type", ins[i].src->record_type, "version",
+                                             (json_int_t)ins[i].version, "rows",
+                                             (json_int_t)ins[i].rows, "path", ins[i].path));
+    }
+    json_object_set_new(j, "inputs", arr);
+    char asof[11] = "";
+    nmdi_date_format(cutoff_as_of, asof);
+    char ur[2] = {P->usual_residence, 0};
+    json_object_set_new(j, "parameters",
+                        json_pack("{s:i,s:i,s:s,s:i,s:i,s:s,s:s}", "threshold_days",
+                                  P->rule.threshold, "window_days", P->rule.window,
+                                  "usual_residence", ur,
+                                  "temporary_min_days", P->events.temp_min, "temporary_max_days",
+                                  P->events.temp_max, "country", P->country, "as_of",
+                                  asof[0] ? asof : "last date of each source"));
+    json_object_set_new(j, "config", json_string(config_path));
+    json_object_set_new(j, "method", json_string("nmdi derive"));
+    json_object_set_new(j, "nmdi_version", json_string(NMDI_VERSION));
+    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    return s;
+}
+
+static const nmdi_store_field *out_fields(int o, size_t *n)
+{
+    switch (o) {
+    case OUT_CR: *n = CR_N; return cr_fields;
+    case OUT_EV: *n = EV_N; return ev_fields;
+    case OUT_REG: *n = RG_N; return rg_fields;
+    default: *n = FP_N; return fp_fields;
+    }
+}
+
+int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
+                    nmdi_derive_summary *sum, nmdi_error *err)
+{
+    memset(sum, 0, sizeof *sum);
+    sum->cutoff = NMDI_DATE_NONE;
+    double t0 = nmdi_now();
+    char path[4096], store[4096];
+    nmdi_config *cfg = NULL;
+    nmdi_catalog *cat = NULL;
+    nmdi_arena *arena = NULL;
+    input *ins = NULL;
+    size_t nin = 0;
+    int rc, have[NOUT] = {0}, in_tx = 0;
+    char *vdir[NOUT] = {0};
+    int64_t vid[NOUT] = {0};
+    run R;
+    memset(&R, 0, sizeof R);
+    pthread_mutex_init(&R.mu, NULL);
+    snprintf(path, sizeof path, "%s/nmdi.yaml", dir);
+    snprintf(store, sizeof store, "%s/store", dir);
+    nmdi_derive_params P;
+    if ((rc = nmdi_config_load(&cfg, path, err)) || (rc = nmdi_derive_params_load(cfg, &P, err)))
+        goto done;
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    if ((rc = nmdi_catalog_open(&cat, path, 0, err)))
+        goto done;
+    arena = nmdi_arena_new(0);
+    ins = calloc(cfg->nsources + 1, sizeof *ins);
+    if (!arena || !ins) {
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < cfg->nsources; i++) {
+        const nmdi_cfg_source *s = &cfg->sources[i];
+        int k = kind_of(s->record_type);
+        if (k < 0)
+            continue;
+        nmdi_dsversion v;
+        int r = nmdi_catalog_latest(cat, s->id, &v, arena, err);
+        if (r < 0) {
+            rc = err->code ? err->code : NMDI_EINTERNAL;
+            goto done;
+        }
+        if (r == 0) {
+            nmdi_note(ctx, "derive: source '%s' (%s) has no loaded version: skipped", s->id,
+                      s->record_type);
+            continue;
+        }
+        input *in = &ins[nin];
+        in->src = s;
+        in->kind = k;
+        in->version = v.version;
+        in->rows = v.rows;
+        in->path = nmdi_arena_strdup(arena, v.path);
+        snprintf(path, sizeof path, "%s/%s", dir, v.path);
+        if ((rc = nmdi_dataset_open(&in->ds, path, err)))
+            goto done;
+        nin++;
+        have[out_of_kind[k][0]] = 1;
+        if (out_of_kind[k][1] >= 0)
+            have[out_of_kind[k][1]] = 1;
+        sum->border_sources += k == 0;
+        sum->register_sources += k == 1;
+        sum->permit_sources += k == 2;
+    }
+    if (nin == 0) {
+        nmdi_note(ctx, "derive: no border crossing, register event or permit data loaded: "
+                       "nothing to derive");
+        goto done;
+    }
+    /* new versions of the outputs, in one catalog transaction */
+    if ((rc = nmdi_catalog_begin(cat, err)))
+        goto done;
+    in_tx = 1;
+    char now[32];
+    time_t tt = time(NULL);
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    R.out_parts = cfg->partitions > 0 ? (size_t)cfg->partitions : 1;
+    for (int o = 0; o < NOUT; o++) {
+        if (!have[o])
+            continue;
+        int64_t version;
+        char vname[32], rel[512];
+        if ((rc = nmdi_catalog_next_version(cat, out_names[o], &version, err)))
+            goto done;
+        snprintf(vname, sizeof vname, "%lld", (long long)version);
+        snprintf(rel, sizeof rel, "store/%s/%s", out_names[o], vname);
+        if ((rc = nmdi_store_clean_tmp(store, out_names[o], err)) ||
+            (rc = nmdi_store_remove_version(store, out_names[o], vname, err)))
+            goto done;
+        nmdi_dsversion v = {0, out_names[o], version, NULL, "derived", rel, 0, 0, 0,
+                            (int)R.out_parts, now, "{}"};
+        if ((rc = nmdi_catalog_add_version(cat, &v, err)))
+            goto done;
+        vid[o] = v.id;
+        sum->version[o] = version;
+        size_t nf;
+        const nmdi_store_field *f = out_fields(o, &nf);
+        nmdi_store_opts so = {(int)R.out_parts, 0};
+        if ((rc = nmdi_store_writer_open(&R.w[o], store, out_names[o], vname, nf, f, &so, err)))
+            goto done;
+    }
+    R.ctx = ctx;
+    R.P = &P;
+    R.sum = sum;
+    for (int pass = 0; pass < 3; pass++) /* border first: the summary's cut-off */
+        for (size_t i = 0; i < nin; i++)
+            if (ins[i].kind == pass && (rc = run_source(&R, &ins[i], as_of, err)))
+                goto done;
+    for (int o = 0; o < NOUT; o++) {
+        if (!R.w[o])
+            continue;
+        char *lin = lineage(&P, ins, nin, o, as_of, cfg->path);
+        uint64_t rows = nmdi_store_writer_rows(R.w[o]);
+        int64_t read = 0;
+        for (size_t i = 0; i < nin; i++)
+            if (out_of_kind[ins[i].kind][0] == o || out_of_kind[ins[i].kind][1] == o)
+                read += (int64_t)nmdi_dataset_rows(ins[i].ds);
+        nmdi_store_writer *w = R.w[o];
+        R.w[o] = NULL;
+        rc = nmdi_store_writer_finish(w, lin, &vdir[o], err);
+        if (!rc)
+            rc = nmdi_catalog_update_version(cat, vid[o], read, (int64_t)rows, 0, lin, err);
+        free(lin);
+        if (rc)
+            goto done;
+    }
+    rc = nmdi_catalog_commit(cat, err);
+    if (!rc)
+        in_tx = 0;
+done:
+    for (int o = 0; o < NOUT; o++) {
+        if (R.w[o])
+            nmdi_store_writer_abort(R.w[o]);
+        if (rc && vdir[o]) {
+            nmdi_error keep = *err;
+            char vname[32];
+            snprintf(vname, sizeof vname, "%lld", (long long)sum->version[o]);
+            nmdi_store_remove_version(store, out_names[o], vname, err);
+            *err = keep;
+        }
+        free(vdir[o]);
+        if (rc)
+            sum->version[o] = 0;
+    }
+    if (cat) {
+        if (in_tx)
+            nmdi_catalog_rollback(cat);
+        nmdi_catalog_close(cat);
+    }
+    for (size_t i = 0; i < nin; i++)
+        nmdi_dataset_close(ins[i].ds);
+    free(ins);
+    nmdi_arena_free(arena);
+    nmdi_config_free(cfg);
+    pthread_mutex_destroy(&R.mu);
+    sum->seconds = nmdi_now() - t0;
+    return rc;
+}
