@@ -41,6 +41,10 @@ extern "C" {
  *   rule: "12/16"   (months, an alternative to the two above)
  *   usual_residence: a | b                  (default b)
  *   temporary_min_days: D (default 90)      first day counted as temporary
+ *   link_documents: true | false (default true): join the travel documents of
+ *     one person (same keyed name, given names, date of birth and sex) before
+ *     the rule runs, so that a passport renewal or a second passport does
+ *     not split a traveller
  * Months are converted to days as floor(M * 365.25 / 12): 12 → 365, 16 → 487,
  * 9 → 273. */
 typedef struct nmdi_derive_params {
@@ -48,6 +52,7 @@ typedef struct nmdi_derive_params {
     char usual_residence;     /* 'a' or 'b'                                         */
     nmdi_events_opts events;
     const char *country;      /* the reporting country's code (config country.code)  */
+    int link_documents;       /* join travel documents of one person (default 1)     */
 } nmdi_derive_params;
 
 /* Defaults, then the config's residence section (cfg may be NULL). Errors
@@ -60,6 +65,7 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
 typedef struct nmdi_derive_summary {
     nmdi_date cutoff;                   /* the data cut-off of the border data      */
     uint64_t crossings_in, crossings_out, travellers;
+    uint64_t documents;                 /* distinct travel documents (0: not linked) */
     uint64_t errors[5];                 /* crossings by NMDI_RES_* code            */
     uint64_t provisional_crossings;
     /* migration events by type (NMDI_EV_*, index 1..4) and year */

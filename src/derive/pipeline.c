@@ -10,6 +10,7 @@
 
 #include "nmdi/catalog.h"
 #include "nmdi/store.h"
+#include "pipeline_impl.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -32,6 +33,7 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
     p->usual_residence = 'b';
     nmdi_events_opts_default(&p->events);
     p->country = cfg && cfg->country_code ? cfg->country_code : "";
+    p->link_documents = 1;
     if (!cfg)
         return 0;
     const nmdi_cfg_node *r = nmdi_cfg_get(cfg->root, "residence");
@@ -39,7 +41,7 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
         return 0;
     static const char *const keys[] = {"rule",          "threshold",       "window",
                                        "threshold_months", "window_months", "usual_residence",
-                                       "temporary_min_days", NULL};
+                                       "temporary_min_days", "link_documents", NULL};
     const char *f = cfg->path;
     if (nmdi_cfg_check_keys(r, f, "residence", keys, err))
         return NMDI_EDATA;
@@ -81,6 +83,9 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
         else
             p->events.temp_min = d;
     }
+    if ((x = nmdi_cfg_get(r, "link_documents")) &&
+        nmdi_cfg_as_bool(x, f, "residence.link_documents", &p->link_documents, err))
+        return NMDI_EDATA;
     if ((x = nmdi_cfg_get(r, "usual_residence"))) {
         const char *s;
         if (nmdi_cfg_as_str(x, f, "residence.usual_residence", &s, err))
@@ -109,7 +114,7 @@ static const char *const out_names[NOUT] = {"crossing_residence", "migration_eve
                                             "register_flows", "first_permits"};
 
 enum { CR_KEY, CR_DATE, CR_DIR, CR_DOC, CR_SEX, CR_DOB, CR_RB, CR_RA, CR_LTM, CR_FB, CR_FA, CR_FM,
-       CR_PROV, CR_ERR, CR_SRC, CR_N };
+       CR_PROV, CR_ERR, CR_SRC, CR_PERSON, CR_N };
 static const nmdi_store_field cr_fields[CR_N] = {
     {"traveller_key", NMDI_COL_I64},     {"date", NMDI_COL_DATE},
     {"direction", NMDI_COL_CODE},        {"document_country", NMDI_COL_CODE},
@@ -118,7 +123,7 @@ static const nmdi_store_field cr_fields[CR_N] = {
     {"long_term_migration", NMDI_COL_I32}, {"date_final_before", NMDI_COL_DATE},
     {"date_final_after", NMDI_COL_DATE}, {"date_final_migration", NMDI_COL_DATE},
     {"provisional", NMDI_COL_I32},       {"error", NMDI_COL_I32},
-    {"source", NMDI_COL_CODE}};
+    {"source", NMDI_COL_CODE},           {"person_key", NMDI_COL_I64}};
 
 enum { EV_KEY, EV_EVENT, EV_DATE, EV_CIT, EV_RET, EV_COUNTRY, EV_SEX, EV_DOB, EV_PROV, EV_CIRC,
        EV_CIRCT, EV_DUR, EV_SRC, EV_N };
@@ -171,7 +176,9 @@ typedef struct run {
     uint8_t *dirmap;  /* dir dict index -> NMDI_ARRIVAL/DEPARTURE/UNKNOWN  */
     int8_t *home;     /* doc/citship dict index -> 1 the reporting country */
     uint8_t *kindmap; /* event dict -> NMDI_REG_*; reason dict -> 1..4     */
-    int has_time, has_dob;
+    int has_time, link_documents;
+    nmdi_travellers *tr;
+    struct bcols *bc;
     nmdi_progress prog;
     uint64_t done;
 } run;
@@ -239,6 +246,7 @@ typedef struct item {
     int64_t key;
     int32_t date; /* NMDI_DATE_NONE mapped to INT32_MAX: last */
     int32_t time; /* seconds, -1 unknown */
+    uint32_t part;
     uint32_t row;
 } item;
 
@@ -251,6 +259,8 @@ static int item_cmp(const void *a, const void *b)
         return x->date < y->date ? -1 : 1;
     if (x->time != y->time)
         return x->time < y->time ? -1 : 1;
+    if (x->part != y->part)
+        return x->part < y->part ? -1 : 1;
     return x->row < y->row ? -1 : x->row > y->row;
 }
 
@@ -303,58 +313,112 @@ static int32_t i32_or_none(int v)
     return v < 0 ? NMDI_I32_NONE : v;
 }
 
-static int border_part(void *arg, size_t part)
+/* Columns of one input partition of a border dataset. */
+typedef struct bcols {
+    size_t n;
+    const int64_t *key;
+    const int32_t *date, *dir, *doc, *sex, *dob;
+    const uint64_t *toff;
+    const char *tbytes;
+    uint16_t *group; /* with document linkage: the group of each row */
+} bcols;
+
+static int border_cols(run *R, nmdi_error *err)
+{
+    size_t np = nmdi_dataset_nparts(R->ds);
+    R->bc = calloc(np ? np : 1, sizeof *R->bc);
+    if (!R->bc)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    for (size_t p = 0; p < np; p++) {
+        bcols *c = &R->bc[p];
+        c->n = (size_t)nmdi_dataset_part_rows(R->ds, p);
+        if (!c->n)
+            continue;
+        if (nmdi_dataset_i64(R->ds, p, "traveller_key", &c->key, err) ||
+            nmdi_dataset_i32(R->ds, p, "date", &c->date, err) ||
+            nmdi_dataset_i32(R->ds, p, "direction", &c->dir, err))
+            return err->code;
+        c->doc = col_i32(R, p, "document_country");
+        c->sex = col_i32(R, p, "sex");
+        c->dob = col_i32(R, p, "date_of_birth");
+        nmdi_error e;
+        if (!R->has_time || nmdi_dataset_str(R->ds, p, "time", &c->toff, &c->tbytes, &e))
+            c->toff = NULL;
+        if (R->tr) {
+            if (!(c->group = malloc(c->n * sizeof *c->group)))
+                return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+            for (size_t i = 0; i < c->n; i++) {
+                int64_t k = nmdi_travellers_person(R->tr, c->key[i]);
+                c->group[i] = (uint16_t)(nmdi_hash64(&k, sizeof k, 0x67726f75) % np);
+            }
+        }
+    }
+    return 0;
+}
+
+static void border_cols_free(run *R)
+{
+    if (!R->bc)
+        return;
+    for (size_t p = 0; p < nmdi_dataset_nparts(R->ds); p++)
+        free(R->bc[p].group);
+    free(R->bc);
+    R->bc = NULL;
+}
+
+/* One group of travellers: without document linkage the input partition g,
+ * with it the rows of every partition whose person falls in group g. */
+static int border_part(void *arg, size_t g)
 {
     run *R = arg;
-    size_t n = (size_t)nmdi_dataset_part_rows(R->ds, part);
+    size_t np = nmdi_dataset_nparts(R->ds), n = 0;
+    if (R->tr) {
+        for (size_t p = 0; p < np; p++)
+            for (size_t i = 0; i < R->bc[p].n; i++)
+                n += R->bc[p].group[i] == g;
+    } else
+        n = R->bc[g].n;
     if (n == 0)
         return 0;
     nmdi_error e;
     nmdi_error_clear(&e);
-    const int64_t *key;
-    const int32_t *date = NULL, *dirc = NULL;
-    if (nmdi_dataset_i64(R->ds, part, "traveller_key", &key, &e) ||
-        nmdi_dataset_i32(R->ds, part, "date", &date, &e) ||
-        nmdi_dataset_i32(R->ds, part, "direction", &dirc, &e)) {
-        fail(R, &e);
-        return e.code;
-    }
-    const int32_t *doc = col_i32(R, part, "document_country"), *sex = col_i32(R, part, "sex"),
-                  *dob = col_i32(R, part, "date_of_birth");
-    const uint64_t *toff = NULL;
-    const char *tbytes = NULL;
-    if (R->has_time && nmdi_dataset_str(R->ds, part, "time", &toff, &tbytes, &e))
-        toff = NULL;
     item *it = malloc(n * sizeof *it);
     nmdi_date *d = malloc(n * sizeof *d);
     uint8_t *dir = malloc(n);
     nmdi_residence_result *res = malloc(n * sizeof *res);
     nmdi_migration_event *ev = malloc(n * sizeof *ev);
     nmdi_derive_summary *S = calloc(1, sizeof *S);
-    if (!it || !d || !dir || !res || !ev || !S) {
-        free(it), free(d), free(dir), free(res), free(ev), free(S);
-        return oom(R);
-    }
-    for (size_t i = 0; i < n; i++) {
-        it[i].key = key[i];
-        it[i].date = date[i] == NMDI_DATE_NONE ? INT32_MAX : date[i];
-        it[i].time = toff ? parse_time(tbytes + toff[i], (size_t)(toff[i + 1] - toff[i])) : -1;
-        it[i].row = (uint32_t)i;
-    }
-    qsort(it, n, sizeof *it, item_cmp);
-    for (size_t i = 0; i < n; i++) {
-        uint32_t r = it[i].row;
-        d[i] = date[r];
-        int32_t c = dirc[r];
-        dir[i] = c >= 0 && (size_t)c < R->dir.n ? R->dirmap[c] : NMDI_DIR_UNKNOWN;
-    }
-    /* classify person by person, then write under the lock */
     size_t *evstart = malloc((n + 1) * sizeof *evstart);
     int8_t *pcirc = malloc(n);
-    if (!evstart || !pcirc) {
+    if (!it || !d || !dir || !res || !ev || !S || !evstart || !pcirc) {
         free(it), free(d), free(dir), free(res), free(ev), free(S), free(evstart), free(pcirc);
         return oom(R);
     }
+    size_t m = 0;
+    for (size_t p = R->tr ? 0 : g; p < (R->tr ? np : g + 1); p++) {
+        const bcols *c = &R->bc[p];
+        for (size_t i = 0; i < c->n; i++) {
+            if (R->tr && c->group[i] != g)
+                continue;
+            item *x = &it[m++];
+            x->key = R->tr ? nmdi_travellers_person(R->tr, c->key[i]) : c->key[i];
+            x->date = c->date[i] == NMDI_DATE_NONE ? INT32_MAX : c->date[i];
+            x->time = c->toff ? parse_time(c->tbytes + c->toff[i],
+                                           (size_t)(c->toff[i + 1] - c->toff[i]))
+                              : -1;
+            x->part = (uint32_t)p;
+            x->row = (uint32_t)i;
+        }
+    }
+    qsort(it, n, sizeof *it, item_cmp);
+    for (size_t i = 0; i < n; i++) {
+        const bcols *c = &R->bc[it[i].part];
+        uint32_t r = it[i].row;
+        d[i] = c->date[r];
+        int32_t k = c->dir[r];
+        dir[i] = k >= 0 && (size_t)k < R->dir.n ? R->dirmap[k] : NMDI_DIR_UNKNOWN;
+    }
+    /* classify person by person, then write under the lock */
     size_t nev = 0;
     nmdi_circular_opts co;
     nmdi_circular_opts_default(&co, R->cutoff);
@@ -364,10 +428,11 @@ static int border_part(void *arg, size_t part)
         for (b = a + 1; b < n && same_person(&it[a], &it[b]); b++)
             ;
         int citizen = -1;
-        for (size_t i = a; i < b && doc; i++) {
-            int32_t c = doc[it[i].row];
-            if (c >= 0 && (size_t)c < R->doc.n) {
-                if (R->home[c]) {
+        for (size_t i = a; i < b; i++) {
+            const bcols *c = &R->bc[it[i].part];
+            int32_t k = c->doc ? c->doc[it[i].row] : -1;
+            if (k >= 0 && (size_t)k < R->doc.n) {
+                if (R->home[k]) {
                     citizen = 1;
                     break;
                 }
@@ -385,28 +450,28 @@ static int border_part(void *arg, size_t part)
         nev += k;
         S->travellers++;
     }
-    /* counts */
     for (size_t i = 0; i < n; i++) {
         S->errors[res[i].error < 5 ? res[i].error : 0]++;
         S->provisional_crossings += res[i].provisional;
     }
     pthread_mutex_lock(&R->mu);
     nmdi_store_writer *wc = R->w[OUT_CR], *we = R->w[OUT_EV];
-    uint32_t op = (uint32_t)(part % R->out_parts);
+    uint32_t op = (uint32_t)(g % R->out_parts);
     int rc = 0;
     for (size_t a = 0, b; a < n && !rc; a = b) {
         for (b = a + 1; b < n && same_person(&it[a], &it[b]); b++)
             ;
         for (size_t i = a; i < b && !rc; i++) {
+            const bcols *c = &R->bc[it[i].part];
             uint32_t r = it[i].row;
             const nmdi_residence_result *x = &res[i];
             nmdi_store_row_begin(wc, op);
-            nmdi_store_put_i64(wc, CR_KEY, key[r]);
-            nmdi_store_put_i32(wc, CR_DATE, date[r]);
-            put_copy(wc, CR_DIR, &R->dir, dirc, r);
-            put_copy(wc, CR_DOC, &R->doc, doc, r);
-            put_copy(wc, CR_SEX, &R->sex, sex, r);
-            nmdi_store_put_i32(wc, CR_DOB, dob ? dob[r] : NMDI_DATE_NONE);
+            nmdi_store_put_i64(wc, CR_KEY, c->key[r]);
+            nmdi_store_put_i32(wc, CR_DATE, c->date[r]);
+            put_copy(wc, CR_DIR, &R->dir, c->dir, r);
+            put_copy(wc, CR_DOC, &R->doc, c->doc, r);
+            put_copy(wc, CR_SEX, &R->sex, c->sex, r);
+            nmdi_store_put_i32(wc, CR_DOB, c->dob ? c->dob[r] : NMDI_DATE_NONE);
             nmdi_store_put_i32(wc, CR_RB, i32_or_none(x->rb));
             nmdi_store_put_i32(wc, CR_RA, i32_or_none(x->ra));
             nmdi_store_put_i32(wc, CR_LTM, x->ltm);
@@ -416,6 +481,7 @@ static int border_part(void *arg, size_t part)
             nmdi_store_put_i32(wc, CR_PROV, x->provisional);
             nmdi_store_put_i32(wc, CR_ERR, x->error);
             put_code(wc, CR_SRC, R->source);
+            nmdi_store_put_i64(wc, CR_PERSON, it[i].key);
             rc = nmdi_store_row_end(wc, &e);
         }
         size_t e0 = evstart[a], e1 = b < n ? evstart[b] : nev;
@@ -427,16 +493,18 @@ static int border_part(void *arg, size_t part)
         }
         for (size_t j = e0; j < e1 && !rc; j++) {
             const nmdi_migration_event *x = &ev[j];
-            uint32_t r = it[a + x->crossing].row;
+            const item *src = &it[a + x->crossing];
+            const bcols *c = &R->bc[src->part];
+            uint32_t r = src->row;
             nmdi_store_row_begin(we, op);
-            nmdi_store_put_i64(we, EV_KEY, key[r]);
+            nmdi_store_put_i64(we, EV_KEY, src->key);
             put_code(we, EV_EVENT, nmdi_event_code(x->type, 0));
             nmdi_store_put_i32(we, EV_DATE, x->date);
             nmdi_store_put_i32(we, EV_CIT, i32_or_none(citizen));
             nmdi_store_put_i32(we, EV_RET, x->returning_citizen);
-            put_copy(we, EV_COUNTRY, &R->doc, doc, r);
-            put_copy(we, EV_SEX, &R->sex, sex, r);
-            nmdi_store_put_i32(we, EV_DOB, dob ? dob[r] : NMDI_DATE_NONE);
+            put_copy(we, EV_COUNTRY, &R->doc, c->doc, r);
+            put_copy(we, EV_SEX, &R->sex, c->sex, r);
+            nmdi_store_put_i32(we, EV_DOB, c->dob ? c->dob[r] : NMDI_DATE_NONE);
             nmdi_store_put_i32(we, EV_PROV, x->provisional);
             nmdi_store_put_i32(we, EV_CIRC, (flags & 1) != 0);
             nmdi_store_put_i32(we, EV_CIRCT, (flags & 2) != 0);
@@ -451,10 +519,8 @@ static int border_part(void *arg, size_t part)
             S->returning += x->returning_citizen;
         }
     }
-    if (rc) {
-        if (!R->err.code)
-            R->err = e;
-    }
+    if (rc && !R->err.code)
+        R->err = e;
     nmdi_derive_summary *T = R->sum;
     T->crossings_in += n;
     T->crossings_out += n;
@@ -526,7 +592,7 @@ static int register_part(void *arg, size_t part)
         int k = c >= 0 && (size_t)c < R->event.n ? R->kindmap[c] : NMDI_REG_OTHER;
         if (k == NMDI_REG_OTHER || date[i] == NMDI_DATE_NONE)
             continue;
-        it[m++] = (item){key[i], date[i], 0, (uint32_t)i};
+        it[m++] = (item){key[i], date[i], 0, 0, (uint32_t)i};
     }
     qsort(it, m, sizeof *it, item_cmp);
     for (size_t i = 0; i < m; i++) {
@@ -606,7 +672,7 @@ static int permit_part(void *arg, size_t part)
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (from[i] != NMDI_DATE_NONE)
-            it[m++] = (item){key[i], from[i], 0, (uint32_t)i};
+            it[m++] = (item){key[i], from[i], 0, 0, (uint32_t)i};
     qsort(it, m, sizeof *it, item_cmp);
     for (size_t i = 0; i < m; i++) {
         uint32_t r = it[i].row;
@@ -726,21 +792,39 @@ static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
         R->cutoff = last_date(ds, "date");
     if (in->kind == 0 && (R->sum->cutoff == NMDI_DATE_NONE || R->cutoff > R->sum->cutoff))
         R->sum->cutoff = R->cutoff;
+    int rc = 0;
+    if (in->kind == 0) {
+        if (R->P->link_documents && (rc = nmdi_travellers_link(ds, &R->tr, err)))
+            goto out;
+        uint64_t docs, persons;
+        nmdi_travellers_counts(R->tr, &docs, &persons);
+        R->sum->documents += docs;
+        if (R->tr)
+            nmdi_note(R->ctx, "derive %s: %llu travel documents joined into %llu travellers by "
+                              "name and date of birth", in->src->id, (unsigned long long)docs,
+                      (unsigned long long)persons);
+        if ((rc = border_cols(R, err)))
+            goto out;
+    }
     char label[160];
     snprintf(label, sizeof label, "derive %s", in->src->id);
     R->done = 0;
     nmdi_progress_begin(&R->prog, R->ctx, label, nmdi_dataset_rows(ds));
-    int rc = nmdi_pool_run(R->ctx, nmdi_dataset_nparts(ds), fn, R);
+    rc = nmdi_pool_run(R->ctx, nmdi_dataset_nparts(ds), fn, R);
     nmdi_progress_end(&R->prog);
-    free(R->dirmap), free(R->home), free(R->kindmap);
-    R->dirmap = NULL, R->home = NULL, R->kindmap = NULL;
     if (rc) {
         *err = R->err.code ? R->err : *err;
         if (!err->code)
             nmdi_error_set(err, NMDI_EINTERNAL, "derivation of '%s' failed", in->src->id);
-        return err->code;
+        rc = err->code;
     }
-    return 0;
+out:
+    border_cols_free(R);
+    nmdi_travellers_free(R->tr);
+    R->tr = NULL;
+    free(R->dirmap), free(R->home), free(R->kindmap);
+    R->dirmap = NULL, R->home = NULL, R->kindmap = NULL;
+    return rc;
 }
 
 static char *lineage(const nmdi_derive_params *P, const input *ins, size_t nin, int out,
@@ -761,12 +845,13 @@ static char *lineage(const nmdi_derive_params *P, const input *ins, size_t nin, 
     nmdi_date_format(cutoff_as_of, asof);
     char ur[2] = {P->usual_residence, 0};
     json_object_set_new(j, "parameters",
-                        json_pack("{s:i,s:i,s:s,s:i,s:i,s:s,s:s}", "threshold_days",
+                        json_pack("{s:i,s:i,s:s,s:i,s:i,s:s,s:s,s:b}", "threshold_days",
                                   P->rule.threshold, "window_days", P->rule.window,
                                   "usual_residence", ur,
                                   "temporary_min_days", P->events.temp_min, "temporary_max_days",
                                   P->events.temp_max, "country", P->country, "as_of",
-                                  asof[0] ? asof : "last date of each source"));
+                                  asof[0] ? asof : "last date of each source", "link_documents",
+                                  P->link_documents));
     json_object_set_new(j, "config", json_string(config_path));
     json_object_set_new(j, "method", json_string("nmdi derive"));
     json_object_set_new(j, "nmdi_version", json_string(NMDI_VERSION));

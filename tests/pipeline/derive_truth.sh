@@ -1,0 +1,110 @@
+#!/bin/sh
+# derive_truth.sh — `nmdi derive` against the truth of the synthetic country:
+# long-term immigration (IMM) and emigration (EMI) by year derived from the
+# border crossings in the store, compared with DIR/truth/events.csv.
+# Two runs: (1) the border police's records (missing crossings, keying errors,
+# passport renewals, second passports: what a country really has) and (2) the
+# true crossings themselves keyed by the true person (isolates the rule and the
+# pipeline from data quality). The tolerances are explained in
+# docs/methods-derive.md, "Agreement with the truth".
+. "$(dirname "$0")/../lib.sh"
+
+if ! "$NMDI" help synth >/dev/null 2>&1 || ! "$NMDI" help load >/dev/null 2>&1 ||
+    ! "$NMDI" help derive >/dev/null 2>&1; then
+    skip "derived flows vs the synthetic truth" "nmdi synth/load/derive not in this build"
+    done_testing
+    exit 0
+fi
+
+PERSONS=15000
+S=$TMP/synth
+check "synthetic country of $PERSONS persons" "$NMDI" synth -q --persons $PERSONS --seed 7 --out "$S"
+
+# ---- table: year, truth, derived, difference, % (IMM and EMI) -------------------------------
+# compare TRUTH.csv EVENTS.csv OUT: writes OUT (year,flow,truth,derived,provisional)
+compare() {
+    awk -F, -v out="$3" '
+        FNR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; file++; next }
+        file == 1 { e = $(h["event"]); if (e == "IMM" || e == "EMI") t[substr($(h["date"]), 1, 4) "," e]++; next }
+        { e = $(h["event"]); if (e == "IMM" || e == "EMI") { k = substr($(h["date"]), 1, 4) "," e; d[k]++; p[k] += $(h["provisional"]) } }
+        END {
+            for (k in t) all[k] = 1
+            for (k in d) all[k] = 1
+            for (k in all) print k "," t[k] + 0 "," d[k] + 0 "," p[k] + 0 > out
+        }' "$1" "$2"
+    sort -o "$3" "$3"
+}
+print_table() {
+    echo "# $1"
+    echo "# year flow    truth  derived  (prov.)    diff       %"
+    awk -F, '{ pct = $3 ? 100 * ($4 - $3) / $3 : 0;
+               printf "# %s %-4s %8d %8d %8s %8d %+7.1f%%\n", $1, $2, $3, $4, "(" $5 ")", $4 - $3, pct }' "$2"
+}
+# check_years TABLE LO HI MINABS LABEL: every year strictly between the first and
+# the last: derived/truth in [LO, HI], or |derived - truth| <= MINABS
+check_years() {
+    first=$(cut -d, -f1 "$1" | sort -n | head -1)
+    last=$(cut -d, -f1 "$1" | sort -n | tail -1)
+    bad=$(awk -F, -v f="$first" -v l="$last" -v lo="$2" -v hi="$3" -v m="$4" '
+        $1 > f && $1 < l {
+            diff = $4 - $3; if (diff < 0) diff = -diff
+            if (diff > m && ($3 == 0 || $4 / $3 < lo || $4 / $3 > hi)) printf "%s %s truth %d derived %d; ", $1, $2, $3, $4
+        }' "$1")
+    if [ -z "$bad" ] && [ "$first" -lt "$last" ]; then ok "$5"; else fail "$5" "outside [$2, $3]: $bad"; fi
+}
+
+# ---- (1) the border police's records ---------------------------------------------------------
+D=$TMP/infra
+check "init" "$NMDI" init "$D"
+check "load border crossings" "$NMDI" load -q "$D" border_crossings "$S/sources/border_crossings.csv"
+if "$NMDI" derive -q "$D" --json >"$TMP/derive.json" 2>"$TMP/derive.err"; then
+    ok "derive over the store"
+else
+    fail "derive over the store" "$(cat "$TMP/derive.err")"
+fi
+check "summary is JSON with events" grep -q '"IMM"' "$TMP/derive.json"
+check "export migration_events" "$NMDI" export "$D" migration_events --out "$TMP/events.csv"
+compare "$S/truth/events.csv" "$TMP/events.csv" "$TMP/cmp1.csv"
+print_table "border records (document numbers joined by name and date of birth)" "$TMP/cmp1.csv"
+# Missing crossings (0.4-2 %) make spurious long stays: +20-50 % in the full years.
+check_years "$TMP/cmp1.csv" 0.9 1.7 15 "border records: IMM and EMI of the full years within [-10 %, +70 %] of the truth"
+
+# ---- (2) the true crossings, keyed by the true person -----------------------------------------
+T=$TMP/truth
+cat >"$TMP/truth.yaml" <<'EOF'
+version: 1
+country:
+  code: XKN
+  name: {en: Kernland, zh: 核心国}
+agencies:
+  - id: TRUTH
+    name: {en: Ground truth of the synthetic country, zh: 真值}
+store:
+  partitions: 4
+sources:
+  - id: true_crossings
+    agency: TRUTH
+    record_type: border_crossing
+    format: csv
+    columns:
+      person_id: traveller_key
+      date: date
+      direction: direction
+residence:
+  rule: "12/16"
+EOF
+check "init (truth)" "$NMDI" init "$T" --config "$TMP/truth.yaml"
+check "load the true crossings" "$NMDI" load -q "$T" true_crossings "$S/truth/crossings.csv"
+check "derive over the true crossings" "$NMDI" derive -q "$T" --threads 2
+check "export migration_events (truth)" "$NMDI" export "$T" migration_events --out "$TMP/events2.csv"
+compare "$S/truth/events.csv" "$TMP/events2.csv" "$TMP/cmp2.csv"
+print_table "true crossings, true persons" "$TMP/cmp2.csv"
+# Only deaths within a year of a crossing and crossings on the same day differ.
+check_years "$TMP/cmp2.csv" 0.93 1.07 6 "true crossings: IMM and EMI of the full years within 7 % of the truth"
+# The first year counts residents abroad on 1 January as immigrants (no earlier
+# crossing says they were resident); the last year counts trips still open at the
+# cut-off as emigrations: every such emigration must be flagged provisional.
+last=$(cut -d, -f1 "$TMP/cmp2.csv" | sort -n | tail -1)
+awk -F, -v l="$last" '$1 == l && $2 == "EMI" { exit !($4 - $5 <= $3) }' "$TMP/cmp2.csv"
+assert_eq "last year: final (not provisional) EMI do not exceed the truth" 0 $?
+done_testing

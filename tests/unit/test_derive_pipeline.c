@@ -1,0 +1,332 @@
+/* test_derive_pipeline.c — unit tests of `nmdi derive DIR` (src/derive/pipeline.c,
+ * travellers.c): the residence section of the configuration, and whole runs over
+ * small infrastructures loaded through the ingest library: events of known
+ * itineraries, a passport renewal joined (or not) by name and date of birth,
+ * register flows, first permits, versions, lineage, the thread count. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nmdi/catalog.h"
+#include "nmdi/derive_pipeline.h"
+#include "nmdi/ingest.h"
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static nmdi_date D(const char *s)
+{
+    nmdi_date d;
+    assert_int_equal(nmdi_date_parse(s, strlen(s), &d), 0);
+    return d;
+}
+
+static void test_params(void **state)
+{
+    (void)state;
+    nmdi_config *cfg;
+    nmdi_error err;
+    nmdi_derive_params p;
+    assert_int_equal(nmdi_derive_params_load(NULL, &p, &err), 0);
+    assert_int_equal(p.rule.threshold, 365);
+    assert_int_equal(p.rule.window, 487);
+    assert_int_equal(p.usual_residence, 'b');
+    assert_int_equal(p.link_documents, 1);
+    const char *y = "country: {code: XKN}\nagencies: [{id: A}]\n"
+                    "residence: {rule: \"9/12\", usual_residence: a}\n";
+    assert_int_equal(nmdi_config_parse(&cfg, y, strlen(y), "t.yaml", &err), 0);
+    assert_int_equal(nmdi_derive_params_load(cfg, &p, &err), 0);
+    assert_int_equal(p.rule.threshold, 273);
+    assert_int_equal(p.rule.window, 365);
+    assert_int_equal(p.usual_residence, 'a');
+    assert_string_equal(p.country, "XKN");
+    nmdi_config_free(cfg);
+    y = "country: {code: XKN}\nagencies: [{id: A}]\n"
+        "residence: {threshold_months: 12, window_months: 16, link_documents: false}\n";
+    assert_int_equal(nmdi_config_parse(&cfg, y, strlen(y), "t.yaml", &err), 0);
+    assert_int_equal(nmdi_derive_params_load(cfg, &p, &err), 0);
+    assert_int_equal(p.rule.threshold, 365);
+    assert_int_equal(p.rule.window, 487);
+    assert_int_equal(p.link_documents, 0);
+    nmdi_config_free(cfg);
+    y = "country: {code: XKN}\nagencies: [{id: A}]\nresidence:\n  threshold: 400\n  window: 300\n";
+    assert_int_equal(nmdi_config_parse(&cfg, y, strlen(y), "t.yaml", &err), 0);
+    assert_int_equal(nmdi_derive_params_load(cfg, &p, &err), NMDI_EDATA);
+    nmdi_config_free(cfg);
+    y = "country: {code: XKN}\nagencies: [{id: A}]\nresidence:\n  usual_residence: c\n";
+    assert_int_equal(nmdi_config_parse(&cfg, y, strlen(y), "t.yaml", &err), 0);
+    assert_int_equal(nmdi_derive_params_load(cfg, &p, &err), NMDI_EDATA);
+    assert_int_equal(err.line, 4);
+    nmdi_config_free(cfg);
+    y = "country: {code: XKN}\nagencies: [{id: A}]\nresidence:\n  treshold: 300\n";
+    assert_int_equal(nmdi_config_parse(&cfg, y, strlen(y), "t.yaml", &err), 0);
+    assert_int_equal(nmdi_derive_params_load(cfg, &p, &err), NMDI_EDATA);
+    nmdi_config_free(cfg);
+}
+
+/* Rows of a dataset: count rows with `field` (a CODE column) equal to code. */
+static size_t count_code(const char *dir, const char *dataset, const char *field, const char *code)
+{
+    nmdi_dataset *ds;
+    nmdi_error err;
+    if (nmdi_ingest_open_latest(dir, dataset, &ds, &err))
+        fail_msg("%s: %s", dataset, err.msg);
+    size_t nd, n = 0;
+    const char *const *dict = nmdi_dataset_dict(ds, field, &nd);
+    for (size_t p = 0; p < nmdi_dataset_nparts(ds); p++) {
+        const int32_t *c;
+        if (!nmdi_dataset_part_rows(ds, p))
+            continue;
+        assert_int_equal(nmdi_dataset_i32(ds, p, field, &c, &err), 0);
+        for (uint64_t i = 0; i < nmdi_dataset_part_rows(ds, p); i++)
+            n += c[i] >= 0 && !strcmp(dict[c[i]], code);
+    }
+    nmdi_dataset_close(ds);
+    return n;
+}
+
+static const char *CONFIG =
+    "country: {code: XKN}\n"
+    "agencies: [{id: A}]\n"
+    "store: {partitions: 3}\n"
+    "sources:\n"
+    "  - id: bc\n"
+    "    agency: A\n"
+    "    record_type: border_crossing\n"
+    "    columns: {DOC: traveller_key, DIR: direction, DATE: date, TIME: time, NAT: "
+    "document_country, SEX: sex}\n"
+    "    codes: {DIR: {E: A, X: D}}\n"
+    "    identifiers:\n"
+    "      - {column: SURNAME, name: surname, kind: name}\n"
+    "      - {column: GIVEN, name: given_name, kind: name}\n"
+    "      - {column: DOB, name: dob, kind: date}\n"
+    "  - id: reg\n"
+    "    agency: A\n"
+    "    record_type: register_event\n"
+    "    columns: {PIN: person_key, EV: event, DATE: date, CIT: citizenship}\n"
+    "  - id: per\n"
+    "    agency: A\n"
+    "    record_type: permit\n"
+    "    columns: {CASE: person_key, FROM: valid_from, TO: valid_to, WHY: reason}\n"
+    "residence: {rule: \"12/16\", usual_residence: b%s}\n";
+
+/* Itineraries (cut-off 2022-06-30 = the last crossing):
+ * d1 (citizen) lone arrival 2019-01-10 -> IMM, returning citizen;
+ * d2 resident short trip -> nothing;
+ * d3 visitor 2019-02-01 .. 2019-06-01 (120 days) -> TMP_IN;
+ * d4/d5: one resident, passport renewed while abroad: departs on d4 2020-01-05,
+ *   returns on d5 2020-01-25 (same name and birth date) -> nothing when the
+ *   documents are joined; an EMI (d4) and an IMM (d5) when they are not;
+ * d6 resident emigrates 2019-03-01 and never comes back -> EMI;
+ * d7 a resident's day trip, listed return first: ordered by time (departure 08:00,
+ *   arrival 20:00), so no error and no event. */
+static const char *CROSSINGS =
+    "DOC,SURNAME,GIVEN,DOB,DIR,DATE,TIME,NAT,SEX\n"
+    "d1,Ames,Ann,1980-01-01,E,2019-01-10,10:00,XKN,F\n"
+    "d2,Bell,Bo,1970-05-05,X,2019-04-01,09:00,XKN,M\n"
+    "d2,Bell,Bo,1970-05-05,E,2019-04-15,09:00,XKN,M\n"
+    "d3,Cruz,Cy,1990-02-02,E,2019-02-01,12:00,FRA,M\n"
+    "d3,Cruz,Cy,1990-02-02,X,2019-06-01,12:00,FRA,M\n"
+    "d4,Dahl,Di,1985-07-07,X,2020-01-05,07:00,XKN,F\n"
+    "d5,Dahl,Di,1985-07-07,E,2020-01-25,07:00,XKN,F\n"
+    "d6,Eng,Ed,1960-03-03,X,2019-03-01,11:00,DEU,M\n"
+    "d7,Fox,Fi,1975-09-09,E,2021-05-01,20:00,ITA,F\n"
+    "d7,Fox,Fi,1975-09-09,X,2021-05-01,08:00,ITA,F\n"
+    "d2,Bell,Bo,1970-05-05,X,2022-06-20,09:00,XKN,M\n"
+    "d2,Bell,Bo,1970-05-05,E,2022-06-30,09:00,XKN,M\n";
+
+static void make_infra(const char *d, const char *dir, const char *extra)
+{
+    char cfg[512], csv[512], text[4096];
+    snprintf(cfg, sizeof cfg, "%s/c.yaml", d);
+    snprintf(text, sizeof text, CONFIG, extra);
+    write_file(cfg, text);
+    nmdi_error err;
+    if (nmdi_ingest_init(dir, cfg, &err))
+        fail_msg("init: %s", err.msg);
+    nmdi_ctx ctx;
+    nmdi_ctx_init(&ctx);
+    ctx.quiet = 1;
+    static const struct {
+        const char *src, *file, *text;
+    } loads[] = {
+        {"bc", "bc.csv", NULL},
+        {"reg", "reg.csv",
+         "PIN,EV,DATE,CIT\n"
+         "p1,REG_IN,2019-01-01,FRA\n"   /* stays: IMM */
+         "p2,REG_IN,2019-02-01,DEU\n"   /* leaves after 100 days: not counted */
+         "p2,DEREG_OUT,2019-05-12,DEU\n" /* ... and its deregistration not either (returns) */
+         "p2,REG_IN,2019-06-01,DEU\n"   /* stays: IMM */
+         "p3,DEREG_OUT,2019-03-01,XKN\n" /* EMI of a citizen */
+         "p4,BIRTH,2019-03-01,XKN\n"},
+        {"per", "per.csv",
+         "CASE,FROM,TO,WHY\n"
+         "c1,2019-01-01,2019-12-31,FAM\n" /* first */
+         "c1,2020-01-01,2021-12-31,FAM\n" /* renewal */
+         "c2,2019-01-01,2019-12-31,EDU\n" /* first */
+         "c2,2020-09-01,2021-08-31,REM\n" /* gap of 8 months: first again */
+         "c3,2019-05-01,2019-06-15,OTH\n"}, /* short: not a residence permit */
+    };
+    for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++) {
+        snprintf(csv, sizeof csv, "%s/%s", d, loads[i].file);
+        write_file(csv, loads[i].text ? loads[i].text : CROSSINGS);
+        const char *files[] = {csv};
+        nmdi_load_report *r;
+        if (nmdi_ingest_load(&ctx, dir, loads[i].src, 1, files, NULL, &r, &err))
+            fail_msg("load %s: %s", loads[i].src, err.msg);
+        nmdi_load_report_free(r);
+    }
+}
+
+static int lineage_fn(void *arg, const nmdi_dsversion *v)
+{
+    char *out = arg;
+    snprintf(out, 4096, "%s", v->lineage);
+    return 0;
+}
+
+static void test_run(void **state)
+{
+    (void)state;
+    char d[] = "/tmp/nmdi-derive-XXXXXX";
+    assert_non_null(mkdtemp(d));
+    char dir[256], cmd[600];
+    snprintf(dir, sizeof dir, "%s/infra", d);
+    nmdi_ctx ctx;
+    nmdi_ctx_init(&ctx);
+    ctx.quiet = 1;
+    nmdi_error err;
+    nmdi_derive_summary *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    /* nothing loaded yet: nothing to derive, no version written */
+    char cfg[512], text[4096];
+    snprintf(cfg, sizeof cfg, "%s/c.yaml", d);
+    snprintf(text, sizeof text, CONFIG, "");
+    write_file(cfg, text);
+    char empty[300];
+    snprintf(empty, sizeof empty, "%s/empty", d);
+    assert_int_equal(nmdi_ingest_init(empty, cfg, &err), 0);
+    assert_int_equal(nmdi_derive_dir(&ctx, empty, NMDI_DATE_NONE, s, &err), 0);
+    assert_int_equal(s->version[0], 0);
+    assert_int_equal(s->crossings_in, 0);
+
+    make_infra(d, dir, "");
+    for (int threads = 1; threads <= 3; threads += 2) {
+        ctx.nthreads = threads;
+        if (nmdi_derive_dir(&ctx, dir, NMDI_DATE_NONE, s, &err))
+            fail_msg("derive: %s", err.msg);
+        assert_int_equal(s->cutoff, D("2022-06-30"));
+        assert_int_equal(s->crossings_in, 12);
+        assert_int_equal(s->crossings_out, 12);
+        assert_int_equal(s->documents, 7);
+        assert_int_equal(s->travellers, 6);
+        assert_int_equal(s->errors[2], 0);
+        assert_int_equal(s->events[NMDI_EV_IMMIGRATION][2019 - NMDI_DERIVE_YEAR0], 1);
+        assert_int_equal(s->events[NMDI_EV_EMIGRATION][2019 - NMDI_DERIVE_YEAR0], 1);
+        assert_int_equal(s->events[NMDI_EV_TEMP_IN][2019 - NMDI_DERIVE_YEAR0], 1);
+        assert_int_equal(s->events[NMDI_EV_IMMIGRATION][2020 - NMDI_DERIVE_YEAR0], 0);
+        assert_int_equal(s->events[NMDI_EV_EMIGRATION][2020 - NMDI_DERIVE_YEAR0], 0);
+        assert_int_equal(s->returning, 1);
+        assert_int_equal(s->reg[NMDI_REG_IN][2019 - NMDI_DERIVE_YEAR0], 2);
+        assert_int_equal(s->reg[NMDI_REG_OUT][2019 - NMDI_DERIVE_YEAR0], 1);
+        assert_int_equal(s->first_permits, 3);
+        assert_int_equal(s->permits_by_reason[0], 1); /* FAM */
+        assert_int_equal(s->permits_by_reason[1], 1); /* EDU */
+        assert_int_equal(s->permits_by_reason[2], 1); /* REM */
+        int64_t v = threads == 1 ? 1 : 2;
+        assert_int_equal(s->version[0], v);
+        assert_int_equal(s->version[1], v);
+        assert_int_equal(s->version[2], v);
+        assert_int_equal(s->version[3], v);
+    }
+    assert_int_equal(count_code(dir, "migration_events", "event", "IMM"), 1);
+    assert_int_equal(count_code(dir, "migration_events", "event", "EMI"), 1);
+    assert_int_equal(count_code(dir, "migration_events", "event", "TMP_IN"), 1);
+    assert_int_equal(count_code(dir, "crossing_residence", "direction", "A"), 6);
+    assert_int_equal(count_code(dir, "register_flows", "event", "IMM"), 2);
+    assert_int_equal(count_code(dir, "first_permits", "reason", "EDU"), 1);
+    /* crossing_residence: the rows of d7 in time order, the residence chained */
+    nmdi_dataset *ds;
+    assert_int_equal(nmdi_ingest_open_latest(dir, "crossing_residence", &ds, &err), 0);
+    assert_int_equal(nmdi_dataset_rows(ds), 12);
+    assert_int_equal(nmdi_dataset_verify(ds, &err), 0);
+    size_t nprov = 0, nd6 = 0, nd7 = 0;
+    for (size_t p = 0; p < nmdi_dataset_nparts(ds); p++) {
+        if (!nmdi_dataset_part_rows(ds, p))
+            continue;
+        const int32_t *prov, *date, *rb, *ra, *ltm;
+        assert_int_equal(nmdi_dataset_i32(ds, p, "provisional", &prov, &err), 0);
+        assert_int_equal(nmdi_dataset_i32(ds, p, "date", &date, &err), 0);
+        assert_int_equal(nmdi_dataset_i32(ds, p, "resident_before", &rb, &err), 0);
+        assert_int_equal(nmdi_dataset_i32(ds, p, "resident_after", &ra, &err), 0);
+        assert_int_equal(nmdi_dataset_i32(ds, p, "long_term_migration", &ltm, &err), 0);
+        for (uint64_t i = 0; i < nmdi_dataset_part_rows(ds, p); i++) {
+            nprov += (size_t)prov[i];
+            if (date[i] == D("2019-03-01")) { /* d6: resident emigrates */
+                nd6++;
+                assert_int_equal(rb[i], 1);
+                assert_int_equal(ra[i], 0);
+                assert_int_equal(ltm[i], 1);
+            }
+            if (i + 1 < nmdi_dataset_part_rows(ds, p) && date[i] == D("2021-05-01") &&
+                date[i + 1] == D("2021-05-01")) { /* d7: ordered by time */
+                nd7++;
+                assert_int_equal(rb[i], 1);
+                assert_int_equal(ra[i + 1], 1);
+                assert_int_equal(ltm[i] + ltm[i + 1], 0);
+            }
+        }
+    }
+    assert_int_equal(nd6, 1);
+    assert_int_equal(nd7, 1);
+    assert_true(nprov > 0); /* the last crossings of d2 end near the cut-off */
+    nmdi_dataset_close(ds);
+    /* lineage: inputs, parameters, code version */
+    char lin[4096] = "", path[400];
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    nmdi_catalog *c;
+    assert_int_equal(nmdi_catalog_open(&c, path, 1, &err), 0);
+    assert_int_equal(nmdi_catalog_versions(c, "migration_events", lineage_fn, lin, &err), 0);
+    nmdi_catalog_close(c);
+    assert_non_null(strstr(lin, "\"threshold_days\":365"));
+    assert_non_null(strstr(lin, "\"window_days\":487"));
+    assert_non_null(strstr(lin, "\"dataset\":\"bc\""));
+    assert_non_null(strstr(lin, "\"nmdi_version\""));
+    assert_non_null(strstr(lin, "\"usual_residence\":\"b\""));
+    /* --as-of before the lone arrival of d1 + 365 days: not (yet) an immigration */
+    assert_int_equal(nmdi_derive_dir(&ctx, dir, D("2019-06-30"), s, &err), 0);
+    assert_int_equal(s->events[NMDI_EV_IMMIGRATION][2019 - NMDI_DERIVE_YEAR0], 0);
+
+    /* without joining documents, the renewal makes an emigration and an immigration */
+    char dir2[300];
+    snprintf(dir2, sizeof dir2, "%s/infra2", d);
+    make_infra(d, dir2, ", link_documents: false");
+    assert_int_equal(nmdi_derive_dir(&ctx, dir2, NMDI_DATE_NONE, s, &err), 0);
+    assert_int_equal(s->travellers, 7);
+    assert_int_equal(s->events[NMDI_EV_IMMIGRATION][2020 - NMDI_DERIVE_YEAR0], 1);
+    assert_int_equal(s->events[NMDI_EV_EMIGRATION][2020 - NMDI_DERIVE_YEAR0], 1);
+    free(s);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_params),
+        cmocka_unit_test(test_run),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
