@@ -39,6 +39,7 @@ static void print_json(const char *dir, const nmdi_derive_summary *s)
     json_object_set_new(j, "permit_sources", json_integer(s->permit_sources));
     json_object_set_new(j, "crossings_in", json_integer((json_int_t)s->crossings_in));
     json_object_set_new(j, "crossings_out", json_integer((json_int_t)s->crossings_out));
+    json_object_set_new(j, "travel_documents", json_integer((json_int_t)s->documents));
     json_object_set_new(j, "travellers", json_integer((json_int_t)s->travellers));
     json_object_set_new(j, "provisional_crossings",
                         json_integer((json_int_t)s->provisional_crossings));
@@ -82,6 +83,10 @@ static void print_text(const char *dir, const nmdi_derive_summary *s)
     printf("derive %s: %d border, %d register, %d permit source(s); %.2f s\n", dir,
            s->border_sources, s->register_sources, s->permit_sources, s->seconds);
     if (s->border_sources) {
+        if (s->documents)
+            printf("travel documents: %llu, joined into %llu travellers (same keyed name and "
+                   "date of birth)\n",
+                   (unsigned long long)s->documents, (unsigned long long)s->travellers);
         printf("border crossings: %llu in, %llu classified (%llu travellers), cut-off %s, "
                "%llu provisional; errors: %llu same direction, %llu unknown direction, %llu "
                "invalid date; %.0f crossings/s\n",

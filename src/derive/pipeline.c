@@ -874,6 +874,7 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
                     nmdi_derive_summary *sum, nmdi_error *err)
 {
     memset(sum, 0, sizeof *sum);
+    nmdi_error_clear(err);
     sum->cutoff = NMDI_DATE_NONE;
     double t0 = nmdi_now();
     char path[4096], store[4096];

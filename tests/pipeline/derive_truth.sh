@@ -16,6 +16,15 @@ if ! "$NMDI" help synth >/dev/null 2>&1 || ! "$NMDI" help load >/dev/null 2>&1 |
     exit 0
 fi
 
+# ---- usage and errors ----------------------------------------------------------------------
+"$NMDI" derive >/dev/null 2>&1
+assert_eq "no DIR: usage error" 1 $?
+"$NMDI" derive "$TMP/nowhere" >/dev/null 2>"$TMP/err"
+assert_eq "missing infrastructure: exit 1" 1 $?
+"$NMDI" derive "$TMP/nowhere" --as-of 2020-13-01 >/dev/null 2>&1
+assert_eq "bad --as-of: usage error" 1 $?
+check "usage names the outputs" sh -c "'$NMDI' help derive | grep -q migration_events"
+
 PERSONS=15000
 S=$TMP/synth
 check "synthetic country of $PERSONS persons" "$NMDI" synth -q --persons $PERSONS --seed 7 --out "$S"
