@@ -443,10 +443,7 @@ static int border_part(void *arg, size_t g)
         evstart[a] = nev;
         size_t k = nmdi_derive_events(&R->P->events, b - a, d + a, dir + a, res + a, citizen,
                                       ev + nev);
-        int circ = 0, tcirc = 0;
-        if (k)
-            nmdi_derive_circular(&co, b - a, d + a, res + a, &circ, &tcirc);
-        pcirc[a] = (int8_t)((circ ? 1 : 0) | (tcirc ? 2 : 0) | (citizen < 0 ? 8 : citizen ? 4 : 0));
+        pcirc[a] = (int8_t)(citizen < 0 ? 8 : citizen ? 4 : 0);
         nev += k;
         S->travellers++;
     }
@@ -487,12 +484,23 @@ static int border_part(void *arg, size_t g)
         size_t e0 = evstart[a], e1 = b < n ? evstart[b] : nev;
         int flags = pcirc[a];
         int citizen = flags & 8 ? -1 : (flags & 4) ? 1 : 0;
-        if (e1 > e0) {
-            S->circular += (flags & 1) != 0;
-            S->circular_temporary += (flags & 2) != 0;
-        }
+        int any_circ = 0, any_tcirc = 0;
         for (size_t j = e0; j < e1 && !rc; j++) {
             const nmdi_migration_event *x = &ev[j];
+            /* circular (UNECE 2016, as in the truth of nmdi synth): the event is at
+             * least the min_crossings-th long-term migration (IMM/EMI) of the
+             * traveller within window_days ending at it; temporary circular: the
+             * same counting temporary mobility too */
+            int nlt = 0, nall = 0;
+            for (size_t i = e0; i <= j; i++)
+                if (ev[i].date > x->date - co.window_days) {
+                    nall++;
+                    nlt += ev[i].type == NMDI_EV_IMMIGRATION || ev[i].type == NMDI_EV_EMIGRATION;
+                }
+            int lt = x->type == NMDI_EV_IMMIGRATION || x->type == NMDI_EV_EMIGRATION;
+            int circ = lt && nlt >= co.min_crossings, tcirc = nall >= co.min_crossings;
+            any_circ |= circ;
+            any_tcirc |= tcirc;
             const item *src = &it[a + x->crossing];
             const bcols *c = &R->bc[src->part];
             uint32_t r = src->row;
@@ -506,8 +514,8 @@ static int border_part(void *arg, size_t g)
             put_copy(we, EV_SEX, &R->sex, c->sex, r);
             nmdi_store_put_i32(we, EV_DOB, c->dob ? c->dob[r] : NMDI_DATE_NONE);
             nmdi_store_put_i32(we, EV_PROV, x->provisional);
-            nmdi_store_put_i32(we, EV_CIRC, (flags & 1) != 0);
-            nmdi_store_put_i32(we, EV_CIRCT, (flags & 2) != 0);
+            nmdi_store_put_i32(we, EV_CIRC, circ);
+            nmdi_store_put_i32(we, EV_CIRCT, tcirc);
             nmdi_store_put_i32(we, EV_DUR, x->duration < 0 ? NMDI_I32_NONE : x->duration);
             put_code(we, EV_SRC, R->source);
             rc = nmdi_store_row_end(we, &e);
@@ -518,6 +526,8 @@ static int border_part(void *arg, size_t g)
             }
             S->returning += x->returning_citizen;
         }
+        S->circular += any_circ;
+        S->circular_temporary += any_tcirc;
     }
     if (rc && !R->err.code)
         R->err = e;

@@ -110,6 +110,11 @@ compare "$S/truth/events.csv" "$TMP/events2.csv" "$TMP/cmp2.csv"
 print_table "true crossings, true persons" "$TMP/cmp2.csv"
 # Only deaths within a year of a crossing and crossings on the same day differ.
 check_years "$TMP/cmp2.csv" 0.93 1.07 6 "true crossings: IMM and EMI of the full years within 7 % of the truth"
+# Circular migrants (report only): events flagged circular / temporary circular.
+awk -F, 'FNR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; file++; next }
+    { c[file] += $(h["circular"]); t[file] += $(h["circular_temporary"]) }
+    END { printf "# circular events: truth %d, derived %d; temporary circular: truth %d, derived %d\n", c[1], c[2], t[1], t[2] }' \
+    "$S/truth/events.csv" "$TMP/events2.csv"
 # The first year counts residents abroad on 1 January as immigrants (no earlier
 # crossing says they were resident); the last year counts trips still open at the
 # cut-off as emigrations: every such emigration must be flagged provisional.
