@@ -9,6 +9,7 @@
  * and skipped: the demo never fakes a stage.
  */
 #include "nmdi/cli.h"
+#include "nmdi/config.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -55,43 +56,31 @@ static int stage(demo *d, const char *name, const char *what, const char *const 
     return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The demo loads every synthetic delivery incoming/<source>.csv whose base
- * name is a source of the configuration (the example configuration names its
- * sources after the synthetic country's files). */
+/* The demo loads, for every source of the configuration, the synthetic
+ * delivery incoming/sources/<source>.csv when it exists (the example
+ * configuration names its sources after the synthetic country's files). */
 static int load_all(demo *d, const char *dir)
 {
-    char incoming[4096];
-    snprintf(incoming, sizeof incoming, "%s/incoming", dir);
-    DIR *dh = opendir(incoming);
-    if (!dh) {
-        fprintf(stderr, "nmdi demo: no synthetic deliveries in %s: %s\n", incoming, strerror(errno));
-        return NMDI_EDATA;
-    }
-    char *names[256];
-    size_t n = 0;
-    struct dirent *e;
-    while ((e = readdir(dh)) && n < 256) {
-        size_t l = strlen(e->d_name);
-        if (l > 4 && strcmp(e->d_name + l - 4, ".csv") == 0)
-            names[n++] = strndup(e->d_name, l - 4);
-    }
-    closedir(dh);
-    qsort(names, n, sizeof names[0], cmp_str);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/nmdi.yaml", dir);
+    nmdi_config *cfg;
+    nmdi_error err;
+    if (nmdi_config_load(&cfg, path, &err))
+        return nmdi_cli_error("demo", &err);
     int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
+    for (size_t i = 0; i < cfg->nsources && rc == 0; i++) {
         char file[8300], what[512];
-        snprintf(file, sizeof file, "%s/%s.csv", incoming, names[i]);
-        snprintf(what, sizeof what, "load the '%s' delivery", names[i]);
-        const char *args[] = {"load", dir, names[i], file, NULL};
+        snprintf(file, sizeof file, "%s/incoming/sources/%s.csv", dir, cfg->sources[i].id);
+        if (access(file, R_OK) != 0) {
+            fprintf(stderr, "\n   (no synthetic delivery for source '%s')\n", cfg->sources[i].id);
+            continue;
+        }
+        snprintf(what, sizeof what, "load the '%s' delivery (%s)", cfg->sources[i].id,
+                 cfg->sources[i].record_type);
+        const char *args[] = {"load", dir, cfg->sources[i].id, file, NULL};
         rc = stage(d, "load", what, args);
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
+    nmdi_config_free(cfg);
     return rc;
 }
 

@@ -1,0 +1,1029 @@
+/*
+ * infra.c — the estimate stage over an infrastructure (nmdi/estimate.h):
+ * reads the table declarations (configuration `tables:` or the defaults
+ * below), computes each table from the store with the tabulation engine,
+ * the survey engine or the mobile derivation, and writes cubes with their
+ * metadata to DIR/work/estimates/ (each file atomically).
+ *
+ * The "person view" turns a person record of any source (census, survey,
+ * register) into the concepts tables are made of: SEX, AGE (5-year groups),
+ * COUNTRY_OF_BIRTH, CITIZENSHIP, MIGRATORY_STATUS (the 2×2 of STANDARDS.md
+ * §2 by nmdi_derive_migratory_status), REF_AREA, EDUCATION (ISCED 2011
+ * aggregates), LABOUR_STATUS, ARRIVAL (years since arrival, grouped),
+ * REGION_OF_BIRTH (UN M49 region).
+ */
+#include "nmdi/catalog.h"
+#include "nmdi/codes.h"
+#include "nmdi/config.h"
+#include "nmdi/csv.h"
+#include "nmdi/cube.h"
+#include "nmdi/derive.h"
+#include "nmdi/estimate.h"
+#include "nmdi/mobile.h"
+#include "nmdi/store.h"
+#include "nmdi/survey.h"
+#include "nmdi/tabulate.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAXDIMS 8
+
+/* ---- table declarations ------------------------------------------------------ */
+typedef struct tdecl {
+    const char *id, *kind, *source, *topic, *name_en, *name_zh, *desc_en, *desc_zh;
+    const char *reference_period, *filter, *unit;
+    const char *numerator, *denominator, *population; /* survey_ratio */
+    const char *mobile_table;                          /* mobile       */
+    size_t ndims;
+    const char *dims[MAXDIMS];
+    long line;
+} tdecl;
+
+/* The default tables: the UN-style stock tables from the census, the flows
+ * of the border-crossing derivation, SDG 8.5.2 and 8.6.1 and two labour
+ * indicators by migratory status from the LFS, and the mobile aggregates. */
+static const tdecl defaults[] = {
+    {"MIG_STOCK", "count", "census_persons", "stock", "Population by migratory status, sex and age",
+     "按移民身份、性别和年龄分的人口", "Usual residents on census day by country of birth and citizenship (UN EGM 2017 migratory status), sex and 5-year age group.",
+     "普查日常住人口，按出生国和国籍（移民身份）、性别和五岁年龄组分。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
+     3, {"SEX", "AGE", "MIGRATORY_STATUS"}, 0},
+    {"MIG_STOCK_COB", "count", "census_persons", "stock", "Foreign-born population by country of birth and sex",
+     "按出生国和性别分的外国出生人口", "International migrant stock (foreign-born usual residents) by country of birth.",
+     "国际移民存量（外国出生的常住人口），按出生国分。", NULL, "foreign_born", "PS", NULL, NULL, NULL, NULL,
+     2, {"COUNTRY_OF_BIRTH", "SEX"}, 0},
+    {"MIG_STOCK_CIT", "count", "census_persons", "stock", "Foreign citizens by citizenship and sex",
+     "按国籍和性别分的外国公民", "Usual residents who are not citizens (stateless included) by citizenship.",
+     "非本国公民的常住人口（含无国籍者），按国籍分。", NULL, "non_citizen", "PS", NULL, NULL, NULL, NULL,
+     2, {"CITIZENSHIP", "SEX"}, 0},
+    {"MIG_STOCK_AREA", "count", "census_persons", "stock", "Population by area and migratory status",
+     "按地区和移民身份分的人口", "Usual residents by area of residence and migratory status.",
+     "常住人口，按居住地区和移民身份分。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
+     2, {"REF_AREA", "MIGRATORY_STATUS"}, 0},
+    {"MIG_STOCK_REGION", "count", "census_persons", "stock", "Foreign-born population by region of birth (UN M49)",
+     "按出生地区（联合国M49）分的外国出生人口", "Foreign-born usual residents by UN M49 region of the country of birth.",
+     "外国出生的常住人口，按出生国所属联合国M49区域分。", NULL, "foreign_born", "PS", NULL, NULL, NULL, NULL,
+     1, {"REGION_OF_BIRTH"}, 0},
+    {"MIG_STOCK_ARRIVAL", "count", "census_persons", "stock", "Foreign-born population by duration of stay and sex",
+     "按居留时间和性别分的外国出生人口", "Foreign-born usual residents by years since the most recent arrival.",
+     "外国出生的常住人口，按最近一次抵达后的年数分。", NULL, "foreign_born", "PS", NULL, NULL, NULL, NULL,
+     2, {"ARRIVAL", "SEX"}, 0},
+    {"MIG_FLOW", "flows", "migration_events", "flow", "Long-term immigration and emigration by citizenship group",
+     "按公民身份组分的长期移入和移出", "Long-term migrations under the 12/16-month rule derived from border crossings; provisional until final.",
+     "依据12/16个月规则由出入境记录推导的长期迁移；最终确定前为临时值。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
+     3, {"TIME_PERIOD", "FLOW", "CITIZENSHIP_GROUP"}, 0},
+    {"SDG_8_5_2", "survey_ratio", "lfs", "sdg", "SDG 8.5.2 Unemployment rate by migratory status and sex",
+     "可持续发展目标8.5.2 按移民身份和性别分的失业率", "Unemployed persons aged 15+ as a percentage of the labour force (LFS, Taylor-linearised standard errors).",
+     "15岁及以上失业人口占劳动力的百分比（劳动力调查，泰勒线性化标准误）。", NULL, NULL, "PT", "unemployed", "labour_force", "age15plus", NULL,
+     2, {"MIGRATORY_STATUS", "SEX"}, 0},
+    {"SDG_8_6_1", "survey_ratio", "lfs", "sdg", "SDG 8.6.1 Youth not in education, employment or training (NEET) by migratory status and sex",
+     "可持续发展目标8.6.1 按移民身份和性别分的未就业未上学未培训青年比例", "Persons aged 15-24 not employed and not in education or training, as a percentage of all persons aged 15-24 (LFS).",
+     "15-24岁既未就业也未接受教育或培训者占该年龄组的百分比（劳动力调查）。", NULL, NULL, "PT", "neet", "youth", "age15to24", NULL,
+     2, {"MIGRATORY_STATUS", "SEX"}, 0},
+    {"LFS_PARTICIPATION", "survey_ratio", "lfs", "sdg", "Labour force participation rate by migratory status and sex",
+     "按移民身份和性别分的劳动力参与率", "Labour force (employed and unemployed) aged 15+ as a percentage of the population aged 15+ (LFS).",
+     "15岁及以上劳动力占15岁及以上人口的百分比（劳动力调查）。", NULL, NULL, "PT", "labour_force", "one", "age15plus", NULL,
+     2, {"MIGRATORY_STATUS", "SEX"}, 0},
+    {"LFS_TERTIARY", "survey_ratio", "lfs", "sdg", "Tertiary educational attainment (25-64) by migratory status and sex",
+     "按移民身份和性别分的25-64岁人口高等教育程度", "Persons aged 25-64 with tertiary education (ISCED 5-8) as a percentage of all persons aged 25-64 (LFS).",
+     "25-64岁受过高等教育（ISCED 5-8级）者所占百分比（劳动力调查）。", NULL, NULL, "PT", "tertiary", "one", "age25to64", NULL,
+     2, {"MIGRATORY_STATUS", "SEX"}, 0},
+    {"MOB_INBOUND", "mobile", "mobile_presence", "mobile", "Foreign SIMs present by month, home country and presence type (mobile data)",
+     "按月份、归属国和停留类型分的在境外国手机卡（手机数据）", "Distinct inbound roaming subscribers per month scaled by market share; presence spells classified by the 12/16-month rule. Experimental statistics.",
+     "每月不同的入境漫游用户数，按市场份额放大；停留按12/16个月规则分类。实验性统计。", NULL, NULL, "PS", NULL, NULL, NULL, "inbound",
+     3, {"TIME_PERIOD", "HOME_COUNTRY", "PRESENCE_TYPE"}, 0},
+    {"MOB_LONGTERM", "mobile", "mobile_presence", "mobile", "Long-term presence starts and emigration signals (mobile data)",
+     "长期停留开始与移出信号（手机数据）", "Inbound roamers whose presence is long-term under the 12/16-month rule, and domestic SIMs long abroad, by year and country. Experimental statistics.",
+     "按12/16个月规则判定为长期停留的入境漫游用户，以及长期在国外的本国手机卡，按年份和国家分。实验性统计。", NULL, NULL, "PS", NULL, NULL, NULL, "longterm",
+     3, {"TIME_PERIOD", "FLOW", "COUNTERPART_AREA"}, 0},
+    {"MOB_INTERNAL", "mobile", "mobile_presence", "mobile", "Internal moves between areas by month (mobile data)",
+     "按月份分的地区间国内迁移（手机数据）", "Domestic subscribers by home area in the previous and the current month (home area = most days of the month). Experimental statistics.",
+     "本国用户按上月和本月常驻地区（当月出现天数最多的地区）分。实验性统计。", NULL, NULL, "PS", NULL, NULL, NULL, "internal",
+     3, {"TIME_PERIOD", "ORIGIN_AREA", "DESTINATION_AREA"}, 0},
+};
+#define NDEFAULTS (sizeof defaults / sizeof defaults[0])
+
+/* ---- column access over any stored type ---------------------------------------- */
+typedef struct fcol {
+    int present;
+    nmdi_coltype type;
+    const int32_t *i32;
+    const int64_t *i64;
+    const double *f64;
+    const uint64_t *off;
+    const char *bytes;
+    const char *const *dict;
+    size_t ndict;
+    char buf[32];
+} fcol;
+
+static void fcol_open(fcol *c, const nmdi_dataset *ds, size_t part, const char *name)
+{
+    memset(c, 0, sizeof *c);
+    int i = nmdi_dataset_find(ds, name);
+    if (i < 0)
+        return;
+    nmdi_error e;
+    c->type = nmdi_dataset_field(ds, (size_t)i)->type;
+    int rc = 0;
+    switch (c->type) {
+    case NMDI_COL_I32:
+    case NMDI_COL_DATE:
+    case NMDI_COL_CODE:
+        rc = nmdi_dataset_i32(ds, part, name, &c->i32, &e);
+        if (c->type == NMDI_COL_CODE)
+            c->dict = nmdi_dataset_dict(ds, name, &c->ndict);
+        break;
+    case NMDI_COL_I64: rc = nmdi_dataset_i64(ds, part, name, &c->i64, &e); break;
+    case NMDI_COL_F64: rc = nmdi_dataset_f64(ds, part, name, &c->f64, &e); break;
+    case NMDI_COL_STR: rc = nmdi_dataset_str(ds, part, name, &c->off, &c->bytes, &e); break;
+    }
+    c->present = rc == 0;
+}
+
+/* The value as text ("" when missing). The pointer is valid until the next call. */
+static const char *fcol_str(fcol *c, size_t r)
+{
+    if (!c->present)
+        return "";
+    switch (c->type) {
+    case NMDI_COL_CODE: {
+        int32_t k = c->i32[r];
+        return k >= 0 && (size_t)k < c->ndict ? c->dict[k] : "";
+    }
+    case NMDI_COL_I32:
+        if (c->i32[r] == NMDI_I32_NONE)
+            return "";
+        snprintf(c->buf, sizeof c->buf, "%d", c->i32[r]);
+        return c->buf;
+    case NMDI_COL_DATE:
+        nmdi_date_format(c->i32[r], c->buf);
+        return c->buf;
+    case NMDI_COL_I64:
+        if (c->i64[r] == NMDI_I64_NONE)
+            return "";
+        snprintf(c->buf, sizeof c->buf, "%lld", (long long)c->i64[r]);
+        return c->buf;
+    case NMDI_COL_F64:
+        if (isnan(c->f64[r]))
+            return "";
+        nmdi_fmt_double(c->f64[r], c->buf);
+        return c->buf;
+    case NMDI_COL_STR: {
+        size_t n = (size_t)(c->off[r + 1] - c->off[r]);
+        if (n >= sizeof c->buf)
+            n = sizeof c->buf - 1;
+        memcpy(c->buf, c->bytes + c->off[r], n);
+        c->buf[n] = 0;
+        return c->buf;
+    }
+    }
+    return "";
+}
+
+/* Integer value, INT32_MIN when missing or not a number. */
+static int32_t fcol_int(fcol *c, size_t r)
+{
+    if (!c->present)
+        return INT32_MIN;
+    if (c->type == NMDI_COL_I32 || c->type == NMDI_COL_DATE)
+        return c->i32[r];
+    if (c->type == NMDI_COL_I64)
+        return c->i64[r] == NMDI_I64_NONE ? INT32_MIN : (int32_t)c->i64[r];
+    if (c->type == NMDI_COL_F64)
+        return isnan(c->f64[r]) ? INT32_MIN : (int32_t)c->f64[r];
+    const char *s = fcol_str(c, r);
+    int64_t v;
+    return nmdi_parse_int64(s, &v) == 0 ? (int32_t)v : INT32_MIN;
+}
+
+static double fcol_f64(fcol *c, size_t r)
+{
+    if (!c->present)
+        return NAN;
+    if (c->type == NMDI_COL_F64)
+        return c->f64[r];
+    int32_t v = fcol_int(c, r);
+    return v == INT32_MIN ? NAN : (double)v;
+}
+
+/* ---- the person view -------------------------------------------------------------- */
+typedef struct pcols {
+    fcol sex, age, dob, cob, cit, cit2, mob, fob, area, arr, educ, lab, inedu, weight, stratum,
+        psu, rkey, ref;
+} pcols;
+
+static void pcols_open(pcols *p, const nmdi_dataset *ds, size_t part)
+{
+    fcol_open(&p->sex, ds, part, "sex");
+    fcol_open(&p->age, ds, part, "age");
+    fcol_open(&p->dob, ds, part, "date_of_birth");
+    fcol_open(&p->cob, ds, part, "country_of_birth");
+    fcol_open(&p->cit, ds, part, "citizenship");
+    fcol_open(&p->cit2, ds, part, "citizenship2");
+    fcol_open(&p->mob, ds, part, "country_of_birth_mother");
+    fcol_open(&p->fob, ds, part, "country_of_birth_father");
+    fcol_open(&p->area, ds, part, "area");
+    fcol_open(&p->arr, ds, part, "arrival_year");
+    fcol_open(&p->educ, ds, part, "education");
+    fcol_open(&p->lab, ds, part, "labour_status");
+    fcol_open(&p->inedu, ds, part, "in_education");
+    fcol_open(&p->weight, ds, part, "weight");
+    fcol_open(&p->stratum, ds, part, "stratum");
+    fcol_open(&p->psu, ds, part, "psu");
+    fcol_open(&p->rkey, ds, part, "record_key");
+    fcol_open(&p->ref, ds, part, "reference_date");
+}
+
+typedef struct pview {
+    char sex[4], agegrp[12], cob[8], cit[8], ms[12], nativity[4], citizen[6], citgroup[6],
+        area[32], educ[8], lab[6], arrival[12], region[8];
+    int age;
+    int8_t foreign_born, non_citizen;
+    double weight, rkey;
+} pview;
+
+static void copy(char *dst, size_t n, const char *s)
+{
+    snprintf(dst, n, "%s", s && *s ? s : "_U");
+}
+
+static void person_view(pcols *p, size_t r, const char *country, int ref_year, pview *v)
+{
+    copy(v->sex, sizeof v->sex, fcol_str(&p->sex, r));
+    if (strcmp(v->sex, "F") != 0 && strcmp(v->sex, "M") != 0)
+        strcpy(v->sex, "_U");
+    int age = fcol_int(&p->age, r);
+    if (age == INT32_MIN && p->dob.present && p->dob.i32[r] != NMDI_DATE_NONE && ref_year > 0)
+        age = ref_year - nmdi_date_year(p->dob.i32[r]);
+    v->age = age == INT32_MIN ? -1 : age;
+    copy(v->agegrp, sizeof v->agegrp, nmdi_age_group5(v->age));
+    char cob[8], cit[8], cit2[8], mob[8], fob[8];
+    snprintf(cob, sizeof cob, "%s", fcol_str(&p->cob, r));
+    snprintf(cit, sizeof cit, "%s", fcol_str(&p->cit, r));
+    snprintf(cit2, sizeof cit2, "%s", fcol_str(&p->cit2, r));
+    snprintf(mob, sizeof mob, "%s", fcol_str(&p->mob, r));
+    snprintf(fob, sizeof fob, "%s", fcol_str(&p->fob, r));
+    nmdi_person_origin o;
+    memset(&o, 0, sizeof o);
+    o.country = country;
+    o.birth = cob;
+    o.citizenship = cit;
+    o.citizenship2 = cit2[0] ? cit2 : NULL;
+    o.mother_birth = mob;
+    o.father_birth = fob;
+    int arr = fcol_int(&p->arr, r);
+    o.arrival_year = arr == INT32_MIN ? 0 : arr;
+    o.ref = ref_year > 0 ? nmdi_date_from_ymd(ref_year, 7, 1) : NMDI_DATE_NONE;
+    nmdi_migratory_status ms;
+    nmdi_derive_migratory_status(&o, &ms);
+    copy(v->ms, sizeof v->ms, ms.status);
+    copy(v->citgroup, sizeof v->citgroup, ms.citgroup);
+    v->foreign_born = ms.foreign_born;
+    v->non_citizen = ms.non_citizen;
+    strcpy(v->nativity, ms.foreign_born == 1 ? "FB" : ms.foreign_born == 0 ? "NB" : "_U");
+    strcpy(v->citizen, ms.non_citizen == 1 ? "NCIT" : ms.non_citizen == 0 ? "CIT" : "_U");
+    copy(v->cob, sizeof v->cob, cob);
+    copy(v->cit, sizeof v->cit, cit);
+    copy(v->area, sizeof v->area, fcol_str(&p->area, r));
+    const char *e = fcol_str(&p->educ, r);
+    const nmdi_code *ec = nmdi_codes_find(nmdi_codes_get("isced"), e);
+    copy(v->educ, sizeof v->educ, ec && ec->parent && strcmp(ec->parent, "_T") ? ec->parent : NULL);
+    copy(v->lab, sizeof v->lab, fcol_str(&p->lab, r));
+    if (ms.foreign_born == 1 && arr != INT32_MIN && ref_year > 0) {
+        int d = ref_year - arr;
+        snprintf(v->arrival, sizeof v->arrival, "%s",
+                 d < 5 ? "Y_LT5" : d < 10 ? "Y5T9" : d < 20 ? "Y10T19" : "Y_GE20");
+    } else {
+        strcpy(v->arrival, ms.foreign_born == 1 ? "_U" : "_Z");
+    }
+    const nmdi_country *cc = nmdi_country_find(cob);
+    copy(v->region, sizeof v->region, cc && cc->region[0] ? cc->region : NULL);
+    double w = fcol_f64(&p->weight, r);
+    v->weight = isnan(w) ? 1.0 : w;
+    v->rkey = fcol_f64(&p->rkey, r);
+}
+
+static const char *concept(const pview *v, const char *c)
+{
+    if (!strcmp(c, "SEX")) return v->sex;
+    if (!strcmp(c, "AGE")) return v->agegrp;
+    if (!strcmp(c, "COUNTRY_OF_BIRTH")) return v->cob;
+    if (!strcmp(c, "CITIZENSHIP")) return v->cit;
+    if (!strcmp(c, "MIGRATORY_STATUS")) return v->ms;
+    if (!strcmp(c, "CITIZENSHIP_GROUP")) return v->citgroup;
+    if (!strcmp(c, "REF_AREA")) return v->area;
+    if (!strcmp(c, "EDUCATION")) return v->educ;
+    if (!strcmp(c, "LABOUR_STATUS")) return v->lab;
+    if (!strcmp(c, "ARRIVAL")) return v->arrival;
+    if (!strcmp(c, "REGION_OF_BIRTH")) return v->region;
+    if (!strcmp(c, "NATIVITY")) return v->nativity;
+    return NULL;
+}
+
+static int known_concept(const char *c)
+{
+    static const pview z;
+    return concept(&z, c) != NULL;
+}
+
+/* ---- inputs --------------------------------------------------------------------------- */
+typedef struct stage {
+    const nmdi_ctx *ctx;
+    const char *dir;
+    nmdi_config *cfg;
+    nmdi_catalog *cat;
+    nmdi_arena *arena;
+    nmdi_estimate_summary *sum;
+} stage;
+
+/* Open the latest version of a dataset; 1 opened, 0 none, <0 error. */
+static int open_latest(stage *s, const char *dataset, nmdi_dataset **ds, nmdi_dsversion *v,
+                       nmdi_error *err)
+{
+    int rc = nmdi_catalog_latest(s->cat, dataset, v, s->arena, err);
+    if (rc <= 0)
+        return rc;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", s->dir, v->path);
+    return nmdi_dataset_open(ds, path, err) == 0 ? 1 : -1;
+}
+
+static int ref_year_of(const tdecl *t, nmdi_dataset *ds, const nmdi_dsversion *v)
+{
+    if (t->reference_period && atoi(t->reference_period) > 0)
+        return atoi(t->reference_period);
+    /* the reference date of the records, else the year of the load */
+    for (size_t part = 0; part < nmdi_dataset_nparts(ds); part++) {
+        fcol c;
+        fcol_open(&c, ds, part, "reference_date");
+        for (size_t r = 0; c.present && r < nmdi_dataset_part_rows(ds, part); r++)
+            if (c.i32[r] != NMDI_DATE_NONE)
+                return nmdi_date_year(c.i32[r]);
+    }
+    return v->loaded_at ? atoi(v->loaded_at) : 0;
+}
+
+/* ---- metadata ---------------------------------------------------------------------------- */
+static int write_table(stage *s, const tdecl *t, nmdi_cube *cube, const char *source_desc,
+                       const char *method, const char *refperiod, nmdi_error *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/work/estimates/%s.csv", s->dir, t->id);
+    int rc = nmdi_cube_save(cube, path, err);
+    if (rc)
+        return rc;
+    json_t *dims = json_array();
+    for (size_t i = 0; i < nmdi_cube_ndims(cube); i++)
+        json_array_append_new(dims, json_string(nmdi_cube_dim(cube, i)));
+    json_t *m = json_pack("{s:s, s:{s:s,s:s}, s:{s:s,s:s}, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
+                          "id", t->id, "name", "en", t->name_en, "zh", t->name_zh ? t->name_zh : t->name_en,
+                          "description", "en", t->desc_en ? t->desc_en : "", "zh",
+                          t->desc_zh ? t->desc_zh : (t->desc_en ? t->desc_en : ""),
+                          "dimensions", dims, "unit", t->unit ? t->unit : "PS", "measure",
+                          strcmp(t->kind, "survey_ratio") == 0 ? "rate" : "count", "source", source_desc,
+                          "method", method, "reference_period", refperiod, "topic",
+                          t->topic ? t->topic : "stock", "cells", (json_int_t)nmdi_cube_ncells(cube));
+    char *txt = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(m);
+    if (!txt)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    snprintf(path, sizeof path, "%s/work/estimates/%s.json", s->dir, t->id);
+    rc = nmdi_write_file_atomic(path, txt, strlen(txt), err);
+    free(txt);
+    if (!rc) {
+        s->sum->ntables++;
+        s->sum->ncells += nmdi_cube_ncells(cube);
+        nmdi_note(s->ctx, "  %-20s %6zu cells  %s", t->id, nmdi_cube_ncells(cube), t->name_en);
+    }
+    return rc;
+}
+
+/* ---- kind: count ------------------------------------------------------------------------------ */
+static int table_count(stage *s, const tdecl *t, nmdi_error *err)
+{
+    nmdi_dataset *ds;
+    nmdi_dsversion v;
+    int rc = open_latest(s, t->source, &ds, &v, err);
+    if (rc <= 0)
+        return rc;
+    int ref_year = ref_year_of(t, ds, &v);
+    nmdi_tab *tab = nmdi_tab_new(t->ndims);
+    if (!tab) {
+        nmdi_dataset_close(ds);
+        return -nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    int weighted = 0;
+    rc = 0;
+    for (size_t part = 0; part < nmdi_dataset_nparts(ds) && !rc; part++) {
+        pcols pc;
+        pcols_open(&pc, ds, part);
+        weighted |= pc.weight.present;
+        for (size_t r = 0; r < nmdi_dataset_part_rows(ds, part) && !rc; r++) {
+            pview pv;
+            person_view(&pc, r, s->cfg->country_code, ref_year, &pv);
+            if (t->filter && !strcmp(t->filter, "foreign_born") && pv.foreign_born != 1)
+                continue;
+            if (t->filter && !strcmp(t->filter, "non_citizen") && pv.non_citizen != 1)
+                continue;
+            const char *codes[MAXDIMS];
+            for (size_t d = 0; d < t->ndims; d++)
+                codes[d] = concept(&pv, t->dims[d]);
+            uint64_t rk = 0;
+            if (!isnan(pv.rkey))
+                nmdi_tab_key_fixed(pv.rkey, &rk);
+            rc = nmdi_tab_add(tab, codes, NULL, pv.weight, 0, rk);
+        }
+    }
+    nmdi_cube *cube = NULL;
+    if (!rc)
+        rc = nmdi_tab_cube(tab, t->dims, NMDI_TAB_COUNT, 1, 1, &cube, err);
+    nmdi_tab_free(tab);
+    nmdi_dataset_close(ds);
+    if (rc)
+        return -(err->code ? err->code : NMDI_EINTERNAL);
+    char ref[16], src[512];
+    snprintf(ref, sizeof ref, "%d", ref_year);
+    snprintf(src, sizeof src, "%s (%s), version %lld, %lld records", t->source,
+             v.record_type ? v.record_type : "", (long long)v.version, (long long)v.rows);
+    rc = write_table(s, t, cube, src,
+                     weighted ? "weighted count of records (census weights), all margins"
+                              : "count of records, all margins",
+                     ref, err);
+    nmdi_cube_free(cube);
+    return rc ? -rc : 1;
+}
+
+/* ---- kind: survey_ratio ------------------------------------------------------------------------ */
+static int in_population(const char *pop, const pview *v)
+{
+    if (!pop || !strcmp(pop, "all"))
+        return 1;
+    if (!strcmp(pop, "age15plus"))
+        return v->age >= 15;
+    if (!strcmp(pop, "age15to24"))
+        return v->age >= 15 && v->age <= 24;
+    if (!strcmp(pop, "age25to64"))
+        return v->age >= 25 && v->age <= 64;
+    return 0;
+}
+
+/* 1, 0, or -1 (missing) for the survey variables */
+static int survey_var(const char *name, const pview *v, int in_edu)
+{
+    int emp = !strcmp(v->lab, "EMP"), une = !strcmp(v->lab, "UNE"), olf = !strcmp(v->lab, "OLF");
+    if (!strcmp(name, "one"))
+        return 1;
+    if (!strcmp(name, "unemployed"))
+        return emp || une ? une : 0;
+    if (!strcmp(name, "labour_force"))
+        return emp || une ? 1 : olf ? 0 : -1;
+    if (!strcmp(name, "employed"))
+        return emp || une || olf ? emp : -1;
+    if (!strcmp(name, "youth"))
+        return v->age >= 15 && v->age <= 24;
+    if (!strcmp(name, "neet"))
+        return emp ? 0 : in_edu < 0 ? -1 : !in_edu;
+    if (!strcmp(name, "tertiary"))
+        return strcmp(v->educ, "_U") ? !strcmp(v->educ, "ED5-8") : -1;
+    return -2;
+}
+
+static int table_survey(stage *s, const tdecl *t, nmdi_error *err)
+{
+    if (survey_var(t->numerator, &(pview){0}, 0) == -2 ||
+        survey_var(t->denominator, &(pview){0}, 0) == -2)
+        return -nmdi_error_at(err, NMDI_EDATA, s->cfg->path, t->line, "numerator",
+                              "table %s: unknown survey variable (known: unemployed, "
+                              "labour_force, employed, youth, neet, tertiary, one)", t->id);
+    nmdi_dataset *ds;
+    nmdi_dsversion v;
+    int rc = open_latest(s, t->source, &ds, &v, err);
+    if (rc <= 0)
+        return rc;
+    int ref_year = ref_year_of(t, ds, &v);
+    /* an in-memory table of strings for the survey engine: every record stays
+     * (domains never drop rows); outside the population num = den = 0 */
+    uint64_t nrows = nmdi_dataset_rows(ds);
+    enum { C_STRATUM, C_PSU, C_W, C_NAT, C_CIT, C_SEX, C_NUM, C_DEN, NC };
+    static const char *const names[NC] = {"stratum", "psu", "weight", "NATIVITY", "CITIZEN", "SEX", "num", "den"};
+    nmdi_table tb;
+    memset(&tb, 0, sizeof tb);
+    tb.arena = nmdi_arena_new(1 << 20);
+    tb.ncols = NC;
+    tb.names = (char **)names;
+    tb.path = (char *)t->source;
+    tb.cells = tb.arena ? nmdi_arena_calloc(tb.arena, (size_t)nrows * NC + 1, sizeof(char *)) : NULL;
+    tb.lines = tb.arena ? nmdi_arena_calloc(tb.arena, (size_t)nrows + 1, sizeof(long)) : NULL;
+    if (!tb.cells || !tb.lines) {
+        nmdi_arena_free(tb.arena);
+        nmdi_dataset_close(ds);
+        return -nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    size_t n = 0;
+    for (size_t part = 0; part < nmdi_dataset_nparts(ds); part++) {
+        pcols pc;
+        pcols_open(&pc, ds, part);
+        for (size_t r = 0; r < nmdi_dataset_part_rows(ds, part); r++) {
+            pview pv;
+            person_view(&pc, r, s->cfg->country_code, ref_year, &pv);
+            int in_edu = fcol_int(&pc.inedu, r);
+            in_edu = in_edu == INT32_MIN ? -1 : in_edu != 0;
+            int inpop = in_population(t->population, &pv);
+            int num = survey_var(t->numerator, &pv, in_edu);
+            int den = survey_var(t->denominator, &pv, in_edu);
+            const char **row = &tb.cells[n * NC];
+            row[C_STRATUM] = nmdi_arena_strdup(tb.arena, fcol_str(&pc.stratum, r));
+            row[C_PSU] = nmdi_arena_strdup(tb.arena, fcol_str(&pc.psu, r));
+            char wb[32];
+            nmdi_fmt_double(pv.weight, wb);
+            row[C_W] = nmdi_arena_strdup(tb.arena, wb);
+            row[C_NAT] = nmdi_arena_strdup(tb.arena, pv.nativity);
+            row[C_CIT] = nmdi_arena_strdup(tb.arena, pv.citizen);
+            row[C_SEX] = nmdi_arena_strdup(tb.arena, pv.sex);
+            /* a missing value inside the population is missing (NA) for the ratio */
+            row[C_NUM] = !inpop ? "0" : num < 0 || den < 0 ? "" : num ? "1" : "0";
+            row[C_DEN] = !inpop ? "0" : num < 0 || den < 0 ? "" : den ? "1" : "0";
+            tb.lines[n] = (long)n + 2;
+            n++;
+        }
+    }
+    tb.nrows = n;
+    nmdi_dataset_close(ds);
+    nmdi_svy_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.ids[0] = "psu";
+    spec.nids = 1;
+    spec.strata = "stratum";
+    spec.weights = "weight";
+    spec.nest = 1;
+    spec.lonely = NMDI_SVY_LONELY_ADJUST;
+    nmdi_svy_design *d = NULL;
+    rc = nmdi_svy_design_new(&d, &tb, &spec, err);
+    nmdi_cube *cube = NULL;
+    static const char *const cdims[] = {"MIGRATORY_STATUS", "SEX"};
+    if (!rc && !(cube = nmdi_cube_new(2, cdims)))
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    /* MIGRATORY_STATUS codes NB/FB (nativity) and CIT/NCIT side by side */
+    static const struct {
+        const char *by[2];
+        size_t nby;
+        int ms_from; /* index of by giving MIGRATORY_STATUS, -1 → _T */
+        int sex_from;
+    } groups[] = {
+        {{"NATIVITY", "SEX"}, 2, 0, 1}, {{"CITIZEN", "SEX"}, 2, 0, 1}, {{"NATIVITY", NULL}, 1, 0, -1},
+        {{"CITIZEN", NULL}, 1, 0, -1},  {{"SEX", NULL}, 1, -1, 0},     {{NULL, NULL}, 0, -1, -1},
+    };
+    nmdi_svy_request req = {NMDI_SVY_RATIO, "num", "den"};
+    for (size_t g = 0; !rc && g < sizeof groups / sizeof groups[0]; g++) {
+        nmdi_svy_result *res = NULL;
+        rc = nmdi_svy_estimate(d, &req, 1, groups[g].by, groups[g].nby, &res, err);
+        for (size_t i = 0; !rc && i < res->nrows; i++) {
+            const nmdi_svy_row *row = &res->rows[i];
+            const char *codes[2] = {groups[g].ms_from >= 0 ? row->domain[groups[g].ms_from] : "_T",
+                                    groups[g].sex_from >= 0 ? row->domain[groups[g].sex_from] : "_T"};
+            if (!strcmp(codes[0], "_U") || !strcmp(codes[1], "_U"))
+                continue;
+            nmdi_cell cell;
+            nmdi_cell_init(&cell);
+            double k = !strcmp(t->unit ? t->unit : "PT", "PT") ? 100.0 : 1.0;
+            cell.value = row->estimate * k;
+            cell.se = row->se * k;
+            cell.cv = row->cv;
+            cell.ci_low = row->ci_low * k;
+            cell.ci_high = row->ci_high * k;
+            cell.n = row->n;
+            strcpy(cell.obs_status, isnan(row->estimate) ? NMDI_OBS_MISSING : NMDI_OBS_ESTIMATED);
+            if (nmdi_cube_add(cube, codes, &cell))
+                rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        }
+        nmdi_svy_result_free(res);
+    }
+    nmdi_svy_design_free(d);
+    nmdi_arena_free(tb.arena);
+    if (rc) {
+        nmdi_cube_free(cube);
+        return -rc;
+    }
+    nmdi_cube_sort(cube);
+    char ref[16], src[512], method[512];
+    snprintf(ref, sizeof ref, "%d", ref_year);
+    snprintf(src, sizeof src, "%s (survey), version %lld, %lld records", t->source,
+             (long long)v.version, (long long)v.rows);
+    snprintf(method, sizeof method,
+             "ratio %s/%s over %s; stratified two-stage design (strata, PSUs, weights), Taylor "
+             "linearisation, 95%% normal confidence interval; lonely PSUs centred (adjust)",
+             t->numerator, t->denominator, t->population ? t->population : "all");
+    rc = write_table(s, t, cube, src, method, ref, err);
+    nmdi_cube_free(cube);
+    return rc ? -rc : 1;
+}
+
+/* ---- kind: flows -------------------------------------------------------------------------------- */
+static int table_flows(stage *s, const tdecl *t, nmdi_error *err)
+{
+    nmdi_dataset *ds;
+    nmdi_dsversion v;
+    int rc = open_latest(s, t->source, &ds, &v, err);
+    if (rc <= 0)
+        return rc;
+    static const char *const dims[] = {"TIME_PERIOD", "FLOW", "CITIZENSHIP_GROUP"};
+    nmdi_tab *all = nmdi_tab_new(3), *prov = nmdi_tab_new(3);
+    rc = all && prov ? 0 : nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    nmdi_date last = NMDI_DATE_NONE;
+    for (size_t part = 0; part < nmdi_dataset_nparts(ds) && !rc; part++) {
+        fcol ev, date, cit, pr, ret, rk;
+        fcol_open(&ev, ds, part, "event");
+        fcol_open(&date, ds, part, "date");
+        fcol_open(&cit, ds, part, "citizen");
+        fcol_open(&pr, ds, part, "provisional");
+        fcol_open(&ret, ds, part, "returning_citizen");
+        fcol_open(&rk, ds, part, "record_key");
+        if (!ev.present || !date.present) {
+            rc = nmdi_error_set(err, NMDI_EDATA, "dataset %s has no event/date fields", t->source);
+            break;
+        }
+        for (size_t r = 0; r < nmdi_dataset_part_rows(ds, part) && !rc; r++) {
+            char e[16];
+            snprintf(e, sizeof e, "%s", fcol_str(&ev, r));
+            if (strcmp(e, "IMM") && strcmp(e, "EMI"))
+                continue;
+            nmdi_date dd = fcol_int(&date, r);
+            if (dd == NMDI_DATE_NONE || dd == INT32_MIN)
+                continue;
+            if (last == NMDI_DATE_NONE || dd > last)
+                last = dd;
+            char yr[11];
+            nmdi_date_format(dd, yr);
+            yr[4] = 0;
+            int c = fcol_int(&cit, r);
+            const char *cg = c == INT32_MIN ? "_U" : c ? "NAT" : "FOR";
+            double rkv = fcol_f64(&rk, r);
+            uint64_t rkf = 0;
+            if (!isnan(rkv))
+                nmdi_tab_key_fixed(rkv, &rkf);
+            const char *codes[3] = {yr, e, cg};
+            int p = fcol_int(&pr, r) > 0;
+            rc = nmdi_tab_add(all, codes, NULL, 1, 0, rkf) || (p && nmdi_tab_add(prov, codes, NULL, 1, 0, rkf));
+            if (!rc && !strcmp(e, "IMM") && fcol_int(&ret, r) > 0) {
+                const char *rcodes[3] = {yr, "RET", cg};
+                rc = nmdi_tab_add(all, rcodes, NULL, 1, 0, rkf) ||
+                     (p && nmdi_tab_add(prov, rcodes, NULL, 1, 0, rkf));
+            }
+        }
+    }
+    nmdi_dataset_close(ds);
+    nmdi_cube *cube = NULL, *pc = NULL;
+    if (!rc)
+        rc = nmdi_tab_cube(all, dims, NMDI_TAB_COUNT, 0, 1, &cube, err);
+    if (!rc)
+        rc = nmdi_tab_cube(prov, dims, NMDI_TAB_COUNT, 0, 0, &pc, err);
+    nmdi_tab_free(all);
+    nmdi_tab_free(prov);
+    if (rc) {
+        nmdi_cube_free(cube);
+        nmdi_cube_free(pc);
+        return -(err->code ? err->code : NMDI_EINTERNAL);
+    }
+    /* totals over citizenship groups and NET = IMM - EMI per year; a cell is
+     * provisional when any of its events is */
+    size_t nc = nmdi_cube_ncells(cube);
+    for (size_t i = 0; i < nc; i++) {
+        nmdi_cell *c = nmdi_cube_cell(cube, i);
+        if (nmdi_cube_find(pc, (const char *const *)c->codes))
+            strcpy(c->obs_status, NMDI_OBS_PROVISIONAL);
+    }
+    /* margins over CITIZENSHIP_GROUP, and NET */
+    nmdi_strmap *seen = nmdi_strmap_new();
+    for (size_t i = 0; i < nc && seen; i++) {
+        nmdi_cell c0 = *nmdi_cube_cell(cube, i);
+        char key[64];
+        snprintf(key, sizeof key, "%s|%s", c0.codes[0], c0.codes[1]);
+        int ins;
+        nmdi_strmap_put(seen, key, strlen(key), &ins);
+        if (!ins)
+            continue;
+        nmdi_cell tot;
+        nmdi_cell_init(&tot);
+        tot.value = 0;
+        int provisional = 0;
+        for (size_t k = 0; k < nc; k++) {
+            nmdi_cell *c = nmdi_cube_cell(cube, k);
+            if (!strcmp(c->codes[0], c0.codes[0]) && !strcmp(c->codes[1], c0.codes[1])) {
+                tot.value += c->value;
+                tot.n += c->n;
+                provisional |= !strcmp(c->obs_status, NMDI_OBS_PROVISIONAL);
+            }
+        }
+        if (provisional)
+            strcpy(tot.obs_status, NMDI_OBS_PROVISIONAL);
+        char yr[16], fl[8];
+        snprintf(yr, sizeof yr, "%s", c0.codes[0]);
+        snprintf(fl, sizeof fl, "%s", c0.codes[1]);
+        const char *codes[3] = {yr, fl, "_T"};
+        nmdi_cube_add(cube, codes, &tot);
+    }
+    nmdi_strmap_free(seen);
+    size_t nc2 = nmdi_cube_ncells(cube);
+    for (size_t i = 0; i < nc2; i++) {
+        nmdi_cell *c = nmdi_cube_cell(cube, i);
+        if (strcmp(c->codes[1], "IMM") || strcmp(c->codes[2], "_T"))
+            continue;
+        char yr[16];
+        snprintf(yr, sizeof yr, "%s", c->codes[0]);
+        double imm = c->value;
+        int pv = !strcmp(c->obs_status, NMDI_OBS_PROVISIONAL);
+        const char *ek[3] = {yr, "EMI", "_T"};
+        nmdi_cell *e = nmdi_cube_find(cube, ek);
+        nmdi_cell net;
+        nmdi_cell_init(&net);
+        net.value = imm - (e ? e->value : 0);
+        net.n = c->n + (e ? e->n : 0);
+        if (pv || (e && !strcmp(e->obs_status, NMDI_OBS_PROVISIONAL)))
+            strcpy(net.obs_status, NMDI_OBS_PROVISIONAL);
+        const char *nk[3] = {yr, "NET", "_T"};
+        nmdi_cube_add(cube, nk, &net);
+        c = NULL;
+    }
+    nmdi_cube_sort(cube);
+    nmdi_cube_free(pc);
+    char ref[32] = "";
+    if (last != NMDI_DATE_NONE)
+        nmdi_date_format(last, ref);
+    char src[512];
+    snprintf(src, sizeof src, "%s (derived from border crossings by nmdi derive), version %lld",
+             t->source, (long long)v.version);
+    rc = write_table(s, t, cube, src,
+                     "long-term migrations under the residence rule of the configuration "
+                     "(12/16 months by default); OBS_STATUS P while the classification is not final; "
+                     "NET = IMM - EMI; RET = immigrations of returning citizens",
+                     ref, err);
+    nmdi_cube_free(cube);
+    return rc ? -rc : 1;
+}
+
+/* ---- kind: mobile ------------------------------------------------------------------------------- */
+static int table_mobile(stage *s, const tdecl *t, nmdi_mobile_result *mr, int *have,
+                        nmdi_error *err)
+{
+    if (!*have) {
+        nmdi_dataset *ds;
+        nmdi_dsversion v;
+        int rc = open_latest(s, t->source, &ds, &v, err);
+        if (rc <= 0)
+            return rc;
+        const nmdi_cfg_node *mob = nmdi_cfg_get(s->cfg->root, "mobile");
+        const nmdi_cfg_node *amap = mob ? nmdi_cfg_get(mob, "areas") : NULL;
+        nmdi_mobile_params p;
+        nmdi_mobile_params_default(&p);
+        p.home_country = s->cfg->country_code;
+        const nmdi_cfg_node *x;
+        double dv;
+        int64_t iv;
+        if (mob && (x = nmdi_cfg_get(mob, "market_share")) &&
+            nmdi_cfg_as_double(x, s->cfg->path, "market_share", &dv, err) == 0)
+            p.market_share = dv;
+        if (mob && (x = nmdi_cfg_get(mob, "min_subscribers")) &&
+            nmdi_cfg_as_int(x, s->cfg->path, "min_subscribers", &iv, err) == 0)
+            p.min_subscribers = (int)iv;
+        size_t n = (size_t)nmdi_dataset_rows(ds);
+        uint64_t *sub = malloc((n + 1) * sizeof *sub);
+        nmdi_date *day = malloc((n + 1) * sizeof *day);
+        const char **area = malloc((n + 1) * sizeof *area), **home = malloc((n + 1) * sizeof *home);
+        uint8_t *roam = malloc(n + 1);
+        nmdi_arena *a = nmdi_arena_new(1 << 20);
+        rc = sub && day && area && home && roam && a ? 0 : NMDI_EINTERNAL;
+        size_t k = 0;
+        for (size_t part = 0; !rc && part < nmdi_dataset_nparts(ds); part++) {
+            fcol cs, cd, ca, ch, cr, cv;
+            fcol_open(&cs, ds, part, "subscriber_key");
+            fcol_open(&cd, ds, part, "day");
+            fcol_open(&ca, ds, part, "operator_area");
+            if (!ca.present)
+                fcol_open(&ca, ds, part, "area");
+            fcol_open(&ch, ds, part, "home_country");
+            fcol_open(&cr, ds, part, "roam");
+            if (!cr.present)
+                fcol_open(&cr, ds, part, "roaming");
+            fcol_open(&cv, ds, part, "visited_country");
+            for (size_t r = 0; r < nmdi_dataset_part_rows(ds, part); r++) {
+                int ro = fcol_int(&cr, r);
+                const char *h = fcol_str(&ch, r);
+                if (ro == INT32_MIN || fcol_int(&cd, r) == NMDI_DATE_NONE)
+                    continue;
+                /* roaming flag as 0/1 (then inbound = foreign home network) or 0/1/2 */
+                if (ro == 1 && cr.type != NMDI_COL_CODE && !strcmp(h, s->cfg->country_code))
+                    ro = 2;
+                const char *ar = ro == 2 ? fcol_str(&cv, r) : fcol_str(&ca, r);
+                const nmdi_cfg_node *mapped = ro != 2 && amap ? nmdi_cfg_get(amap, ar) : NULL;
+                if (mapped && mapped->kind == NMDI_CFG_SCALAR)
+                    ar = mapped->str;
+                sub[k] = cs.i64 ? (uint64_t)cs.i64[r] : nmdi_hash64(fcol_str(&cs, r), strlen(fcol_str(&cs, r)), 0);
+                day[k] = fcol_int(&cd, r);
+                area[k] = nmdi_arena_strdup(a, ar[0] ? ar : "_U");
+                home[k] = nmdi_arena_strdup(a, h[0] ? h : "_U");
+                roam[k] = (uint8_t)(ro < 0 || ro > 2 ? 0 : ro);
+                k++;
+            }
+        }
+        nmdi_dataset_close(ds);
+        if (!rc) {
+            nmdi_mobile_input in = {k, sub, day, area, home, roam};
+            rc = nmdi_mobile_run(s->ctx, &p, &in, mr, err);
+        } else {
+            nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        }
+        free(sub);
+        free(day);
+        free(area);
+        free(home);
+        free(roam);
+        nmdi_arena_free(a);
+        if (rc)
+            return -rc;
+        *have = 1;
+        nmdi_note(s->ctx, "  mobile: %llu records, %llu subscribers, %llu machine SIMs excluded, %llu cells redacted",
+                  (unsigned long long)mr->records, (unsigned long long)mr->subscribers,
+                  (unsigned long long)mr->machines, (unsigned long long)mr->redacted);
+    }
+    nmdi_cube *c = !strcmp(t->mobile_table, "inbound")    ? mr->inbound
+                   : !strcmp(t->mobile_table, "outbound") ? mr->outbound
+                   : !strcmp(t->mobile_table, "internal") ? mr->internal
+                                                          : mr->longterm;
+    /* inbound is published without the area to keep cells large */
+    nmdi_cube *pub = c;
+    if (c == mr->inbound) {
+        static const char *const d3[] = {"TIME_PERIOD", "HOME_COUNTRY", "PRESENCE_TYPE"};
+        pub = nmdi_cube_new(3, d3);
+        nmdi_tab *tab = nmdi_tab_new(3);
+        for (size_t i = 0; pub && tab && i < nmdi_cube_ncells(c); i++) {
+            nmdi_cell *x = nmdi_cube_cell(c, i);
+            if (isnan(x->value))
+                continue;
+            const char *codes[3] = {x->codes[0], x->codes[1], x->codes[3]};
+            nmdi_tab_add(tab, codes, NULL, x->value, 0, 0);
+        }
+        nmdi_cube_free(pub);
+        pub = NULL;
+        if (tab)
+            nmdi_tab_cube(tab, d3, NMDI_TAB_COUNT, 0, 0, &pub, err);
+        nmdi_tab_free(tab);
+        if (!pub)
+            return -NMDI_EINTERNAL;
+        for (size_t i = 0; i < nmdi_cube_ncells(pub); i++)
+            strcpy(nmdi_cube_cell(pub, i)->obs_status, NMDI_OBS_ESTIMATED);
+    }
+    char src[256];
+    snprintf(src, sizeof src, "%s (mobile network operator, daily presence; aggregates only)", t->source);
+    int rc = write_table(s, t, pub,
+                         src,
+                         "presence spells classified by the residence rule (docs/methods-mobile.md); "
+                         "distinct subscribers scaled by market share; cells under the minimum "
+                         "number of subscribers redacted; experimental statistics",
+                         "", err);
+    if (pub != c)
+        nmdi_cube_free(pub);
+    return rc ? -rc : 1;
+}
+
+/* ---- declarations from the configuration ---------------------------------------------------------- */
+static const char *cfg_s(const nmdi_cfg_node *m, const char *k)
+{
+    const nmdi_cfg_node *x = nmdi_cfg_get(m, k);
+    return x && x->kind == NMDI_CFG_SCALAR ? x->str : NULL;
+}
+
+static int read_decls(stage *s, tdecl **out, size_t *n, nmdi_error *err)
+{
+    const nmdi_cfg_node *tabs = nmdi_cfg_get(s->cfg->root, "tables");
+    if (!tabs || tabs->n == 0) {
+        *out = (tdecl *)defaults;
+        *n = NDEFAULTS;
+        return 0;
+    }
+    tdecl *d = nmdi_arena_calloc(s->arena, tabs->n, sizeof *d);
+    static const char *const keys[] = {"id", "kind", "source", "topic", "name", "description",
+                                       "reference_period", "filter", "unit", "numerator",
+                                       "denominator", "population", "table", "dimensions", NULL};
+    for (size_t i = 0; i < tabs->n; i++) {
+        const nmdi_cfg_node *m = tabs->items[i];
+        if (nmdi_cfg_check_keys(m, s->cfg->path, "tables", keys, err))
+            return err->code;
+        tdecl *t = &d[i];
+        t->line = m->line;
+        t->id = cfg_s(m, "id");
+        t->kind = cfg_s(m, "kind");
+        t->source = cfg_s(m, "source");
+        if (!t->id || !t->kind || !t->source)
+            return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, m->line, "tables",
+                                 "a table needs id, kind and source");
+        if (strcmp(t->kind, "count") && strcmp(t->kind, "survey_ratio") &&
+            strcmp(t->kind, "flows") && strcmp(t->kind, "mobile"))
+            return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, nmdi_cfg_get(m, "kind")->line,
+                                 "kind", "table %s: kind must be count, survey_ratio, flows or "
+                                 "mobile, not '%s'", t->id, t->kind);
+        t->topic = cfg_s(m, "topic");
+        const nmdi_cfg_node *nm = nmdi_cfg_get(m, "name"), *ds = nmdi_cfg_get(m, "description");
+        t->name_en = nm && nm->kind == NMDI_CFG_SCALAR ? nm->str : nm ? cfg_s(nm, "en") : t->id;
+        t->name_zh = nm && nm->kind == NMDI_CFG_MAP ? cfg_s(nm, "zh") : NULL;
+        if (!t->name_en)
+            t->name_en = t->id;
+        t->desc_en = ds && ds->kind == NMDI_CFG_SCALAR ? ds->str : ds ? cfg_s(ds, "en") : NULL;
+        t->desc_zh = ds && ds->kind == NMDI_CFG_MAP ? cfg_s(ds, "zh") : NULL;
+        t->reference_period = cfg_s(m, "reference_period");
+        t->filter = cfg_s(m, "filter");
+        t->unit = cfg_s(m, "unit");
+        t->numerator = cfg_s(m, "numerator");
+        t->denominator = cfg_s(m, "denominator");
+        t->population = cfg_s(m, "population");
+        t->mobile_table = cfg_s(m, "table");
+        const nmdi_cfg_node *dims = nmdi_cfg_get(m, "dimensions");
+        for (size_t k = 0; dims && dims->kind == NMDI_CFG_SEQ && k < dims->n && k < MAXDIMS; k++)
+            t->dims[t->ndims++] = dims->items[k]->str;
+        if (!strcmp(t->kind, "count")) {
+            if (t->ndims == 0)
+                return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, m->line, "dimensions",
+                                     "table %s: a count table needs dimensions", t->id);
+            for (size_t k = 0; k < t->ndims; k++)
+                if (!t->dims[k] || !known_concept(t->dims[k]))
+                    return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, dims->items[k]->line,
+                                         "dimensions", "table %s: unknown dimension '%s' (known: SEX, AGE, "
+                                         "COUNTRY_OF_BIRTH, CITIZENSHIP, MIGRATORY_STATUS, "
+                                         "CITIZENSHIP_GROUP, REF_AREA, EDUCATION, LABOUR_STATUS, "
+                                         "ARRIVAL, REGION_OF_BIRTH, NATIVITY)",
+                                         t->id, t->dims[k] ? t->dims[k] : "");
+        }
+        if (!strcmp(t->kind, "survey_ratio") && (!t->numerator || !t->denominator))
+            return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, m->line, "numerator",
+                                 "table %s: a survey_ratio needs numerator and denominator", t->id);
+        if (!strcmp(t->kind, "mobile") && (!t->mobile_table ||
+                                           (strcmp(t->mobile_table, "inbound") && strcmp(t->mobile_table, "outbound") &&
+                                            strcmp(t->mobile_table, "internal") && strcmp(t->mobile_table, "longterm"))))
+            return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, m->line, "table",
+                                 "table %s: a mobile table needs table: inbound, outbound, "
+                                 "internal or longterm", t->id);
+    }
+    *out = d;
+    *n = tabs->n;
+    return 0;
+}
+
+int nmdi_estimate_infra(const nmdi_ctx *ctx, const char *dir, nmdi_estimate_summary *sum,
+                        nmdi_error *err)
+{
+    memset(sum, 0, sizeof *sum);
+    stage s = {.ctx = ctx, .dir = dir, .sum = sum};
+    char path[4200];
+    snprintf(path, sizeof path, "%s/nmdi.yaml", dir);
+    int rc = nmdi_config_load(&s.cfg, path, err);
+    if (rc)
+        return rc;
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    rc = nmdi_catalog_open(&s.cat, path, 1, err);
+    if (rc) {
+        nmdi_config_free(s.cfg);
+        return rc;
+    }
+    s.arena = nmdi_arena_new(0);
+    snprintf(path, sizeof path, "%s/work", dir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/work/estimates", dir);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        rc = nmdi_error_at(err, NMDI_EINTERNAL, path, 0, NULL, "cannot create: %s", strerror(errno));
+    tdecl *decl = NULL;
+    size_t nd = 0;
+    if (!rc)
+        rc = read_decls(&s, &decl, &nd, err);
+    nmdi_mobile_result mr;
+    memset(&mr, 0, sizeof mr);
+    int have_mobile = 0;
+    for (size_t i = 0; !rc && i < nd; i++) {
+        const tdecl *t = &decl[i];
+        int r;
+        if (!strcmp(t->kind, "count"))
+            r = table_count(&s, t, err);
+        else if (!strcmp(t->kind, "survey_ratio"))
+            r = table_survey(&s, t, err);
+        else if (!strcmp(t->kind, "flows"))
+            r = table_flows(&s, t, err);
+        else
+            r = table_mobile(&s, t, &mr, &have_mobile, err);
+        if (r < 0) {
+            rc = -r;
+            if (!err->msg[0])
+                nmdi_error_set(err, rc, "table %s failed", t->id);
+        } else if (r == 0) {
+            sum->nskipped++;
+            nmdi_note(ctx, "  %-20s not produced: no dataset '%s' in the store", t->id, t->source);
+        }
+    }
+    nmdi_mobile_result_free(&mr);
+    nmdi_arena_free(s.arena);
+    nmdi_catalog_close(s.cat);
+    nmdi_config_free(s.cfg);
+    return rc;
+}
