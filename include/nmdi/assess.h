@@ -85,6 +85,14 @@ int nmdi_assess_run(const json_t *questionnaire, const nmdi_assess_evidence *ev,
  * quality (CV, timeliness, disaggregation available) and the gaps. */
 int nmdi_needs_run(const nmdi_assess_evidence *ev, json_t **report, nmdi_error *err);
 
+/* Gather the evidence of the infrastructure dir (configuration, catalog,
+ * work/estimates, current release); strings are owned by arena. */
+int nmdi_assess_gather(const char *dir, nmdi_assess_evidence *ev, nmdi_arena *arena,
+                       nmdi_error *err);
+/* Write DIR/infrastructure.json (agencies, sources with last load and rows,
+ * data-sharing agreements) for the portal's infrastructure page. */
+int nmdi_assess_write_infrastructure(const char *dir, nmdi_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -66,10 +66,10 @@ typedef struct nmdi_mobile_input {
 } nmdi_mobile_input;
 
 typedef struct nmdi_mobile_result {
-    nmdi_cube *inbound;   /* TIME_PERIOD (YYYY-MM), HOME_COUNTRY, REF_AREA, PRESENCE_TYPE */
-    nmdi_cube *outbound;  /* TIME_PERIOD (YYYY-MM), VISITED_COUNTRY, ABSENCE_TYPE          */
+    nmdi_cube *inbound;   /* TIME_PERIOD (YYYY-MM), HOME_COUNTRY (+ _T), PRESENCE_TYPE    */
+    nmdi_cube *outbound;  /* TIME_PERIOD (YYYY-MM), VISITED_COUNTRY (+ _T), ABSENCE_TYPE  */
     nmdi_cube *internal;  /* TIME_PERIOD (YYYY-MM), ORIGIN_AREA, DESTINATION_AREA          */
-    nmdi_cube *longterm;  /* TIME_PERIOD (YYYY), FLOW (IMM/EMI), COUNTRY (home/visited):
+    nmdi_cube *longterm;  /* TIME_PERIOD (YYYY), FLOW (IMM/EMI), COUNTERPART_AREA (+ _T):
                              long-term presence starts and emigration signals per year   */
     uint64_t subscribers, machines, records, redacted;
 } nmdi_mobile_result;

@@ -140,7 +140,9 @@ int nmdi_cmd_demo(nmdi_ctx *ctx, int argc, char **argv)
         return NMDI_EINTERNAL;
     }
     if (rc == 0) {
-        const char *a[] = {"synth", "--persons", persons, "--seed", seed, "--out", incoming, NULL};
+        /* the example configuration's mobile market share is 0.1 */
+        const char *a[] = {"synth",  "--persons",      persons, "--seed", seed,
+                           "--out",  incoming, "--mobile-share", "0.1", NULL};
         rc = stage(&d, "synth", "generate the synthetic country and its agencies' deliveries", a);
     }
     if (rc == 0 && nmdi_cli_find("load") && nmdi_cli_find("synth"))

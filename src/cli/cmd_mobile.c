@@ -200,10 +200,10 @@ const nmdi_cmd_info nmdi_cmd_mobile_info = {
     "Presence spells (a silence over --gap days, default 7, ends one) become synthetic\n"
     "crossings classified by the border-crossing residence rule (--threshold/--window,\n"
     "default 365/487). Tables (cube CSV: ...,value,se,cv,ci_low,ci_high,n,ckey,...):\n"
-    "  inbound   TIME_PERIOD (month), HOME_COUNTRY, REF_AREA, PRESENCE_TYPE SHORT|TEMP|LONG\n"
-    "  outbound  TIME_PERIOD (month), VISITED_COUNTRY, ABSENCE_TYPE\n"
+    "  inbound   TIME_PERIOD (month), HOME_COUNTRY (and _T), PRESENCE_TYPE SHORT|TEMP|LONG\n"
+    "  outbound  TIME_PERIOD (month), VISITED_COUNTRY (and _T), ABSENCE_TYPE\n"
     "  internal  TIME_PERIOD (month), ORIGIN_AREA, DESTINATION_AREA (home area per month)\n"
-    "  longterm  TIME_PERIOD (year), FLOW IMM|EMI, COUNTERPART_AREA\n"
+    "  longterm  TIME_PERIOD (year), FLOW IMM|EMI, COUNTERPART_AREA (and _T)\n"
     "value = distinct subscribers / market share; n = subscribers; cells under\n"
     "--min-subscribers (default 15) are redacted. Method: docs/methods-mobile.md.\n",
 };

@@ -728,7 +728,7 @@ static int load_root(loader *L, const nmdi_cfg_node *root)
     static const char *const keys[] = {"version",    "country",    "agencies",    "sources",
                                        "validation", "residence",  "tables",      "indicators",
                                        "disclosure", "publication", "data_needs", "mobile",
-                                       "store",      "linkage",    NULL};
+                                       "store",      "linkage",    "agreements", NULL};
     static const char *const pkeys[] = {"agency", "version", "maintainer", "title", "license",
                                         "contact", "languages", NULL};
     static const char *const skeys[] = {"partitions", NULL};
@@ -767,7 +767,7 @@ static int load_root(loader *L, const nmdi_cfg_node *root)
             return NMDI_EDATA;
     }
     /* sections of later stages: shape only */
-    static const char *const seqs[] = {"tables", "indicators", "data_needs", NULL};
+    static const char *const seqs[] = {"tables", "indicators", "data_needs", "agreements", NULL};
     static const char *const maps[] = {"residence", "disclosure", "mobile", "linkage", NULL};
     for (size_t i = 0; seqs[i]; i++)
         if ((x = nmdi_cfg_get(root, seqs[i]))) {

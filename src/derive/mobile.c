@@ -237,7 +237,10 @@ static int spells_to_cells(const nmdi_mobile_input *in, const nmdi_mobile_params
             nmdi_date_format(sp[s].first, yr);
             yr[4] = 0;
             const char *codes[] = {yr, inbound ? "IMM" : "EMI", country};
+            const char *tot[] = {yr, inbound ? "IMM" : "EMI", "_T"};
             rc = agg_add(glt, codes, rk);
+            if (!rc)
+                rc = agg_add(glt, tot, rk);
         }
         /* one count per month the spell touches, in the month's modal area */
         for (size_t i = sp[s].a; i < sp[s].b && rc == 0;) {
@@ -246,13 +249,13 @@ static int spells_to_cells(const nmdi_mobile_input *in, const nmdi_mobile_params
             size_t j = i;
             while (j < sp[s].b && (month_of(in->day[idx[j]], mon2), strcmp(mon, mon2) == 0))
                 j++;
-            if (inbound) {
-                const char *codes[] = {mon, country, modal(in, idx, i, j, in->area), type};
-                rc = agg_add(gin, codes, rk);
-            } else {
-                const char *codes[] = {mon, country, type};
-                rc = agg_add(gout, codes, rk);
-            }
+            /* each subscriber-month counts in its country's cell and in the total
+             * over countries (_T), so totals survive the redaction of small cells */
+            const char *codes[] = {mon, country, type};
+            const char *tot[] = {mon, "_T", type};
+            rc = agg_add(inbound ? gin : gout, codes, rk);
+            if (!rc)
+                rc = agg_add(inbound ? gin : gout, tot, rk);
             i = j;
         }
     }
@@ -281,7 +284,7 @@ int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
     agg gin, gout, gint, glt;
     int rc = NMDI_EINTERNAL;
     int inited = 0;
-    if (!idx || agg_init(&gin, 4) || (inited = 1, agg_init(&gout, 3)) ||
+    if (!idx || agg_init(&gin, 3) || (inited = 1, agg_init(&gout, 3)) ||
         (inited = 2, agg_init(&gint, 3)) || (inited = 3, agg_init(&glt, 3)))
         goto oom;
     inited = 4;
@@ -427,7 +430,7 @@ int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
         a = b;
     }
     {
-        static const char *const din[] = {"TIME_PERIOD", "HOME_COUNTRY", "REF_AREA", "PRESENCE_TYPE"};
+        static const char *const din[] = {"TIME_PERIOD", "HOME_COUNTRY", "PRESENCE_TYPE"};
         static const char *const dout[] = {"TIME_PERIOD", "VISITED_COUNTRY", "ABSENCE_TYPE"};
         static const char *const dint[] = {"TIME_PERIOD", "ORIGIN_AREA", "DESTINATION_AREA"};
         static const char *const dlt[] = {"TIME_PERIOD", "FLOW", "COUNTERPART_AREA"};

@@ -72,6 +72,10 @@ static const tdecl defaults[] = {
      "按居留时间和性别分的外国出生人口", "Foreign-born usual residents by years since the most recent arrival.",
      "外国出生的常住人口，按最近一次抵达后的年数分。", NULL, "foreign_born", "PS", NULL, NULL, NULL, NULL,
      2, {"ARRIVAL", "SEX"}, 0},
+    {"MIG_EMIGRANTS_ABROAD", "count", "census_members_abroad", "stock", "Emigrants reported by households, by country of residence and sex",
+     "按居住国和性别分的住户报告的移出人口", "Members of census households who emigrated and live abroad, reported by the household (census module on emigrants).",
+     "普查住户报告的已移居国外的住户成员（普查移民模块）。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
+     2, {"COUNTRY_OF_RESIDENCE", "SEX"}, 0},
     {"MIG_FLOW", "flows", "migration_events", "flow", "Long-term immigration and emigration by citizenship group",
      "按公民身份组分的长期移入和移出", "Long-term migrations under the 12/16-month rule derived from border crossings; provisional until final.",
      "依据12/16个月规则由出入境记录推导的长期迁移；最终确定前为临时值。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
@@ -214,7 +218,7 @@ static double fcol_f64(fcol *c, size_t r)
 /* ---- the person view -------------------------------------------------------------- */
 typedef struct pcols {
     fcol sex, age, dob, cob, cit, cit2, mob, fob, area, arr, educ, lab, inedu, weight, stratum,
-        psu, rkey, ref;
+        psu, rkey, ref, cor;
 } pcols;
 
 static void pcols_open(pcols *p, const nmdi_dataset *ds, size_t part)
@@ -237,11 +241,12 @@ static void pcols_open(pcols *p, const nmdi_dataset *ds, size_t part)
     fcol_open(&p->psu, ds, part, "psu");
     fcol_open(&p->rkey, ds, part, "record_key");
     fcol_open(&p->ref, ds, part, "reference_date");
+    fcol_open(&p->cor, ds, part, "country_of_residence");
 }
 
 typedef struct pview {
     char sex[4], agegrp[12], cob[8], cit[8], ms[12], nativity[4], citizen[6], citgroup[6],
-        area[32], educ[8], lab[6], arrival[12], region[8];
+        area[32], educ[8], lab[6], arrival[12], region[8], cor[8];
     int age;
     int8_t foreign_born, non_citizen;
     double weight, rkey;
@@ -290,6 +295,7 @@ static void person_view(pcols *p, size_t r, const char *country, int ref_year, p
     copy(v->cob, sizeof v->cob, cob);
     copy(v->cit, sizeof v->cit, cit);
     copy(v->area, sizeof v->area, fcol_str(&p->area, r));
+    copy(v->cor, sizeof v->cor, fcol_str(&p->cor, r));
     const char *e = fcol_str(&p->educ, r);
     const nmdi_code *ec = nmdi_codes_find(nmdi_codes_get("isced"), e);
     copy(v->educ, sizeof v->educ, ec && ec->parent && strcmp(ec->parent, "_T") ? ec->parent : NULL);
@@ -322,6 +328,7 @@ static const char *concept(const pview *v, const char *c)
     if (!strcmp(c, "ARRIVAL")) return v->arrival;
     if (!strcmp(c, "REGION_OF_BIRTH")) return v->region;
     if (!strcmp(c, "NATIVITY")) return v->nativity;
+    if (!strcmp(c, "COUNTRY_OF_RESIDENCE")) return v->cor;
     return NULL;
 }
 
@@ -545,9 +552,12 @@ static int table_survey(stage *s, const tdecl *t, nmdi_error *err)
             row[C_NAT] = nmdi_arena_strdup(tb.arena, pv.nativity);
             row[C_CIT] = nmdi_arena_strdup(tb.arena, pv.citizen);
             row[C_SEX] = nmdi_arena_strdup(tb.arena, pv.sex);
-            /* a missing value inside the population is missing (NA) for the ratio */
-            row[C_NUM] = !inpop ? "0" : num < 0 || den < 0 ? "" : num ? "1" : "0";
-            row[C_DEN] = !inpop ? "0" : num < 0 || den < 0 ? "" : den ? "1" : "0";
+            /* outside the population, and where a value is missing inside it, the
+             * variables are missing (NA): the record stays in the design (strata and
+             * PSUs count for the variance) but not in the domain, as R's svyratio
+             * with na.rm = TRUE on a subset of the design */
+            row[C_NUM] = !inpop || num < 0 || den < 0 ? "" : num ? "1" : "0";
+            row[C_DEN] = !inpop || num < 0 || den < 0 ? "" : den ? "1" : "0";
             tb.lines[n] = (long)n + 2;
             n++;
         }
@@ -854,29 +864,7 @@ static int table_mobile(stage *s, const tdecl *t, nmdi_mobile_result *mr, int *h
                    : !strcmp(t->mobile_table, "outbound") ? mr->outbound
                    : !strcmp(t->mobile_table, "internal") ? mr->internal
                                                           : mr->longterm;
-    /* inbound is published without the area to keep cells large */
     nmdi_cube *pub = c;
-    if (c == mr->inbound) {
-        static const char *const d3[] = {"TIME_PERIOD", "HOME_COUNTRY", "PRESENCE_TYPE"};
-        pub = nmdi_cube_new(3, d3);
-        nmdi_tab *tab = nmdi_tab_new(3);
-        for (size_t i = 0; pub && tab && i < nmdi_cube_ncells(c); i++) {
-            nmdi_cell *x = nmdi_cube_cell(c, i);
-            if (isnan(x->value))
-                continue;
-            const char *codes[3] = {x->codes[0], x->codes[1], x->codes[3]};
-            nmdi_tab_add(tab, codes, NULL, x->value, 0, 0);
-        }
-        nmdi_cube_free(pub);
-        pub = NULL;
-        if (tab)
-            nmdi_tab_cube(tab, d3, NMDI_TAB_COUNT, 0, 0, &pub, err);
-        nmdi_tab_free(tab);
-        if (!pub)
-            return -NMDI_EINTERNAL;
-        for (size_t i = 0; i < nmdi_cube_ncells(pub); i++)
-            strcpy(nmdi_cube_cell(pub, i)->obs_status, NMDI_OBS_ESTIMATED);
-    }
     char src[256];
     snprintf(src, sizeof src, "%s (mobile network operator, daily presence; aggregates only)", t->source);
     int rc = write_table(s, t, pub,
@@ -954,7 +942,7 @@ static int read_decls(stage *s, tdecl **out, size_t *n, nmdi_error *err)
                                          "dimensions", "table %s: unknown dimension '%s' (known: SEX, AGE, "
                                          "COUNTRY_OF_BIRTH, CITIZENSHIP, MIGRATORY_STATUS, "
                                          "CITIZENSHIP_GROUP, REF_AREA, EDUCATION, LABOUR_STATUS, "
-                                         "ARRIVAL, REGION_OF_BIRTH, NATIVITY)",
+                                         "ARRIVAL, REGION_OF_BIRTH, NATIVITY, COUNTRY_OF_RESIDENCE)",
                                          t->id, t->dims[k] ? t->dims[k] : "");
         }
         if (!strcmp(t->kind, "survey_ratio") && (!t->numerator || !t->denominator))
