@@ -1,0 +1,65 @@
+# estimate.sh — the estimate stage over a small synthetic country: the default
+# tables are produced, count tables agree with the census records, and the
+# survey indicators equal R's survey package (svyratio) on the same LFS.
+. "$(dirname "$0")/../lib.sh"
+D=$TMP/infra
+"$NMDI" -q init "$D" >/dev/null 2>&1 || { fail "init"; done_testing; exit 0; }
+"$NMDI" -q synth --persons 6000 --seed 11 --out "$D/incoming" --mobile-share 0 >/dev/null 2>&1
+for s in census_persons lfs census_members_abroad; do
+    "$NMDI" -q load "$D" "$s" "$D/incoming/sources/$s.csv" >/dev/null 2>&1 || fail "load $s"
+done
+if "$NMDI" estimate "$D" >"$TMP/out" 2>"$TMP/err"; then ok "estimate runs"; else fail "estimate runs" "$(cat "$TMP/err")"; fi
+E=$D/work/estimates
+for t in MIG_STOCK MIG_STOCK_COB MIG_STOCK_AREA SDG_8_5_2 SDG_8_6_1 MIG_EMIGRANTS_ABROAD; do
+    check "table $t written with metadata" test -s "$E/$t.csv" -a -s "$E/$t.json"
+done
+check "flows are reported as not produced without derived events" grep -q "MIG_FLOW.*not produced" "$TMP/err"
+# the grand total of MIG_STOCK equals the census records loaded (weights 1)
+rows=$("$NMDI" datasets "$D" --json 2>/dev/null | node -e 'let j=JSON.parse(require("fs").readFileSync(0));let v=(j.versions||j).filter(x=>x.dataset==="census_persons");console.log(v[v.length-1].rows)')
+tot=$(grep '^_T,_T,_T,' "$E/MIG_STOCK.csv" | cut -d, -f4)
+assert_eq "MIG_STOCK total = census records" "$rows" "$tot"
+# the foreign-born total agrees between tables of the same population
+fb1=$(grep '^_T,_T,' "$E/MIG_STOCK_ARRIVAL.csv" | cut -d, -f3)
+fb2=$(grep '^_T,_T,' "$E/MIG_STOCK_COB.csv" | cut -d, -f3)
+assert_eq "foreign-born: MIG_STOCK_ARRIVAL total = MIG_STOCK_COB total" "$fb1" "$fb2"
+# ... and is at least the foreign-born with known citizenship of MIG_STOCK
+fb3=$(awk -F, '$1=="_T" && $2=="_T" && ($3=="FB_CIT"||$3=="FB_NCIT"){s+=$4} END{print s}' "$E/MIG_STOCK.csv")
+check "foreign-born with known citizenship <= all foreign-born" test "$fb3" -le "$fb2"
+# survey indicators against R
+if command -v Rscript >/dev/null 2>&1 && Rscript -e 'library(survey)' >/dev/null 2>&1; then
+    "$NMDI" -q export "$D" lfs --format csv --output "$TMP/lfs.csv" >/dev/null 2>&1
+    cat >"$TMP/r.R" <<REOF
+suppressMessages(library(survey))
+d <- read.csv("$TMP/lfs.csv", colClasses=c(stratum="character", psu="character"))
+d\$inpop <- !is.na(d\$age) & d\$age >= 15 & d\$labour_status %in% c("EMP","UNE","OLF")
+d\$num <- ifelse(d\$inpop, as.numeric(d\$labour_status=="UNE"), NA)
+d\$den <- ifelse(d\$inpop, as.numeric(d\$labour_status %in% c("EMP","UNE")), NA)
+d\$fb <- !is.na(d\$country_of_birth) & d\$country_of_birth != "XKN"
+options(survey.lonely.psu="adjust")
+des <- svydesign(ids=~psu, strata=~stratum, weights=~weight, nest=TRUE, data=d)
+r <- svyratio(~num, ~den, subset(des, inpop))
+f <- svyratio(~num, ~den, subset(des, inpop & fb))
+cat(sprintf("%.12g %.12g %.12g %.12g\n", coef(r)*100, SE(r)*100, coef(f)*100, SE(f)*100))
+REOF
+    read -r rt rse ft fse <<EOF2
+$(Rscript "$TMP/r.R")
+EOF2
+    nt=$(grep '^_T,_T,' "$E/SDG_8_5_2.csv" | cut -d, -f3,4)
+    nf=$(grep '^FB,_T,' "$E/SDG_8_5_2.csv" | cut -d, -f3,4)
+    close() { awk -v a="$1" -v b="$2" 'BEGIN{d=a-b; if(d<0)d=-d; m=(a<0?-a:a); exit !(d <= 1e-9*(m>1?m:1))}'; }
+    if close "$rt" "${nt%,*}" && close "$rse" "${nt#*,}"; then ok "SDG 8.5.2 total = R svyratio (estimate and SE)"
+    else fail "SDG 8.5.2 total = R svyratio" "R: $rt $rse nmdi: $nt"; fi
+    if close "$ft" "${nf%,*}" && close "$fse" "${nf#*,}"; then ok "SDG 8.5.2 foreign-born = R svyratio"
+    else fail "SDG 8.5.2 foreign-born = R svyratio" "R: $ft $fse nmdi: $nf"; fi
+else
+    skip "SDG 8.5.2 against R" "R survey not installed"
+    skip "SDG 8.5.2 foreign-born against R" "R survey not installed"
+fi
+# a bad table declaration names its line
+cp "$D/nmdi.yaml" "$TMP/keep.yaml"
+printf 'tables:\n  - {id: X, kind: count, source: census_persons, dimensions: [SEX, NOPE]}\n' >>"$D/nmdi.yaml"
+"$NMDI" -q estimate "$D" 2>"$TMP/err2"; rc=$?
+assert_eq "unknown dimension exits 1" 1 "$rc"
+check "unknown dimension error names the line" grep -q "nmdi.yaml:[0-9]*: field 'dimensions': table X: unknown dimension 'NOPE'" "$TMP/err2"
+cp "$TMP/keep.yaml" "$D/nmdi.yaml"
+done_testing
