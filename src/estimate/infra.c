@@ -80,6 +80,10 @@ static const tdecl defaults[] = {
      "按公民身份组分的长期移入和移出", "Long-term migrations under the 12/16-month rule derived from border crossings; provisional until final.",
      "依据12/16个月规则由出入境记录推导的长期迁移；最终确定前为临时值。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
      3, {"TIME_PERIOD", "FLOW", "CITIZENSHIP_GROUP"}, 0},
+    {"MIG_FLOW_REGISTER", "flows", "register_flows", "flow", "Registered immigration and emigration by citizenship group",
+     "按公民身份组分的登记移入和移出", "Registrations from abroad and deregistrations to abroad of the population register that meet the usual-residence rule of the configuration (derived by nmdi derive).",
+     "符合常住规则的人口登记中自国外登记和注销至国外的记录（由 nmdi derive 推导）。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
+     3, {"TIME_PERIOD", "FLOW", "CITIZENSHIP_GROUP"}, 0},
     {"SDG_8_5_2", "survey_ratio", "lfs", "sdg", "SDG 8.5.2 Unemployment rate by migratory status and sex",
      "可持续发展目标8.5.2 按移民身份和性别分的失业率", "Unemployed persons aged 15+ as a percentage of the labour force (LFS, Taylor-linearised standard errors).",
      "15岁及以上失业人口占劳动力的百分比（劳动力调查，泰勒线性化标准误）。", NULL, NULL, "PT", "unemployed", "labour_force", "age15plus", NULL,
@@ -653,6 +657,10 @@ static int table_flows(stage *s, const tdecl *t, nmdi_error *err)
         fcol_open(&pr, ds, part, "provisional");
         fcol_open(&ret, ds, part, "returning_citizen");
         fcol_open(&rk, ds, part, "record_key");
+        fcol tk;
+        fcol_open(&tk, ds, part, "traveller_key");
+        if (!tk.present)
+            fcol_open(&tk, ds, part, "person_key");
         if (!ev.present || !date.present) {
             rc = nmdi_error_set(err, NMDI_EDATA, "dataset %s has no event/date fields", t->source);
             break;
@@ -672,10 +680,14 @@ static int table_flows(stage *s, const tdecl *t, nmdi_error *err)
             yr[4] = 0;
             int c = fcol_int(&cit, r);
             const char *cg = c == INT32_MIN ? "_U" : c ? "NAT" : "FOR";
+            /* record key: the stored one, else derived from the person's key so that
+             * the same traveller always adds the same key to a cell */
             double rkv = fcol_f64(&rk, r);
             uint64_t rkf = 0;
             if (!isnan(rkv))
                 nmdi_tab_key_fixed(rkv, &rkf);
+            else if (tk.present && tk.type == NMDI_COL_I64)
+                rkf = nmdi_hash64(&tk.i64[r], sizeof tk.i64[r], 0x666c6f77ULL) >> (64 - NMDI_TAB_KEY_BITS);
             const char *codes[3] = {yr, e, cg};
             int p = fcol_int(&pr, r) > 0;
             rc = nmdi_tab_add(all, codes, NULL, 1, 0, rkf) || (p && nmdi_tab_add(prov, codes, NULL, 1, 0, rkf));
