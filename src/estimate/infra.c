@@ -645,6 +645,33 @@ static int table_flows(stage *s, const tdecl *t, nmdi_error *err)
     int rc = open_latest(s, t->source, &ds, &v, err);
     if (rc <= 0)
         return rc;
+    /* Burn-in: before a traveller's first crossing in the data, residence is
+     * inferred from that crossing (STANDARDS.md §4 rule 1), which turns the
+     * return of residents from trips early in the data into spurious
+     * immigrations. Flows derived from border crossings are therefore
+     * counted from one year after the first crossing of the data on. */
+    nmdi_date burn_in = NMDI_DATE_NONE;
+    if (!strcmp(t->source, "migration_events")) {
+        nmdi_dataset *cr;
+        nmdi_dsversion cv;
+        if (open_latest(s, "crossing_residence", &cr, &cv, err) == 1) {
+            nmdi_date first = NMDI_DATE_NONE;
+            for (size_t part = 0; part < nmdi_dataset_nparts(cr); part++) {
+                fcol dc;
+                fcol_open(&dc, cr, part, "date");
+                for (size_t r = 0; dc.present && r < nmdi_dataset_part_rows(cr, part); r++)
+                    if (dc.i32[r] != NMDI_DATE_NONE && (first == NMDI_DATE_NONE || dc.i32[r] < first))
+                        first = dc.i32[r];
+            }
+            nmdi_dataset_close(cr);
+            if (first != NMDI_DATE_NONE) {
+                int y, m, d;
+                nmdi_date_to_ymd(first + 365, &y, &m, &d);
+                /* the first whole calendar year after a year of data */
+                burn_in = (m == 1 && d == 1) ? first + 365 : nmdi_date_from_ymd(y + 1, 1, 1);
+            }
+        }
+    }
     static const char *const dims[] = {"TIME_PERIOD", "FLOW", "CITIZENSHIP_GROUP"};
     nmdi_tab *all = nmdi_tab_new(3), *prov = nmdi_tab_new(3);
     rc = all && prov ? 0 : nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
@@ -672,6 +699,8 @@ static int table_flows(stage *s, const tdecl *t, nmdi_error *err)
                 continue;
             nmdi_date dd = fcol_int(&date, r);
             if (dd == NMDI_DATE_NONE || dd == INT32_MIN)
+                continue;
+            if (burn_in != NMDI_DATE_NONE && dd < burn_in)
                 continue;
             if (last == NMDI_DATE_NONE || dd > last)
                 last = dd;
@@ -779,11 +808,15 @@ static int table_flows(stage *s, const tdecl *t, nmdi_error *err)
     char src[512];
     snprintf(src, sizeof src, "%s (derived from border crossings by nmdi derive), version %lld",
              t->source, (long long)v.version);
-    rc = write_table(s, t, cube, src,
-                     "long-term migrations under the residence rule of the configuration "
-                     "(12/16 months by default); OBS_STATUS P while the classification is not final; "
-                     "NET = IMM - EMI; RET = immigrations of returning citizens",
-                     ref, err);
+    char method[768], bi[11] = "";
+    if (burn_in != NMDI_DATE_NONE)
+        nmdi_date_format(burn_in, bi);
+    snprintf(method, sizeof method,
+             "long-term migrations under the residence rule of the configuration (12/16 months "
+             "by default); OBS_STATUS P while the classification is not final; NET = IMM - EMI; "
+             "RET = immigrations of returning citizens%s%s",
+             bi[0] ? "; counted from " : "", bi[0] ? bi : "");
+    rc = write_table(s, t, cube, src, method, ref, err);
     nmdi_cube_free(cube);
     return rc ? -rc : 1;
 }
