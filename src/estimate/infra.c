@@ -48,10 +48,14 @@ typedef struct tdecl {
  * of the border-crossing derivation, SDG 8.5.2 and 8.6.1 and two labour
  * indicators by migratory status from the LFS, and the mobile aggregates. */
 static const tdecl defaults[] = {
-    {"MIG_STOCK", "count", "census_persons", "stock", "Population by migratory status, sex and age",
-     "按移民身份、性别和年龄分的人口", "Usual residents on census day by country of birth and citizenship (UN EGM 2017 migratory status), sex and 5-year age group.",
-     "普查日常住人口，按出生国和国籍（移民身份）、性别和五岁年龄组分。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
-     3, {"SEX", "AGE", "MIGRATORY_STATUS"}, 0},
+    {"MIG_STOCK", "count", "census_persons", "stock", "Population by migratory status (native-born, foreign-born), sex and age",
+     "按移民身份（本国出生、外国出生）、性别和年龄分的人口", "Usual residents on census day, native-born and foreign-born (international migrant stock), by sex and 5-year age group.",
+     "普查日常住人口，按本国出生和外国出生（国际移民存量）、性别和五岁年龄组分。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
+     3, {"SEX", "AGE", "MIGRATORY_STATUS=NATIVITY"}, 0},
+    {"MIG_STOCK_STATUS", "count", "census_persons", "stock", "Population by migratory status (country of birth × citizenship) and sex",
+     "按移民身份（出生国×国籍）和性别分的人口", "Usual residents on census day by the cross-classification of country of birth and citizenship (UN EGM 2017): native-born citizens and non-citizens, foreign-born citizens and non-citizens.",
+     "普查日常住人口，按出生国与国籍交叉分类（联合国2017年专家组会议）：本国出生的公民与非公民、外国出生的公民与非公民。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
+     2, {"MIGRATORY_STATUS", "SEX"}, 0},
     {"MIG_STOCK_COB", "count", "census_persons", "stock", "Foreign-born population by country of birth and sex",
      "按出生国和性别分的外国出生人口", "International migrant stock (foreign-born usual residents) by country of birth.",
      "国际移民存量（外国出生的常住人口），按出生国分。", NULL, "foreign_born", "PS", NULL, NULL, NULL, NULL,
@@ -63,7 +67,7 @@ static const tdecl defaults[] = {
     {"MIG_STOCK_AREA", "count", "census_persons", "stock", "Population by area and migratory status",
      "按地区和移民身份分的人口", "Usual residents by area of residence and migratory status.",
      "常住人口，按居住地区和移民身份分。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
-     2, {"REF_AREA", "MIGRATORY_STATUS"}, 0},
+     2, {"REF_AREA", "MIGRATORY_STATUS=NATIVITY"}, 0},
     {"MIG_STOCK_REGION", "count", "census_persons", "stock", "Foreign-born population by region of birth (UN M49)",
      "按出生地区（联合国M49）分的外国出生人口", "Foreign-born usual residents by UN M49 region of the country of birth.",
      "外国出生的常住人口，按出生国所属联合国M49区域分。", NULL, "foreign_born", "PS", NULL, NULL, NULL, NULL,
@@ -336,10 +340,18 @@ static const char *concept(const pview *v, const char *c)
     return NULL;
 }
 
+/* A dimension is written DIM or DIM=CONCEPT (the dimension DIM takes the
+ * values of CONCEPT, e.g. MIGRATORY_STATUS=NATIVITY for NB/FB only). */
+static const char *concept_of(const char *dim)
+{
+    const char *eq = strchr(dim, '=');
+    return eq ? eq + 1 : dim;
+}
+
 static int known_concept(const char *c)
 {
     static const pview z;
-    return concept(&z, c) != NULL;
+    return concept(&z, concept_of(c)) != NULL;
 }
 
 /* ---- inputs --------------------------------------------------------------------------- */
@@ -350,6 +362,8 @@ typedef struct stage {
     nmdi_catalog *cat;
     nmdi_arena *arena;
     nmdi_estimate_summary *sum;
+    int mob_min;      /* mobile: smallest published cell (subscribers) */
+    double mob_share; /* mobile: operator market share                  */
 } stage;
 
 /* Open the latest version of a dataset; 1 opened, 0 none, <0 error. */
@@ -380,8 +394,9 @@ static int ref_year_of(const tdecl *t, nmdi_dataset *ds, const nmdi_dsversion *v
 }
 
 /* ---- metadata ---------------------------------------------------------------------------- */
-static int write_table(stage *s, const tdecl *t, nmdi_cube *cube, const char *source_desc,
-                       const char *method, const char *refperiod, nmdi_error *err)
+static int write_table_p(stage *s, const tdecl *t, nmdi_cube *cube, const char *source_desc,
+                         const char *method, const char *refperiod, const char *protect,
+                         nmdi_error *err)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/work/estimates/%s.csv", s->dir, t->id);
@@ -399,6 +414,8 @@ static int write_table(stage *s, const tdecl *t, nmdi_cube *cube, const char *so
                           strcmp(t->kind, "survey_ratio") == 0 ? "rate" : "count", "source", source_desc,
                           "method", method, "reference_period", refperiod, "topic",
                           t->topic ? t->topic : "stock", "cells", (json_int_t)nmdi_cube_ncells(cube));
+    if (protect)
+        json_object_set_new(m, "protect", json_pack("{s:s}", "method", protect));
     char *txt = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(m);
     if (!txt)
@@ -412,6 +429,12 @@ static int write_table(stage *s, const tdecl *t, nmdi_cube *cube, const char *so
         nmdi_note(s->ctx, "  %-20s %6zu cells  %s", t->id, nmdi_cube_ncells(cube), t->name_en);
     }
     return rc;
+}
+
+static int write_table(stage *s, const tdecl *t, nmdi_cube *cube, const char *source_desc,
+                       const char *method, const char *refperiod, nmdi_error *err)
+{
+    return write_table_p(s, t, cube, source_desc, method, refperiod, NULL, err);
 }
 
 /* ---- kind: count ------------------------------------------------------------------------------ */
@@ -428,7 +451,7 @@ static int table_count(stage *s, const tdecl *t, nmdi_error *err)
         nmdi_dataset_close(ds);
         return -nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     }
-    int weighted = 0;
+    int weighted = 0, unit_weights = 1;
     rc = 0;
     for (size_t part = 0; part < nmdi_dataset_nparts(ds) && !rc; part++) {
         pcols pc;
@@ -443,16 +466,25 @@ static int table_count(stage *s, const tdecl *t, nmdi_error *err)
                 continue;
             const char *codes[MAXDIMS];
             for (size_t d = 0; d < t->ndims; d++)
-                codes[d] = concept(&pv, t->dims[d]);
+                codes[d] = concept(&pv, concept_of(t->dims[d]));
             uint64_t rk = 0;
             if (!isnan(pv.rkey))
                 nmdi_tab_key_fixed(pv.rkey, &rk);
+            if (pv.weight != 1.0)
+                unit_weights = 0;
             rc = nmdi_tab_add(tab, codes, NULL, pv.weight, 0, rk);
         }
     }
     nmdi_cube *cube = NULL;
+    char dimbuf[MAXDIMS][64];
+    const char *dimnames[MAXDIMS];
+    for (size_t d = 0; d < t->ndims; d++) {
+        const char *eq = strchr(t->dims[d], '=');
+        snprintf(dimbuf[d], sizeof dimbuf[d], "%.*s", eq ? (int)(eq - t->dims[d]) : 63, t->dims[d]);
+        dimnames[d] = dimbuf[d];
+    }
     if (!rc)
-        rc = nmdi_tab_cube(tab, t->dims, NMDI_TAB_COUNT, 1, 1, &cube, err);
+        rc = nmdi_tab_cube(tab, dimnames, NMDI_TAB_COUNT, 1, 1, &cube, err);
     nmdi_tab_free(tab);
     nmdi_dataset_close(ds);
     if (rc)
@@ -461,10 +493,12 @@ static int table_count(stage *s, const tdecl *t, nmdi_error *err)
     snprintf(ref, sizeof ref, "%d", ref_year);
     snprintf(src, sizeof src, "%s (%s), version %lld, %lld records", t->source,
              v.record_type ? v.record_type : "", (long long)v.version, (long long)v.rows);
-    rc = write_table(s, t, cube, src,
-                     weighted ? "weighted count of records (census weights), all margins"
-                              : "count of records, all margins",
-                     ref, err);
+    /* the cell key method perturbs whole counts; a table of a sample (weights
+     * other than 1) is protected by suppression instead */
+    rc = write_table_p(s, t, cube, src,
+                       weighted && !unit_weights ? "weighted count of records (sample weights), all margins"
+                                                 : "count of records, all margins",
+                       ref, weighted && !unit_weights ? "suppress" : NULL, err);
     nmdi_cube_free(cube);
     return rc ? -rc : 1;
 }
@@ -761,12 +795,15 @@ static int table_flows(stage *s, const tdecl *t, nmdi_error *err)
         nmdi_cell tot;
         nmdi_cell_init(&tot);
         tot.value = 0;
+        tot.ckey = 0;
         int provisional = 0;
         for (size_t k = 0; k < nc; k++) {
             nmdi_cell *c = nmdi_cube_cell(cube, k);
             if (!strcmp(c->codes[0], c0.codes[0]) && !strcmp(c->codes[1], c0.codes[1])) {
                 tot.value += c->value;
                 tot.n += c->n;
+                /* the cell key of a union of disjoint cells is the sum of their keys mod 1 */
+                tot.ckey = fmod(tot.ckey + c->ckey, 1.0);
                 provisional |= !strcmp(c->obs_status, NMDI_OBS_PROVISIONAL);
             }
         }
@@ -779,27 +816,8 @@ static int table_flows(stage *s, const tdecl *t, nmdi_error *err)
         nmdi_cube_add(cube, codes, &tot);
     }
     nmdi_strmap_free(seen);
-    size_t nc2 = nmdi_cube_ncells(cube);
-    for (size_t i = 0; i < nc2; i++) {
-        nmdi_cell *c = nmdi_cube_cell(cube, i);
-        if (strcmp(c->codes[1], "IMM") || strcmp(c->codes[2], "_T"))
-            continue;
-        char yr[16];
-        snprintf(yr, sizeof yr, "%s", c->codes[0]);
-        double imm = c->value;
-        int pv = !strcmp(c->obs_status, NMDI_OBS_PROVISIONAL);
-        const char *ek[3] = {yr, "EMI", "_T"};
-        nmdi_cell *e = nmdi_cube_find(cube, ek);
-        nmdi_cell net;
-        nmdi_cell_init(&net);
-        net.value = imm - (e ? e->value : 0);
-        net.n = c->n + (e ? e->n : 0);
-        if (pv || (e && !strcmp(e->obs_status, NMDI_OBS_PROVISIONAL)))
-            strcpy(net.obs_status, NMDI_OBS_PROVISIONAL);
-        const char *nk[3] = {yr, "NET", "_T"};
-        nmdi_cube_add(cube, nk, &net);
-        c = NULL;
-    }
+    /* net migration is not a count: it is left to the reader (IMM - EMI of the
+     * published, protected figures), not published as a cell */
     nmdi_cube_sort(cube);
     nmdi_cube_free(pc);
     char ref[32] = "";
@@ -845,6 +863,8 @@ static int table_mobile(stage *s, const tdecl *t, nmdi_mobile_result *mr, int *h
         if (mob && (x = nmdi_cfg_get(mob, "min_subscribers")) &&
             nmdi_cfg_as_int(x, s->cfg->path, "min_subscribers", &iv, err) == 0)
             p.min_subscribers = (int)iv;
+        s->mob_min = p.min_subscribers;
+        s->mob_share = p.market_share;
         size_t n = (size_t)nmdi_dataset_rows(ds);
         uint64_t *sub = malloc((n + 1) * sizeof *sub);
         nmdi_date *day = malloc((n + 1) * sizeof *day);
@@ -909,17 +929,33 @@ static int table_mobile(stage *s, const tdecl *t, nmdi_mobile_result *mr, int *h
                    : !strcmp(t->mobile_table, "outbound") ? mr->outbound
                    : !strcmp(t->mobile_table, "internal") ? mr->internal
                                                           : mr->longterm;
-    nmdi_cube *pub = c;
-    char src[256];
+    /* published: distinct subscribers (whole counts for the cell key method);
+     * redacted cells (under the minimum number of subscribers) are left out */
+    const char *dn[MAXDIMS];
+    for (size_t d = 0; d < nmdi_cube_ndims(c) && d < MAXDIMS; d++)
+        dn[d] = nmdi_cube_dim(c, d);
+    nmdi_cube *pub = nmdi_cube_new(nmdi_cube_ndims(c), dn);
+    if (!pub)
+        return -nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    for (size_t i = 0; i < nmdi_cube_ncells(c); i++) {
+        nmdi_cell x = *nmdi_cube_cell(c, i);
+        if (isnan(x.value) || !strcmp(x.conf_status, NMDI_CONF_PRIMARY))
+            continue;
+        x.value = (double)x.n;
+        if (nmdi_cube_add(pub, (const char *const *)x.codes, &x)) {
+            nmdi_cube_free(pub);
+            return -nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        }
+    }
+    char src[256], method[512];
     snprintf(src, sizeof src, "%s (mobile network operator, daily presence; aggregates only)", t->source);
-    int rc = write_table(s, t, pub,
-                         src,
-                         "presence spells classified by the residence rule (docs/methods-mobile.md); "
-                         "distinct subscribers scaled by market share; cells under the minimum "
-                         "number of subscribers redacted; experimental statistics",
-                         "", err);
-    if (pub != c)
-        nmdi_cube_free(pub);
+    snprintf(method, sizeof method,
+             "distinct subscribers of one operator; presence spells classified by the residence rule "
+             "(docs/methods-mobile.md); cells under %d subscribers not published; divide by the "
+             "market share (%g) for an estimate of persons; experimental statistics",
+             s->mob_min, s->mob_share);
+    int rc = write_table(s, t, pub, src, method, "", err);
+    nmdi_cube_free(pub);
     return rc ? -rc : 1;
 }
 
