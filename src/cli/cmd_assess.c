@@ -94,6 +94,10 @@ int nmdi_cmd_assess(nmdi_ctx *ctx, int argc, char **argv)
         rc = nmdi_assess_run(q, &ev, answers, &rep, &err);
     if (!rc && answers_path)
         json_object_set_new(rep, "answers_file", json_string(answers_path));
+    /* the data-needs report travels with the assessment (the portal shows both) */
+    json_t *needs = NULL;
+    if (!rc && nmdi_needs_run(&ev, &needs, &err) == 0)
+        json_object_set_new(rep, "needs", needs);
     if (!rc && save) {
         snprintf(path, sizeof path, "%s/assessment", dir);
         if (mkdir(path, 0755) != 0 && errno != EEXIST)
@@ -119,7 +123,7 @@ int nmdi_cmd_assess(nmdi_ctx *ctx, int argc, char **argv)
                             json_object_get(comp, "score"));
         json_object_set_new(h, "date", json_string(stamp));
         json_object_set(h, "overall", json_object_get(rep, "overall"));
-        json_object_set_new(h, "components", sc);
+        json_object_set_new(h, "scores", sc);
         json_array_append_new(hist, h);
         if (!rc)
             rc = save_json(path, hist, &err);

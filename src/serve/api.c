@@ -401,7 +401,13 @@ static void api_table(nmdi_server *s, const srv_req *rq, const nmdi_rel_table *t
         nmdi_sdmx_key one;
         nmdi_error err;
         nmdi_error_clear(&err);
-        if (nmdi_sdmx_key_parse(rq->args[i].value, a, &one, &err) != 0 || one.ndims != 1) {
+        /* the HTTP library decodes '+' in a query string as a space; codes hold
+         * no spaces, so a space here is the '+' of an alternative list */
+        char *val = nmdi_arena_strdup(a, rq->args[i].value);
+        for (char *c = val; c && *c; c++)
+            if (*c == ' ')
+                *c = '+';
+        if (!val || nmdi_sdmx_key_parse(val, a, &one, &err) != 0 || one.ndims != 1) {
             nmdi__resp_error(rs, 400, "filter values are codes separated by '+'");
             rs->cacheable = 1;
             nmdi_arena_free(a);
@@ -591,17 +597,12 @@ static void api_assessment(nmdi_server *s, srv_resp *rs)
         nmdi__resp_error(rs, 404, "no capacity assessment in this infrastructure");
         return;
     }
-    json_t *hist = json_array();
-    snprintf(p, sizeof p, "%s/assessment", s->dir);
-    DIR *d = opendir(p);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            size_t l = strlen(e->d_name);
-            if (l > 5 && !strcmp(e->d_name + l - 5, ".json") && strcmp(e->d_name, "latest.json"))
-                json_array_append_new(hist, json_stringn(e->d_name, l - 5));
-        }
-        closedir(d);
+    /* the history of scores written by `nmdi assess` (one entry per run) */
+    snprintf(p, sizeof p, "%s/assessment/history.json", s->dir);
+    json_t *hist = json_load_file(p, 0, NULL);
+    if (!json_is_array(hist)) {
+        json_decref(hist);
+        hist = json_array();
     }
     resp_json(rs, json_pack("{s:o,s:o}", "latest", latest, "history", hist), 0);
 }
