@@ -22,9 +22,13 @@ assert_eq "MIG_STOCK total = census records" "$rows" "$tot"
 fb1=$(grep '^_T,_T,' "$E/MIG_STOCK_ARRIVAL.csv" | cut -d, -f3)
 fb2=$(grep '^_T,_T,' "$E/MIG_STOCK_COB.csv" | cut -d, -f3)
 assert_eq "foreign-born: MIG_STOCK_ARRIVAL total = MIG_STOCK_COB total" "$fb1" "$fb2"
-# ... and is at least the foreign-born with known citizenship of MIG_STOCK
-fb3=$(awk -F, '$1=="_T" && $2=="_T" && ($3=="FB_CIT"||$3=="FB_NCIT"){s+=$4} END{print s}' "$E/MIG_STOCK.csv")
-check "foreign-born with known citizenship <= all foreign-born" test "$fb3" -le "$fb2"
+# ... and with the foreign-born of MIG_STOCK (SEX x AGE x MIGRATORY_STATUS NB/FB)
+fb3=$(grep '^_T,_T,FB,' "$E/MIG_STOCK.csv" | cut -d, -f4)
+assert_eq "foreign-born: MIG_STOCK = MIG_STOCK_COB total" "$fb2" "$fb3"
+# the 2x2 statuses add up to at most the total
+tot2=$(grep '^_T,_T,' "$E/MIG_STOCK_STATUS.csv" | cut -d, -f3)
+sum4=$(awk -F, '$2=="_T" && $1 ~ /^(NB|FB)_N?CIT$/ {s+=$3} END{print s}' "$E/MIG_STOCK_STATUS.csv")
+check "2x2 statuses sum to at most the total" test "$sum4" -le "$tot2"
 # survey indicators against R
 if command -v Rscript >/dev/null 2>&1 && Rscript -e 'library(survey)' >/dev/null 2>&1; then
     "$NMDI" -q export "$D" lfs --format csv --output "$TMP/lfs.csv" >/dev/null 2>&1
