@@ -79,7 +79,7 @@ wl_load() {
 
 # ---- tabulate: weighted 4-D cube with margins (sex x 5-year age x country of birth x region)
 census5() { # the census with a 5-year age group column AGE5 (same file for nmdi and the peers)
-    local f=$W/census_age5.csv
+    local f=$S/census_age5.csv
     [ -f "$f" ] || awk -F, -v OFS=, 'NR==1{print $0 ",AGE5"; next}
         {a=$7+0; g=(a>=85)?"Y_GE85":sprintf("Y%dT%d", int(a/5)*5, int(a/5)*5+4); print $0 "," g}' "$S/$CENSUS_FILE" >"$f"
     echo "$f"
