@@ -966,6 +966,51 @@ static const char *cfg_s(const nmdi_cfg_node *m, const char *k)
     return x && x->kind == NMDI_CFG_SCALAR ? x->str : NULL;
 }
 
+/* Entries of `tables:` without a kind amend the default table of the same id
+ * (e.g. its reference_period or names); entries with a kind declare tables.
+ * When every entry only amends, the default set is produced with the
+ * amendments; otherwise exactly the declared tables are. */
+static int amend_defaults(stage *s, const nmdi_cfg_node *tabs, tdecl **out, size_t *n,
+                          nmdi_error *err)
+{
+    tdecl *d = nmdi_arena_calloc(s->arena, NDEFAULTS, sizeof *d);
+    if (!d)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    memcpy(d, defaults, sizeof defaults);
+    static const char *const keys[] = {"id", "name", "description", "reference_period", "topic", NULL};
+    for (size_t i = 0; i < tabs->n; i++) {
+        const nmdi_cfg_node *m = tabs->items[i];
+        if (nmdi_cfg_check_keys(m, s->cfg->path, "tables (amending a default table)", keys, err))
+            return err->code;
+        const char *id = cfg_s(m, "id");
+        tdecl *t = NULL;
+        for (size_t k = 0; id && k < NDEFAULTS; k++)
+            if (!strcmp(d[k].id, id))
+                t = &d[k];
+        if (!t)
+            return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, m->line, "id",
+                                 "table '%s' has no kind and is not a default table to amend",
+                                 id ? id : "");
+        const nmdi_cfg_node *nm = nmdi_cfg_get(m, "name"), *ds = nmdi_cfg_get(m, "description");
+        if (nm && nm->kind == NMDI_CFG_MAP) {
+            t->name_en = cfg_s(nm, "en") ? cfg_s(nm, "en") : t->name_en;
+            t->name_zh = cfg_s(nm, "zh") ? cfg_s(nm, "zh") : t->name_zh;
+        }
+        if (ds && ds->kind == NMDI_CFG_MAP) {
+            t->desc_en = cfg_s(ds, "en") ? cfg_s(ds, "en") : t->desc_en;
+            t->desc_zh = cfg_s(ds, "zh") ? cfg_s(ds, "zh") : t->desc_zh;
+        }
+        if (cfg_s(m, "reference_period"))
+            t->reference_period = cfg_s(m, "reference_period");
+        if (cfg_s(m, "topic"))
+            t->topic = cfg_s(m, "topic");
+        t->line = m->line;
+    }
+    *out = d;
+    *n = NDEFAULTS;
+    return 0;
+}
+
 static int read_decls(stage *s, tdecl **out, size_t *n, nmdi_error *err)
 {
     const nmdi_cfg_node *tabs = nmdi_cfg_get(s->cfg->root, "tables");
@@ -974,6 +1019,12 @@ static int read_decls(stage *s, tdecl **out, size_t *n, nmdi_error *err)
         *n = NDEFAULTS;
         return 0;
     }
+    int amend_only = 1;
+    for (size_t i = 0; i < tabs->n; i++)
+        if (nmdi_cfg_get(tabs->items[i], "kind"))
+            amend_only = 0;
+    if (amend_only)
+        return amend_defaults(s, tabs, out, n, err);
     tdecl *d = nmdi_arena_calloc(s->arena, tabs->n, sizeof *d);
     static const char *const keys[] = {"id", "kind", "source", "topic", "name", "description",
                                        "reference_period", "filter", "unit", "numerator",

@@ -61,9 +61,12 @@ else
 fi
 # a bad table declaration names its line
 cp "$D/nmdi.yaml" "$TMP/keep.yaml"
+sed '/^tables:/,/^$/d' "$TMP/keep.yaml" >"$D/nmdi.yaml"
 printf 'tables:\n  - {id: X, kind: count, source: census_persons, dimensions: [SEX, NOPE]}\n' >>"$D/nmdi.yaml"
 "$NMDI" -q estimate "$D" 2>"$TMP/err2"; rc=$?
 assert_eq "unknown dimension exits 1" 1 "$rc"
 check "unknown dimension error names the line" grep -q "nmdi.yaml:[0-9]*: field 'dimensions': table X: unknown dimension 'NOPE'" "$TMP/err2"
 cp "$TMP/keep.yaml" "$D/nmdi.yaml"
+# the example configuration states the census year: tables carry it
+check "census tables carry the configured reference period" grep -q '"reference_period": "2022"' "$E/MIG_STOCK.json"
 done_testing
