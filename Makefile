@@ -75,9 +75,11 @@ test: test-deps
 	@$(MAKE) --no-print-directory unit web
 	@tests/run.sh
 
+# the demo infrastructure is rebuilt on every run (DEMO_ARGS="--persons N ..." to change it)
+DEMO_ARGS ?=
 demo: deps
 	@$(MAKE) --no-print-directory build/rel/nmdi web
-	build/rel/nmdi demo $(DEMO_ARGS)
+	build/rel/nmdi demo --force $(DEMO_ARGS)
 
 bench: deps
 	@$(MAKE) --no-print-directory build/rel/nmdi
