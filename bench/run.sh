@@ -34,7 +34,8 @@ ONLY=${BENCH_ONLY:-}
 W=$BENCH/work
 DATE=$(date -u +%Y-%m-%d)
 HOST=$(hostname -s 2>/dev/null || echo host)
-OUT=$BENCH/results/$DATE-$HOST-$PERSONS.md
+OUT=$BENCH/results/$DATE-$HOST-$PERSONS${BENCH_ONLY:+-only-$BENCH_ONLY}.md
+COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)   # at the start: the tree the binary was built from
 mkdir -p "$W" "$BENCH/results"
 ROWS=()
 log() { echo "bench: $*" >&2; }
@@ -119,7 +120,7 @@ PEERS="DuckDB ${DUCKV:-?} (@duckdb/node-api), SQLite $(sqlite3 --version 2>/dev/
     echo
     echo "Machine: $CPU, $(nproc) cores, ${MEM} GiB RAM, disk $DISK, $(uname -sr); load average (1/5/15 min) at the start $LOAD0, at the end $LOAD (other work shared the cores when above ~2); threads $THREADS"
     echo
-    echo "nmdi: $("$NMDI" version 2>/dev/null | head -1), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$( [ "$LOADER" != "$NMDI" ] && echo "; load workload: $LOADER ($(git -C "$(dirname "$LOADER")/../.." rev-parse --short HEAD 2>/dev/null))")"
+    echo "nmdi: $("$NMDI" version 2>/dev/null | head -1), commit $COMMIT$( [ "$LOADER" != "$NMDI" ] && echo "; load workload: $LOADER ($(git -C "$(dirname "$LOADER")/../.." rev-parse --short HEAD 2>/dev/null))")"
     echo
     echo "Peers: $PEERS"
     echo

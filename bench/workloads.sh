@@ -47,7 +47,7 @@ load_one() { # SOURCE FILE
     local what="load $src ($rows rows, $mb MB)"
     local nt=NA nm=0 nrows=NA
     if "$LOADER" help 2>/dev/null | grep -q '^  load '; then
-        rm -rf "$W/infra"; "$LOADER" -q init "$W/infra" >/dev/null 2>&1
+        rm -rf "$W/infra"; "$LOADER" -q init "$W/infra" >/dev/null 2>"$W/init.err" || log "nmdi init failed: $(tail -1 "$W/init.err")"
         if measure "load_nmdi_$src" "$LOADER" --threads "$THREADS" -q load "$W/infra" "$src" "$f" --json; then
             nt=$T; nm=$M
             # read = loaded + quarantined
@@ -72,8 +72,8 @@ load_one() { # SOURCE FILE
     fi
 }
 wl_load() {
-    load_one border_crossings "$S/$CROSSINGS_FILE"
-    load_one census_persons "$S/$CENSUS_FILE"
+    case " ${BENCH_LOAD_SOURCES:-border_crossings census_persons} " in *" border_crossings "*) load_one border_crossings "$S/$CROSSINGS_FILE" ;; esac
+    case " ${BENCH_LOAD_SOURCES:-border_crossings census_persons} " in *" census_persons "*) load_one census_persons "$S/$CENSUS_FILE" ;; esac
     # the nmdi load validates, maps codes, pseudonymises and commits with fsync; the peers only parse text
 }
 
