@@ -171,24 +171,35 @@ static double record_key(uint64_t sub)
     return (double)(nmdi_hash64(&sub, sizeof sub, 0x6d6f62696c65ULL) >> 11) * 0x1p-53;
 }
 
-/* the most frequent string among idx[a..b) by field (ties: smallest string) */
-static const char *modal(const nmdi_mobile_input *in, const size_t *idx, size_t a, size_t b,
-                         const char *const *field)
+/* The most frequent string of field among the records idx[a..b) (only those
+ * with that roaming flag when roam >= 0; ties: the smallest string), or NULL
+ * when no record qualifies. */
+static const char *modal_of(const nmdi_mobile_input *in, const size_t *idx, size_t a, size_t b,
+                            const char *const *field, int roam)
 {
     const char *best = NULL;
     size_t bestn = 0;
     for (size_t i = a; i < b; i++) {
+        if (roam >= 0 && in->roaming[idx[i]] != roam)
+            continue;
         const char *s = field[idx[i]];
         size_t n = 0;
         for (size_t k = a; k < b; k++)
-            n += strcmp(field[idx[k]], s) == 0;
+            n += (roam < 0 || in->roaming[idx[k]] == roam) && strcmp(field[idx[k]], s) == 0;
         if (n > bestn || (n == bestn && best && strcmp(s, best) < 0)) {
             best = s;
             bestn = n;
         }
     }
-    (void)in;
-    return best ? best : "_U";
+    return best;
+}
+
+/* modal_of over all records, "_U" when the range is empty */
+static const char *modal(const nmdi_mobile_input *in, const size_t *idx, size_t a, size_t b,
+                         const char *const *field)
+{
+    const char *m = modal_of(in, idx, a, b, field, -1);
+    return m ? m : "_U";
 }
 
 typedef struct spell {
@@ -401,20 +412,7 @@ int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
                 while (j < b && (month_of(in->day[idx[j]], mon2), strcmp(mon, mon2) == 0))
                     j++;
                 /* modal area among the domestic records of the month */
-                const char *best = NULL;
-                size_t bestn = 0;
-                for (size_t k = i; k < j; k++) {
-                    if (in->roaming[idx[k]] != NMDI_MOBILE_DOMESTIC)
-                        continue;
-                    size_t cnt = 0;
-                    for (size_t m = i; m < j; m++)
-                        cnt += in->roaming[idx[m]] == NMDI_MOBILE_DOMESTIC &&
-                               strcmp(in->area[idx[m]], in->area[idx[k]]) == 0;
-                    if (cnt > bestn || (cnt == bestn && best && strcmp(in->area[idx[k]], best) < 0)) {
-                        best = in->area[idx[k]];
-                        bestn = cnt;
-                    }
-                }
+                const char *best = modal_of(in, idx, i, j, in->area, NMDI_MOBILE_DOMESTIC);
                 if (best && prev_mon[0]) {
                     const char *codes[] = {mon, prev_area, best};
                     if (agg_add(&gint, codes, rk))
