@@ -46,6 +46,9 @@ struct nmdi_cfg_node {
 
 /* Value of key in a map node, or NULL (also when node is not a map). */
 const nmdi_cfg_node *nmdi_cfg_get(const nmdi_cfg_node *map, const char *key);
+/* Text of a translatable value — `text` or `{en: .., zh: ..}` — in language lang:
+ * a plain scalar serves every language; NULL when absent. The string is the node's. */
+const char *nmdi_cfg_text(const nmdi_cfg_node *n, const char *lang);
 /* Scalar helpers: 0 ok, NMDI_EDATA (error at the node's line) otherwise. */
 int nmdi_cfg_as_int(const nmdi_cfg_node *n, const char *file, const char *what, int64_t *out,
                     nmdi_error *err);

@@ -17,18 +17,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-static const char *cfg_text(const nmdi_cfg_node *n, const char *lang, nmdi_arena *a)
-{
-    if (!n)
-        return NULL;
-    if (n->kind == NMDI_CFG_SCALAR)
-        return n->str;
-    const nmdi_cfg_node *x = nmdi_cfg_get(n, lang);
-    if (!x && strcmp(lang, "en") != 0)
-        return NULL;
-    return x && x->kind == NMDI_CFG_SCALAR ? nmdi_arena_strdup(a, x->str) : NULL;
-}
-
 static size_t cfg_list(const nmdi_cfg_node *n, const char ***out, nmdi_arena *a)
 {
     *out = NULL;
@@ -211,8 +199,8 @@ int nmdi_assess_gather(const char *dir, nmdi_assess_evidence *ev, nmdi_arena *a,
             const nmdi_cfg_node *id = nmdi_cfg_get(q, "id");
             nd[i].id = id && id->kind == NMDI_CFG_SCALAR ? nmdi_arena_strdup(a, id->str)
                                                           : nmdi_arena_sprintf(a, "Q%zu", i + 1);
-            nd[i].question_en = cfg_text(nmdi_cfg_get(q, "question"), "en", a);
-            nd[i].question_zh = cfg_text(nmdi_cfg_get(q, "question"), "zh", a);
+            nd[i].question_en = nmdi_cfg_text(nmdi_cfg_get(q, "question"), "en");
+            nd[i].question_zh = nmdi_cfg_text(nmdi_cfg_get(q, "question"), "zh");
             nd[i].nindicators = cfg_list(nmdi_cfg_get(q, "indicators"), &nd[i].indicators, a);
             nd[i].nsources = cfg_list(nmdi_cfg_get(q, "sources"), &nd[i].sources, a);
             nd[i].ndisagg = cfg_list(nmdi_cfg_get(q, "disaggregation"), &nd[i].disaggregation, a);
@@ -277,14 +265,7 @@ int nmdi_assess_gather(const char *dir, nmdi_assess_evidence *ev, nmdi_arena *a,
  * DIR/infrastructure.json. Only metadata: no record leaves the catalog. */
 static json_t *cfg_names(const nmdi_cfg_node *n, const char *fallback)
 {
-    const char *en = NULL, *zh = NULL;
-    if (n && n->kind == NMDI_CFG_SCALAR)
-        en = n->str;
-    else if (n) {
-        const nmdi_cfg_node *e = nmdi_cfg_get(n, "en"), *z = nmdi_cfg_get(n, "zh");
-        en = e && e->kind == NMDI_CFG_SCALAR ? e->str : NULL;
-        zh = z && z->kind == NMDI_CFG_SCALAR ? z->str : NULL;
-    }
+    const char *en = nmdi_cfg_text(n, "en"), *zh = nmdi_cfg_text(n, "zh");
     if (!en)
         en = fallback ? fallback : "";
     return json_pack("{s:s,s:s}", "en", en, "zh", zh ? zh : en);

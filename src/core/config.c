@@ -223,6 +223,16 @@ const nmdi_cfg_node *nmdi_cfg_get(const nmdi_cfg_node *map, const char *key)
     return NULL;
 }
 
+const char *nmdi_cfg_text(const nmdi_cfg_node *n, const char *lang)
+{
+    if (!n)
+        return NULL;
+    if (n->kind == NMDI_CFG_SCALAR)
+        return n->str;
+    const nmdi_cfg_node *x = nmdi_cfg_get(n, lang);
+    return x && x->kind == NMDI_CFG_SCALAR ? x->str : NULL;
+}
+
 int nmdi_cfg_as_str(const nmdi_cfg_node *n, const char *file, const char *what, const char **out,
                     nmdi_error *err)
 {

@@ -81,6 +81,14 @@ static void test_typed_and_generic(void **state)
     assert_int_equal(v, 16);
     assert_int_not_equal(nmdi_cfg_as_int(dims->items[0], "t.yaml", "x", &v, &err), 0);
     assert_int_equal(err.line, 25);
+    /* translatable text: a map by language, or one scalar for every language */
+    const nmdi_cfg_node *cn = nmdi_cfg_get(nmdi_cfg_get(c->root, "country"), "name");
+    assert_string_equal(nmdi_cfg_text(cn, "en"), "Kernland");
+    assert_string_equal(nmdi_cfg_text(cn, "zh"), "核心国");
+    assert_null(nmdi_cfg_text(cn, "fr"));
+    const nmdi_cfg_node *an = nmdi_cfg_get(nmdi_cfg_get(nmdi_cfg_get(c->root, "country"), "areas")->items[1], "name");
+    assert_string_equal(nmdi_cfg_text(an, "zh"), "South");
+    assert_null(nmdi_cfg_text(NULL, "en"));
     nmdi_config_free(c);
 }
 
