@@ -31,109 +31,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MAXDIMS 8
+#include "infra_internal.h"
 
-/* ---- table declarations ------------------------------------------------------ */
-typedef struct tdecl {
-    const char *id, *kind, *source, *topic, *name_en, *name_zh, *desc_en, *desc_zh;
-    const char *reference_period, *filter, *unit;
-    const char *numerator, *denominator, *population; /* survey_ratio */
-    const char *mobile_table;                          /* mobile       */
-    size_t ndims;
-    const char *dims[MAXDIMS];
-    long line;
-} tdecl;
 
-/* The default tables: the UN-style stock tables from the census, the flows
- * of the border-crossing derivation, SDG 8.5.2 and 8.6.1 and two labour
- * indicators by migratory status from the LFS, and the mobile aggregates. */
-static const tdecl defaults[] = {
-    {"MIG_STOCK", "count", "census_persons", "stock", "Population by migratory status (native-born, foreign-born), sex and age",
-     "按移民身份（本国出生、外国出生）、性别和年龄分的人口", "Usual residents on census day, native-born and foreign-born (international migrant stock), by sex and 5-year age group.",
-     "普查日常住人口，按本国出生和外国出生（国际移民存量）、性别和五岁年龄组分。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
-     3, {"SEX", "AGE", "MIGRATORY_STATUS=NATIVITY"}, 0},
-    {"MIG_STOCK_STATUS", "count", "census_persons", "stock", "Population by migratory status (country of birth × citizenship) and sex",
-     "按移民身份（出生国×国籍）和性别分的人口", "Usual residents on census day by the cross-classification of country of birth and citizenship (UN EGM 2017): native-born citizens and non-citizens, foreign-born citizens and non-citizens.",
-     "普查日常住人口，按出生国与国籍交叉分类（联合国2017年专家组会议）：本国出生的公民与非公民、外国出生的公民与非公民。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
-     2, {"MIGRATORY_STATUS", "SEX"}, 0},
-    {"MIG_STOCK_COB", "count", "census_persons", "stock", "Foreign-born population by country of birth and sex",
-     "按出生国和性别分的外国出生人口", "International migrant stock (foreign-born usual residents) by country of birth.",
-     "国际移民存量（外国出生的常住人口），按出生国分。", NULL, "foreign_born", "PS", NULL, NULL, NULL, NULL,
-     2, {"COUNTRY_OF_BIRTH", "SEX"}, 0},
-    {"MIG_STOCK_CIT", "count", "census_persons", "stock", "Foreign citizens by citizenship and sex",
-     "按国籍和性别分的外国公民", "Usual residents who are not citizens (stateless included) by citizenship.",
-     "非本国公民的常住人口（含无国籍者），按国籍分。", NULL, "non_citizen", "PS", NULL, NULL, NULL, NULL,
-     2, {"CITIZENSHIP", "SEX"}, 0},
-    {"MIG_STOCK_AREA", "count", "census_persons", "stock", "Population by area and migratory status",
-     "按地区和移民身份分的人口", "Usual residents by area of residence and migratory status.",
-     "常住人口，按居住地区和移民身份分。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
-     2, {"REF_AREA", "MIGRATORY_STATUS=NATIVITY"}, 0},
-    {"MIG_STOCK_REGION", "count", "census_persons", "stock", "Foreign-born population by region of birth (UN M49)",
-     "按出生地区（联合国M49）分的外国出生人口", "Foreign-born usual residents by UN M49 region of the country of birth.",
-     "外国出生的常住人口，按出生国所属联合国M49区域分。", NULL, "foreign_born", "PS", NULL, NULL, NULL, NULL,
-     1, {"REGION_OF_BIRTH"}, 0},
-    {"MIG_STOCK_ARRIVAL", "count", "census_persons", "stock", "Foreign-born population by duration of stay and sex",
-     "按居留时间和性别分的外国出生人口", "Foreign-born usual residents by years since the most recent arrival.",
-     "外国出生的常住人口，按最近一次抵达后的年数分。", NULL, "foreign_born", "PS", NULL, NULL, NULL, NULL,
-     2, {"ARRIVAL", "SEX"}, 0},
-    {"MIG_EMIGRANTS_ABROAD", "count", "census_members_abroad", "stock", "Emigrants reported by households, by country of residence and sex",
-     "按居住国和性别分的住户报告的移出人口", "Members of census households who emigrated and live abroad, reported by the household (census module on emigrants).",
-     "普查住户报告的已移居国外的住户成员（普查移民模块）。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
-     2, {"COUNTRY_OF_RESIDENCE", "SEX"}, 0},
-    {"MIG_FLOW", "flows", "migration_events", "flow", "Long-term immigration and emigration by citizenship group",
-     "按公民身份组分的长期移入和移出", "Long-term migrations under the 12/16-month rule derived from border crossings; provisional until final.",
-     "依据12/16个月规则由出入境记录推导的长期迁移；最终确定前为临时值。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
-     3, {"TIME_PERIOD", "FLOW", "CITIZENSHIP_GROUP"}, 0},
-    {"MIG_FLOW_REGISTER", "flows", "register_flows", "flow", "Registered immigration and emigration by citizenship group",
-     "按公民身份组分的登记移入和移出", "Registrations from abroad and deregistrations to abroad of the population register that meet the usual-residence rule of the configuration (derived by nmdi derive).",
-     "符合常住规则的人口登记中自国外登记和注销至国外的记录（由 nmdi derive 推导）。", NULL, NULL, "PS", NULL, NULL, NULL, NULL,
-     3, {"TIME_PERIOD", "FLOW", "CITIZENSHIP_GROUP"}, 0},
-    {"SDG_8_5_2", "survey_ratio", "lfs", "sdg", "SDG 8.5.2 Unemployment rate by migratory status and sex",
-     "可持续发展目标8.5.2 按移民身份和性别分的失业率", "Unemployed persons aged 15+ as a percentage of the labour force (LFS, Taylor-linearised standard errors).",
-     "15岁及以上失业人口占劳动力的百分比（劳动力调查，泰勒线性化标准误）。", NULL, NULL, "PT", "unemployed", "labour_force", "age15plus", NULL,
-     2, {"MIGRATORY_STATUS", "SEX"}, 0},
-    {"SDG_8_6_1", "survey_ratio", "lfs", "sdg", "SDG 8.6.1 Youth not in education, employment or training (NEET) by migratory status and sex",
-     "可持续发展目标8.6.1 按移民身份和性别分的未就业未上学未培训青年比例", "Persons aged 15-24 not employed and not in education or training, as a percentage of all persons aged 15-24 (LFS).",
-     "15-24岁既未就业也未接受教育或培训者占该年龄组的百分比（劳动力调查）。", NULL, NULL, "PT", "neet", "youth", "age15to24", NULL,
-     2, {"MIGRATORY_STATUS", "SEX"}, 0},
-    {"LFS_PARTICIPATION", "survey_ratio", "lfs", "sdg", "Labour force participation rate by migratory status and sex",
-     "按移民身份和性别分的劳动力参与率", "Labour force (employed and unemployed) aged 15+ as a percentage of the population aged 15+ (LFS).",
-     "15岁及以上劳动力占15岁及以上人口的百分比（劳动力调查）。", NULL, NULL, "PT", "labour_force", "one", "age15plus", NULL,
-     2, {"MIGRATORY_STATUS", "SEX"}, 0},
-    {"LFS_TERTIARY", "survey_ratio", "lfs", "sdg", "Tertiary educational attainment (25-64) by migratory status and sex",
-     "按移民身份和性别分的25-64岁人口高等教育程度", "Persons aged 25-64 with tertiary education (ISCED 5-8) as a percentage of all persons aged 25-64 (LFS).",
-     "25-64岁受过高等教育（ISCED 5-8级）者所占百分比（劳动力调查）。", NULL, NULL, "PT", "tertiary", "one", "age25to64", NULL,
-     2, {"MIGRATORY_STATUS", "SEX"}, 0},
-    {"MOB_INBOUND", "mobile", "mobile_presence", "mobile", "Foreign SIMs present by month, home country and presence type (mobile data)",
-     "按月份、归属国和停留类型分的在境外国手机卡（手机数据）", "Distinct inbound roaming subscribers per month scaled by market share; presence spells classified by the 12/16-month rule. Experimental statistics.",
-     "每月不同的入境漫游用户数，按市场份额放大；停留按12/16个月规则分类。实验性统计。", NULL, NULL, "PS", NULL, NULL, NULL, "inbound",
-     3, {"TIME_PERIOD", "HOME_COUNTRY", "PRESENCE_TYPE"}, 0},
-    {"MOB_LONGTERM", "mobile", "mobile_presence", "mobile", "Long-term presence starts and emigration signals (mobile data)",
-     "长期停留开始与移出信号（手机数据）", "Inbound roamers whose presence is long-term under the 12/16-month rule, and domestic SIMs long abroad, by year and country. Experimental statistics.",
-     "按12/16个月规则判定为长期停留的入境漫游用户，以及长期在国外的本国手机卡，按年份和国家分。实验性统计。", NULL, NULL, "PS", NULL, NULL, NULL, "longterm",
-     3, {"TIME_PERIOD", "FLOW", "COUNTERPART_AREA"}, 0},
-    {"MOB_INTERNAL", "mobile", "mobile_presence", "mobile", "Internal moves between areas by month (mobile data)",
-     "按月份分的地区间国内迁移（手机数据）", "Domestic subscribers by home area in the previous and the current month (home area = most days of the month). Experimental statistics.",
-     "本国用户按上月和本月常驻地区（当月出现天数最多的地区）分。实验性统计。", NULL, NULL, "PS", NULL, NULL, NULL, "internal",
-     3, {"TIME_PERIOD", "ORIGIN_AREA", "DESTINATION_AREA"}, 0},
-};
-#define NDEFAULTS (sizeof defaults / sizeof defaults[0])
 
-/* ---- column access over any stored type ---------------------------------------- */
-typedef struct fcol {
-    int present;
-    nmdi_coltype type;
-    const int32_t *i32;
-    const int64_t *i64;
-    const double *f64;
-    const uint64_t *off;
-    const char *bytes;
-    const char *const *dict;
-    size_t ndict;
-    char buf[32];
-} fcol;
 
-static void fcol_open(fcol *c, const nmdi_dataset *ds, size_t part, const char *name)
+void nmdi_est_fcol_open(fcol *c, const nmdi_dataset *ds, size_t part, const char *name)
 {
     memset(c, 0, sizeof *c);
     int i = nmdi_dataset_find(ds, name);
@@ -158,7 +61,7 @@ static void fcol_open(fcol *c, const nmdi_dataset *ds, size_t part, const char *
 }
 
 /* The value as text ("" when missing). The pointer is valid until the next call. */
-static const char *fcol_str(fcol *c, size_t r)
+const char *nmdi_est_fcol_str(fcol *c, size_t r)
 {
     if (!c->present)
         return "";
@@ -198,7 +101,7 @@ static const char *fcol_str(fcol *c, size_t r)
 }
 
 /* Integer value, INT32_MIN when missing or not a number. */
-static int32_t fcol_int(fcol *c, size_t r)
+int32_t nmdi_est_fcol_int(fcol *c, size_t r)
 {
     if (!c->present)
         return INT32_MIN;
@@ -208,55 +111,60 @@ static int32_t fcol_int(fcol *c, size_t r)
         return c->i64[r] == NMDI_I64_NONE ? INT32_MIN : (int32_t)c->i64[r];
     if (c->type == NMDI_COL_F64)
         return isnan(c->f64[r]) ? INT32_MIN : (int32_t)c->f64[r];
-    const char *s = fcol_str(c, r);
+    const char *s = nmdi_est_fcol_str(c, r);
     int64_t v;
     return nmdi_parse_int64(s, &v) == 0 ? (int32_t)v : INT32_MIN;
 }
 
-static double fcol_f64(fcol *c, size_t r)
+double nmdi_est_fcol_f64(fcol *c, size_t r)
 {
     if (!c->present)
         return NAN;
     if (c->type == NMDI_COL_F64)
         return c->f64[r];
-    int32_t v = fcol_int(c, r);
+    int32_t v = nmdi_est_fcol_int(c, r);
     return v == INT32_MIN ? NAN : (double)v;
 }
 
 /* ---- the person view -------------------------------------------------------------- */
 typedef struct pcols {
     fcol sex, age, dob, cob, cit, cit2, mob, fob, area, arr, educ, lab, inedu, weight, stratum,
-        psu, rkey, ref, cor;
+        psu, rkey, ref, cor, prev;
 } pcols;
 
 static void pcols_open(pcols *p, const nmdi_dataset *ds, size_t part)
 {
-    fcol_open(&p->sex, ds, part, "sex");
-    fcol_open(&p->age, ds, part, "age");
-    fcol_open(&p->dob, ds, part, "date_of_birth");
-    fcol_open(&p->cob, ds, part, "country_of_birth");
-    fcol_open(&p->cit, ds, part, "citizenship");
-    fcol_open(&p->cit2, ds, part, "citizenship2");
-    fcol_open(&p->mob, ds, part, "country_of_birth_mother");
-    fcol_open(&p->fob, ds, part, "country_of_birth_father");
-    fcol_open(&p->area, ds, part, "area");
-    fcol_open(&p->arr, ds, part, "arrival_year");
-    fcol_open(&p->educ, ds, part, "education");
-    fcol_open(&p->lab, ds, part, "labour_status");
-    fcol_open(&p->inedu, ds, part, "in_education");
-    fcol_open(&p->weight, ds, part, "weight");
-    fcol_open(&p->stratum, ds, part, "stratum");
-    fcol_open(&p->psu, ds, part, "psu");
-    fcol_open(&p->rkey, ds, part, "record_key");
-    fcol_open(&p->ref, ds, part, "reference_date");
-    fcol_open(&p->cor, ds, part, "country_of_residence");
+    nmdi_est_fcol_open(&p->sex, ds, part, "sex");
+    nmdi_est_fcol_open(&p->age, ds, part, "age");
+    nmdi_est_fcol_open(&p->dob, ds, part, "date_of_birth");
+    nmdi_est_fcol_open(&p->cob, ds, part, "country_of_birth");
+    nmdi_est_fcol_open(&p->cit, ds, part, "citizenship");
+    nmdi_est_fcol_open(&p->cit2, ds, part, "citizenship2");
+    nmdi_est_fcol_open(&p->mob, ds, part, "country_of_birth_mother");
+    nmdi_est_fcol_open(&p->fob, ds, part, "country_of_birth_father");
+    nmdi_est_fcol_open(&p->area, ds, part, "area");
+    nmdi_est_fcol_open(&p->arr, ds, part, "arrival_year");
+    nmdi_est_fcol_open(&p->educ, ds, part, "education");
+    nmdi_est_fcol_open(&p->lab, ds, part, "labour_status");
+    nmdi_est_fcol_open(&p->inedu, ds, part, "in_education");
+    nmdi_est_fcol_open(&p->weight, ds, part, "weight");
+    nmdi_est_fcol_open(&p->stratum, ds, part, "stratum");
+    nmdi_est_fcol_open(&p->psu, ds, part, "psu");
+    nmdi_est_fcol_open(&p->rkey, ds, part, "record_key");
+    nmdi_est_fcol_open(&p->ref, ds, part, "reference_date");
+    nmdi_est_fcol_open(&p->cor, ds, part, "country_of_residence");
+    /* country of previous usual residence: asked directly, else the census
+     * question on the residence one year before */
+    nmdi_est_fcol_open(&p->prev, ds, part, "previous_residence");
+    if (!p->prev.present)
+        nmdi_est_fcol_open(&p->prev, ds, part, "residence_1y_ago");
 }
 
 typedef struct pview {
     char sex[4], agegrp[12], cob[8], cit[8], ms[12], nativity[4], citizen[6], citgroup[6],
-        area[32], educ[8], lab[6], arrival[12], region[8], cor[8];
+        area[32], educ[8], lab[6], arrival[12], region[8], cor[8], prev[8], yoa[12];
     int age;
-    int8_t foreign_born, non_citizen;
+    int8_t foreign_born, non_citizen, recent_immigrant;
     double weight, rkey;
 } pview;
 
@@ -267,20 +175,20 @@ static void copy(char *dst, size_t n, const char *s)
 
 static void person_view(pcols *p, size_t r, const char *country, int ref_year, pview *v)
 {
-    copy(v->sex, sizeof v->sex, fcol_str(&p->sex, r));
+    copy(v->sex, sizeof v->sex, nmdi_est_fcol_str(&p->sex, r));
     if (strcmp(v->sex, "F") != 0 && strcmp(v->sex, "M") != 0)
         strcpy(v->sex, "_U");
-    int age = fcol_int(&p->age, r);
+    int age = nmdi_est_fcol_int(&p->age, r);
     if (age == INT32_MIN && p->dob.present && p->dob.i32[r] != NMDI_DATE_NONE && ref_year > 0)
         age = ref_year - nmdi_date_year(p->dob.i32[r]);
     v->age = age == INT32_MIN ? -1 : age;
     copy(v->agegrp, sizeof v->agegrp, nmdi_age_group5(v->age));
     char cob[8], cit[8], cit2[8], mob[8], fob[8];
-    snprintf(cob, sizeof cob, "%s", fcol_str(&p->cob, r));
-    snprintf(cit, sizeof cit, "%s", fcol_str(&p->cit, r));
-    snprintf(cit2, sizeof cit2, "%s", fcol_str(&p->cit2, r));
-    snprintf(mob, sizeof mob, "%s", fcol_str(&p->mob, r));
-    snprintf(fob, sizeof fob, "%s", fcol_str(&p->fob, r));
+    snprintf(cob, sizeof cob, "%s", nmdi_est_fcol_str(&p->cob, r));
+    snprintf(cit, sizeof cit, "%s", nmdi_est_fcol_str(&p->cit, r));
+    snprintf(cit2, sizeof cit2, "%s", nmdi_est_fcol_str(&p->cit2, r));
+    snprintf(mob, sizeof mob, "%s", nmdi_est_fcol_str(&p->mob, r));
+    snprintf(fob, sizeof fob, "%s", nmdi_est_fcol_str(&p->fob, r));
     nmdi_person_origin o;
     memset(&o, 0, sizeof o);
     o.country = country;
@@ -289,7 +197,7 @@ static void person_view(pcols *p, size_t r, const char *country, int ref_year, p
     o.citizenship2 = cit2[0] ? cit2 : NULL;
     o.mother_birth = mob;
     o.father_birth = fob;
-    int arr = fcol_int(&p->arr, r);
+    int arr = nmdi_est_fcol_int(&p->arr, r);
     o.arrival_year = arr == INT32_MIN ? 0 : arr;
     o.ref = ref_year > 0 ? nmdi_date_from_ymd(ref_year, 7, 1) : NMDI_DATE_NONE;
     nmdi_migratory_status ms;
@@ -302,12 +210,12 @@ static void person_view(pcols *p, size_t r, const char *country, int ref_year, p
     strcpy(v->citizen, ms.non_citizen == 1 ? "NCIT" : ms.non_citizen == 0 ? "CIT" : "_U");
     copy(v->cob, sizeof v->cob, cob);
     copy(v->cit, sizeof v->cit, cit);
-    copy(v->area, sizeof v->area, fcol_str(&p->area, r));
-    copy(v->cor, sizeof v->cor, fcol_str(&p->cor, r));
-    const char *e = fcol_str(&p->educ, r);
+    copy(v->area, sizeof v->area, nmdi_est_fcol_str(&p->area, r));
+    copy(v->cor, sizeof v->cor, nmdi_est_fcol_str(&p->cor, r));
+    const char *e = nmdi_est_fcol_str(&p->educ, r);
     const nmdi_code *ec = nmdi_codes_find(nmdi_codes_get("isced"), e);
     copy(v->educ, sizeof v->educ, ec && ec->parent && strcmp(ec->parent, "_T") ? ec->parent : NULL);
-    copy(v->lab, sizeof v->lab, fcol_str(&p->lab, r));
+    copy(v->lab, sizeof v->lab, nmdi_est_fcol_str(&p->lab, r));
     if (ms.foreign_born == 1 && arr != INT32_MIN && ref_year > 0) {
         int d = ref_year - arr;
         snprintf(v->arrival, sizeof v->arrival, "%s",
@@ -315,11 +223,19 @@ static void person_view(pcols *p, size_t r, const char *country, int ref_year, p
     } else {
         strcpy(v->arrival, ms.foreign_born == 1 ? "_U" : "_Z");
     }
+    /* year of arrival of the foreign-born (single years), and immigrants of
+     * the last 12 months: usual residence one year before abroad */
+    if (ms.foreign_born == 1 && arr != INT32_MIN)
+        snprintf(v->yoa, sizeof v->yoa, "%d", arr);
+    else
+        strcpy(v->yoa, ms.foreign_born == 1 ? "_U" : "_Z");
+    copy(v->prev, sizeof v->prev, nmdi_est_fcol_str(&p->prev, r));
+    v->recent_immigrant = strcmp(v->prev, "_U") != 0 && strcmp(v->prev, country) != 0;
     const nmdi_country *cc = nmdi_country_find(cob);
     copy(v->region, sizeof v->region, cc && cc->region[0] ? cc->region : NULL);
-    double w = fcol_f64(&p->weight, r);
+    double w = nmdi_est_fcol_f64(&p->weight, r);
     v->weight = isnan(w) ? 1.0 : w;
-    v->rkey = fcol_f64(&p->rkey, r);
+    v->rkey = nmdi_est_fcol_f64(&p->rkey, r);
 }
 
 static const char *concept(const pview *v, const char *c)
@@ -337,6 +253,8 @@ static const char *concept(const pview *v, const char *c)
     if (!strcmp(c, "REGION_OF_BIRTH")) return v->region;
     if (!strcmp(c, "NATIVITY")) return v->nativity;
     if (!strcmp(c, "COUNTRY_OF_RESIDENCE")) return v->cor;
+    if (!strcmp(c, "COUNTRY_OF_PREV_RES")) return v->prev;
+    if (!strcmp(c, "YEAR_OF_ARRIVAL")) return v->yoa;
     return NULL;
 }
 
@@ -354,20 +272,9 @@ static int known_concept(const char *c)
     return concept(&z, concept_of(c)) != NULL;
 }
 
-/* ---- inputs --------------------------------------------------------------------------- */
-typedef struct stage {
-    const nmdi_ctx *ctx;
-    const char *dir;
-    nmdi_config *cfg;
-    nmdi_catalog *cat;
-    nmdi_arena *arena;
-    nmdi_estimate_summary *sum;
-    int mob_min;      /* mobile: smallest published cell (subscribers) */
-    double mob_share; /* mobile: operator market share                  */
-} stage;
 
 /* Open the latest version of a dataset; 1 opened, 0 none, <0 error. */
-static int open_latest(stage *s, const char *dataset, nmdi_dataset **ds, nmdi_dsversion *v,
+int nmdi_est_open_latest(stage *s, const char *dataset, nmdi_dataset **ds, nmdi_dsversion *v,
                        nmdi_error *err)
 {
     int rc = nmdi_catalog_latest(s->cat, dataset, v, s->arena, err);
@@ -385,7 +292,7 @@ static int ref_year_of(const tdecl *t, nmdi_dataset *ds, const nmdi_dsversion *v
     /* the reference date of the records, else the year of the load */
     for (size_t part = 0; part < nmdi_dataset_nparts(ds); part++) {
         fcol c;
-        fcol_open(&c, ds, part, "reference_date");
+        nmdi_est_fcol_open(&c, ds, part, "reference_date");
         for (size_t r = 0; c.present && r < nmdi_dataset_part_rows(ds, part); r++)
             if (c.i32[r] != NMDI_DATE_NONE)
                 return nmdi_date_year(c.i32[r]);
@@ -394,7 +301,7 @@ static int ref_year_of(const tdecl *t, nmdi_dataset *ds, const nmdi_dsversion *v
 }
 
 /* ---- metadata ---------------------------------------------------------------------------- */
-static int write_table_p(stage *s, const tdecl *t, nmdi_cube *cube, const char *source_desc,
+int nmdi_est_write_table_p(stage *s, const tdecl *t, nmdi_cube *cube, const char *source_desc,
                          const char *method, const char *refperiod, const char *protect,
                          nmdi_error *err)
 {
@@ -431,10 +338,10 @@ static int write_table_p(stage *s, const tdecl *t, nmdi_cube *cube, const char *
     return rc;
 }
 
-static int write_table(stage *s, const tdecl *t, nmdi_cube *cube, const char *source_desc,
+int nmdi_est_write_table(stage *s, const tdecl *t, nmdi_cube *cube, const char *source_desc,
                        const char *method, const char *refperiod, nmdi_error *err)
 {
-    return write_table_p(s, t, cube, source_desc, method, refperiod, NULL, err);
+    return nmdi_est_write_table_p(s, t, cube, source_desc, method, refperiod, NULL, err);
 }
 
 /* ---- kind: count ------------------------------------------------------------------------------ */
@@ -442,7 +349,7 @@ static int table_count(stage *s, const tdecl *t, nmdi_error *err)
 {
     nmdi_dataset *ds;
     nmdi_dsversion v;
-    int rc = open_latest(s, t->source, &ds, &v, err);
+    int rc = nmdi_est_open_latest(s, t->source, &ds, &v, err);
     if (rc <= 0)
         return rc;
     int ref_year = ref_year_of(t, ds, &v);
@@ -463,6 +370,8 @@ static int table_count(stage *s, const tdecl *t, nmdi_error *err)
             if (t->filter && !strcmp(t->filter, "foreign_born") && pv.foreign_born != 1)
                 continue;
             if (t->filter && !strcmp(t->filter, "non_citizen") && pv.non_citizen != 1)
+                continue;
+            if (t->filter && !strcmp(t->filter, "recent_immigrant") && !pv.recent_immigrant)
                 continue;
             const char *codes[MAXDIMS];
             for (size_t d = 0; d < t->ndims; d++)
@@ -495,7 +404,7 @@ static int table_count(stage *s, const tdecl *t, nmdi_error *err)
              v.record_type ? v.record_type : "", (long long)v.version, (long long)v.rows);
     /* the cell key method perturbs whole counts; a table of a sample (weights
      * other than 1) is protected by suppression instead */
-    rc = write_table_p(s, t, cube, src,
+    rc = nmdi_est_write_table_p(s, t, cube, src,
                        weighted && !unit_weights ? "weighted count of records (sample weights), all margins"
                                                  : "count of records, all margins",
                        ref, weighted && !unit_weights ? "suppress" : NULL, err);
@@ -547,7 +456,7 @@ static int table_survey(stage *s, const tdecl *t, nmdi_error *err)
                               "labour_force, employed, youth, neet, tertiary, one)", t->id);
     nmdi_dataset *ds;
     nmdi_dsversion v;
-    int rc = open_latest(s, t->source, &ds, &v, err);
+    int rc = nmdi_est_open_latest(s, t->source, &ds, &v, err);
     if (rc <= 0)
         return rc;
     int ref_year = ref_year_of(t, ds, &v);
@@ -576,14 +485,14 @@ static int table_survey(stage *s, const tdecl *t, nmdi_error *err)
         for (size_t r = 0; r < nmdi_dataset_part_rows(ds, part); r++) {
             pview pv;
             person_view(&pc, r, s->cfg->country_code, ref_year, &pv);
-            int in_edu = fcol_int(&pc.inedu, r);
+            int in_edu = nmdi_est_fcol_int(&pc.inedu, r);
             in_edu = in_edu == INT32_MIN ? -1 : in_edu != 0;
             int inpop = in_population(t->population, &pv);
             int num = survey_var(t->numerator, &pv, in_edu);
             int den = survey_var(t->denominator, &pv, in_edu);
             const char **row = &tb.cells[n * NC];
-            row[C_STRATUM] = nmdi_arena_strdup(tb.arena, fcol_str(&pc.stratum, r));
-            row[C_PSU] = nmdi_arena_strdup(tb.arena, fcol_str(&pc.psu, r));
+            row[C_STRATUM] = nmdi_arena_strdup(tb.arena, nmdi_est_fcol_str(&pc.stratum, r));
+            row[C_PSU] = nmdi_arena_strdup(tb.arena, nmdi_est_fcol_str(&pc.psu, r));
             char wb[32];
             nmdi_fmt_double(pv.weight, wb);
             row[C_W] = nmdi_arena_strdup(tb.arena, wb);
@@ -666,9 +575,39 @@ static int table_survey(stage *s, const tdecl *t, nmdi_error *err)
              "ratio %s/%s over %s; stratified two-stage design (strata, PSUs, weights), Taylor "
              "linearisation, 95%% normal confidence interval; lonely PSUs centred (adjust)",
              t->numerator, t->denominator, t->population ? t->population : "all");
-    rc = write_table(s, t, cube, src, method, ref, err);
+    rc = nmdi_est_write_table(s, t, cube, src, method, ref, err);
     nmdi_cube_free(cube);
     return rc ? -rc : 1;
+}
+
+/* Burn-in: before a traveller's first crossing in the data, residence is
+ * inferred from that crossing (STANDARDS.md §4 rule 1), which turns the
+ * return of residents from trips early in the data into spurious
+ * immigrations. Flows derived from border crossings are therefore counted
+ * from the first whole calendar year starting at least one year after the
+ * first crossing of the data. */
+nmdi_date nmdi_est_burn_in(stage *s, nmdi_error *err)
+{
+    nmdi_date burn_in = NMDI_DATE_NONE;
+    nmdi_dataset *cr;
+    nmdi_dsversion cv;
+    if (nmdi_est_open_latest(s, "crossing_residence", &cr, &cv, err) == 1) {
+        nmdi_date first = NMDI_DATE_NONE;
+        for (size_t part = 0; part < nmdi_dataset_nparts(cr); part++) {
+            fcol dc;
+            nmdi_est_fcol_open(&dc, cr, part, "date");
+            for (size_t r = 0; dc.present && r < nmdi_dataset_part_rows(cr, part); r++)
+                if (dc.i32[r] != NMDI_DATE_NONE && (first == NMDI_DATE_NONE || dc.i32[r] < first))
+                    first = dc.i32[r];
+        }
+        nmdi_dataset_close(cr);
+        if (first != NMDI_DATE_NONE) {
+            int y, m, d;
+            nmdi_date_to_ymd(first + 365, &y, &m, &d);
+            burn_in = (m == 1 && d == 1) ? first + 365 : nmdi_date_from_ymd(y + 1, 1, 1);
+        }
+    }
+    return burn_in;
 }
 
 /* ---- kind: flows -------------------------------------------------------------------------------- */
@@ -676,62 +615,40 @@ static int table_flows(stage *s, const tdecl *t, nmdi_error *err)
 {
     nmdi_dataset *ds;
     nmdi_dsversion v;
-    int rc = open_latest(s, t->source, &ds, &v, err);
+    int rc = nmdi_est_open_latest(s, t->source, &ds, &v, err);
     if (rc <= 0)
         return rc;
-    /* Burn-in: before a traveller's first crossing in the data, residence is
-     * inferred from that crossing (STANDARDS.md §4 rule 1), which turns the
-     * return of residents from trips early in the data into spurious
-     * immigrations. Flows derived from border crossings are therefore
+    /* Burn-in (nmdi_est_burn_in): flows derived from border crossings are
      * counted from one year after the first crossing of the data on. */
     nmdi_date burn_in = NMDI_DATE_NONE;
-    if (!strcmp(t->source, "migration_events")) {
-        nmdi_dataset *cr;
-        nmdi_dsversion cv;
-        if (open_latest(s, "crossing_residence", &cr, &cv, err) == 1) {
-            nmdi_date first = NMDI_DATE_NONE;
-            for (size_t part = 0; part < nmdi_dataset_nparts(cr); part++) {
-                fcol dc;
-                fcol_open(&dc, cr, part, "date");
-                for (size_t r = 0; dc.present && r < nmdi_dataset_part_rows(cr, part); r++)
-                    if (dc.i32[r] != NMDI_DATE_NONE && (first == NMDI_DATE_NONE || dc.i32[r] < first))
-                        first = dc.i32[r];
-            }
-            nmdi_dataset_close(cr);
-            if (first != NMDI_DATE_NONE) {
-                int y, m, d;
-                nmdi_date_to_ymd(first + 365, &y, &m, &d);
-                /* the first whole calendar year after a year of data */
-                burn_in = (m == 1 && d == 1) ? first + 365 : nmdi_date_from_ymd(y + 1, 1, 1);
-            }
-        }
-    }
+    if (!strcmp(t->source, "migration_events"))
+        burn_in = nmdi_est_burn_in(s, err);
     static const char *const dims[] = {"TIME_PERIOD", "FLOW", "CITIZENSHIP_GROUP"};
     nmdi_tab *all = nmdi_tab_new(3), *prov = nmdi_tab_new(3);
     rc = all && prov ? 0 : nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     nmdi_date last = NMDI_DATE_NONE;
     for (size_t part = 0; part < nmdi_dataset_nparts(ds) && !rc; part++) {
         fcol ev, date, cit, pr, ret, rk;
-        fcol_open(&ev, ds, part, "event");
-        fcol_open(&date, ds, part, "date");
-        fcol_open(&cit, ds, part, "citizen");
-        fcol_open(&pr, ds, part, "provisional");
-        fcol_open(&ret, ds, part, "returning_citizen");
-        fcol_open(&rk, ds, part, "record_key");
+        nmdi_est_fcol_open(&ev, ds, part, "event");
+        nmdi_est_fcol_open(&date, ds, part, "date");
+        nmdi_est_fcol_open(&cit, ds, part, "citizen");
+        nmdi_est_fcol_open(&pr, ds, part, "provisional");
+        nmdi_est_fcol_open(&ret, ds, part, "returning_citizen");
+        nmdi_est_fcol_open(&rk, ds, part, "record_key");
         fcol tk;
-        fcol_open(&tk, ds, part, "traveller_key");
+        nmdi_est_fcol_open(&tk, ds, part, "traveller_key");
         if (!tk.present)
-            fcol_open(&tk, ds, part, "person_key");
+            nmdi_est_fcol_open(&tk, ds, part, "person_key");
         if (!ev.present || !date.present) {
             rc = nmdi_error_set(err, NMDI_EDATA, "dataset %s has no event/date fields", t->source);
             break;
         }
         for (size_t r = 0; r < nmdi_dataset_part_rows(ds, part) && !rc; r++) {
             char e[16];
-            snprintf(e, sizeof e, "%s", fcol_str(&ev, r));
+            snprintf(e, sizeof e, "%s", nmdi_est_fcol_str(&ev, r));
             if (strcmp(e, "IMM") && strcmp(e, "EMI"))
                 continue;
-            nmdi_date dd = fcol_int(&date, r);
+            nmdi_date dd = nmdi_est_fcol_int(&date, r);
             if (dd == NMDI_DATE_NONE || dd == INT32_MIN)
                 continue;
             if (burn_in != NMDI_DATE_NONE && dd < burn_in)
@@ -741,20 +658,20 @@ static int table_flows(stage *s, const tdecl *t, nmdi_error *err)
             char yr[11];
             nmdi_date_format(dd, yr);
             yr[4] = 0;
-            int c = fcol_int(&cit, r);
+            int c = nmdi_est_fcol_int(&cit, r);
             const char *cg = c == INT32_MIN ? "_U" : c ? "NAT" : "FOR";
             /* record key: the stored one, else derived from the person's key so that
              * the same traveller always adds the same key to a cell */
-            double rkv = fcol_f64(&rk, r);
+            double rkv = nmdi_est_fcol_f64(&rk, r);
             uint64_t rkf = 0;
             if (!isnan(rkv))
                 nmdi_tab_key_fixed(rkv, &rkf);
             else if (tk.present && tk.type == NMDI_COL_I64)
                 rkf = nmdi_hash64(&tk.i64[r], sizeof tk.i64[r], 0x666c6f77ULL) >> (64 - NMDI_TAB_KEY_BITS);
             const char *codes[3] = {yr, e, cg};
-            int p = fcol_int(&pr, r) > 0;
+            int p = nmdi_est_fcol_int(&pr, r) > 0;
             rc = nmdi_tab_add(all, codes, NULL, 1, 0, rkf) || (p && nmdi_tab_add(prov, codes, NULL, 1, 0, rkf));
-            if (!rc && !strcmp(e, "IMM") && fcol_int(&ret, r) > 0) {
+            if (!rc && !strcmp(e, "IMM") && nmdi_est_fcol_int(&ret, r) > 0) {
                 const char *rcodes[3] = {yr, "RET", cg};
                 rc = nmdi_tab_add(all, rcodes, NULL, 1, 0, rkf) ||
                      (p && nmdi_tab_add(prov, rcodes, NULL, 1, 0, rkf));
@@ -834,7 +751,7 @@ static int table_flows(stage *s, const tdecl *t, nmdi_error *err)
              "by default); OBS_STATUS P while the classification is not final; NET = IMM - EMI; "
              "RET = immigrations of returning citizens%s%s",
              bi[0] ? "; counted from " : "", bi[0] ? bi : "");
-    rc = write_table(s, t, cube, src, method, ref, err);
+    rc = nmdi_est_write_table(s, t, cube, src, method, ref, err);
     nmdi_cube_free(cube);
     return rc ? -rc : 1;
 }
@@ -846,7 +763,7 @@ static int table_mobile(stage *s, const tdecl *t, nmdi_mobile_result *mr, int *h
     if (!*have) {
         nmdi_dataset *ds;
         nmdi_dsversion v;
-        int rc = open_latest(s, t->source, &ds, &v, err);
+        int rc = nmdi_est_open_latest(s, t->source, &ds, &v, err);
         if (rc <= 0)
             return rc;
         const nmdi_cfg_node *mob = nmdi_cfg_get(s->cfg->root, "mobile");
@@ -875,30 +792,30 @@ static int table_mobile(stage *s, const tdecl *t, nmdi_mobile_result *mr, int *h
         size_t k = 0;
         for (size_t part = 0; !rc && part < nmdi_dataset_nparts(ds); part++) {
             fcol cs, cd, ca, ch, cr, cv;
-            fcol_open(&cs, ds, part, "subscriber_key");
-            fcol_open(&cd, ds, part, "day");
-            fcol_open(&ca, ds, part, "operator_area");
+            nmdi_est_fcol_open(&cs, ds, part, "subscriber_key");
+            nmdi_est_fcol_open(&cd, ds, part, "day");
+            nmdi_est_fcol_open(&ca, ds, part, "operator_area");
             if (!ca.present)
-                fcol_open(&ca, ds, part, "area");
-            fcol_open(&ch, ds, part, "home_country");
-            fcol_open(&cr, ds, part, "roam");
+                nmdi_est_fcol_open(&ca, ds, part, "area");
+            nmdi_est_fcol_open(&ch, ds, part, "home_country");
+            nmdi_est_fcol_open(&cr, ds, part, "roam");
             if (!cr.present)
-                fcol_open(&cr, ds, part, "roaming");
-            fcol_open(&cv, ds, part, "visited_country");
+                nmdi_est_fcol_open(&cr, ds, part, "roaming");
+            nmdi_est_fcol_open(&cv, ds, part, "visited_country");
             for (size_t r = 0; r < nmdi_dataset_part_rows(ds, part); r++) {
-                int ro = fcol_int(&cr, r);
-                const char *h = fcol_str(&ch, r);
-                if (ro == INT32_MIN || fcol_int(&cd, r) == NMDI_DATE_NONE)
+                int ro = nmdi_est_fcol_int(&cr, r);
+                const char *h = nmdi_est_fcol_str(&ch, r);
+                if (ro == INT32_MIN || nmdi_est_fcol_int(&cd, r) == NMDI_DATE_NONE)
                     continue;
                 /* roaming flag as 0/1 (then inbound = foreign home network) or 0/1/2 */
                 if (ro == 1 && cr.type != NMDI_COL_CODE && !strcmp(h, s->cfg->country_code))
                     ro = 2;
-                const char *ar = ro == 2 ? fcol_str(&cv, r) : fcol_str(&ca, r);
+                const char *ar = ro == 2 ? nmdi_est_fcol_str(&cv, r) : nmdi_est_fcol_str(&ca, r);
                 const nmdi_cfg_node *mapped = ro != 2 && amap ? nmdi_cfg_get(amap, ar) : NULL;
                 if (mapped && mapped->kind == NMDI_CFG_SCALAR)
                     ar = mapped->str;
-                sub[k] = cs.i64 ? (uint64_t)cs.i64[r] : nmdi_hash64(fcol_str(&cs, r), strlen(fcol_str(&cs, r)), 0);
-                day[k] = fcol_int(&cd, r);
+                sub[k] = cs.i64 ? (uint64_t)cs.i64[r] : nmdi_hash64(nmdi_est_fcol_str(&cs, r), strlen(nmdi_est_fcol_str(&cs, r)), 0);
+                day[k] = nmdi_est_fcol_int(&cd, r);
                 area[k] = nmdi_arena_strdup(a, ar[0] ? ar : "_U");
                 home[k] = nmdi_arena_strdup(a, h[0] ? h : "_U");
                 roam[k] = (uint8_t)(ro < 0 || ro > 2 ? 0 : ro);
@@ -954,7 +871,7 @@ static int table_mobile(stage *s, const tdecl *t, nmdi_mobile_result *mr, int *h
              "(docs/methods-mobile.md); cells under %d subscribers not published; divide by the "
              "market share (%g) for an estimate of persons; experimental statistics",
              s->mob_min, s->mob_share);
-    int rc = write_table(s, t, pub, src, method, "", err);
+    int rc = nmdi_est_write_table(s, t, pub, src, method, "", err);
     nmdi_cube_free(pub);
     return rc ? -rc : 1;
 }
@@ -976,7 +893,7 @@ static int amend_defaults(stage *s, const nmdi_cfg_node *tabs, tdecl **out, size
     tdecl *d = nmdi_arena_calloc(s->arena, NDEFAULTS, sizeof *d);
     if (!d)
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-    memcpy(d, defaults, sizeof defaults);
+    memcpy(d, nmdi_est_defaults, NDEFAULTS * sizeof *nmdi_est_defaults);
     static const char *const keys[] = {"id", "name", "description", "reference_period", "topic", NULL};
     for (size_t i = 0; i < tabs->n; i++) {
         const nmdi_cfg_node *m = tabs->items[i];
@@ -1015,7 +932,7 @@ static int read_decls(stage *s, tdecl **out, size_t *n, nmdi_error *err)
 {
     const nmdi_cfg_node *tabs = nmdi_cfg_get(s->cfg->root, "tables");
     if (!tabs || tabs->n == 0) {
-        *out = (tdecl *)defaults;
+        *out = (tdecl *)nmdi_est_defaults;
         *n = NDEFAULTS;
         return 0;
     }
@@ -1028,7 +945,8 @@ static int read_decls(stage *s, tdecl **out, size_t *n, nmdi_error *err)
     tdecl *d = nmdi_arena_calloc(s->arena, tabs->n, sizeof *d);
     static const char *const keys[] = {"id", "kind", "source", "topic", "name", "description",
                                        "reference_period", "filter", "unit", "numerator",
-                                       "denominator", "population", "table", "dimensions", NULL};
+                                       "denominator", "population", "table", "dimensions", "event",
+                                       NULL};
     for (size_t i = 0; i < tabs->n; i++) {
         const nmdi_cfg_node *m = tabs->items[i];
         if (nmdi_cfg_check_keys(m, s->cfg->path, "tables", keys, err))
@@ -1042,10 +960,10 @@ static int read_decls(stage *s, tdecl **out, size_t *n, nmdi_error *err)
             return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, m->line, "tables",
                                  "a table needs id, kind and source");
         if (strcmp(t->kind, "count") && strcmp(t->kind, "survey_ratio") &&
-            strcmp(t->kind, "flows") && strcmp(t->kind, "mobile"))
+            strcmp(t->kind, "flows") && strcmp(t->kind, "events") && strcmp(t->kind, "mobile"))
             return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, nmdi_cfg_get(m, "kind")->line,
-                                 "kind", "table %s: kind must be count, survey_ratio, flows or "
-                                 "mobile, not '%s'", t->id, t->kind);
+                                 "kind", "table %s: kind must be count, survey_ratio, flows, events "
+                                 "or mobile, not '%s'", t->id, t->kind);
         t->topic = cfg_s(m, "topic");
         const nmdi_cfg_node *nm = nmdi_cfg_get(m, "name"), *ds = nmdi_cfg_get(m, "description");
         t->name_en = nm && nm->kind == NMDI_CFG_SCALAR ? nm->str : nm ? cfg_s(nm, "en") : t->id;
@@ -1061,6 +979,7 @@ static int read_decls(stage *s, tdecl **out, size_t *n, nmdi_error *err)
         t->denominator = cfg_s(m, "denominator");
         t->population = cfg_s(m, "population");
         t->mobile_table = cfg_s(m, "table");
+        t->event = cfg_s(m, "event");
         const nmdi_cfg_node *dims = nmdi_cfg_get(m, "dimensions");
         for (size_t k = 0; dims && dims->kind == NMDI_CFG_SEQ && k < dims->n && k < MAXDIMS; k++)
             t->dims[t->ndims++] = dims->items[k]->str;
@@ -1074,7 +993,26 @@ static int read_decls(stage *s, tdecl **out, size_t *n, nmdi_error *err)
                                          "dimensions", "table %s: unknown dimension '%s' (known: SEX, AGE, "
                                          "COUNTRY_OF_BIRTH, CITIZENSHIP, MIGRATORY_STATUS, "
                                          "CITIZENSHIP_GROUP, REF_AREA, EDUCATION, LABOUR_STATUS, "
-                                         "ARRIVAL, REGION_OF_BIRTH, NATIVITY, COUNTRY_OF_RESIDENCE)",
+                                         "ARRIVAL, YEAR_OF_ARRIVAL, REGION_OF_BIRTH, NATIVITY, "
+                                         "COUNTRY_OF_RESIDENCE, COUNTRY_OF_PREV_RES)",
+                                         t->id, t->dims[k] ? t->dims[k] : "");
+        }
+        if (!strcmp(t->kind, "count") && t->filter && strcmp(t->filter, "foreign_born") &&
+            strcmp(t->filter, "non_citizen") && strcmp(t->filter, "recent_immigrant"))
+            return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, nmdi_cfg_get(m, "filter")->line,
+                                 "filter", "table %s: filter must be foreign_born, non_citizen or "
+                                 "recent_immigrant, not '%s'", t->id, t->filter);
+        if (!strcmp(t->kind, "events")) {
+            if (t->ndims == 0)
+                return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, m->line, "dimensions",
+                                     "table %s: an events table needs dimensions", t->id);
+            for (size_t k = 0; k < t->ndims; k++)
+                if (!t->dims[k] || !nmdi_est_event_concept(concept_of(t->dims[k])))
+                    return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, dims->items[k]->line,
+                                         "dimensions", "table %s: unknown event dimension '%s' (known: "
+                                         "TIME_PERIOD, FLOW, SEX, AGE, CITIZENSHIP, CITIZENSHIP_GROUP, "
+                                         "COUNTRY_OF_BIRTH, COUNTRY_OF_PREV_RES, COUNTRY_OF_NEXT_RES, "
+                                         "PARTNER_COUNTRY, FORMER_CITIZENSHIP, REF_AREA, REASON)",
                                          t->id, t->dims[k] ? t->dims[k] : "");
         }
         if (!strcmp(t->kind, "survey_ratio") && (!t->numerator || !t->denominator))
@@ -1124,12 +1062,15 @@ int nmdi_estimate_infra(const nmdi_ctx *ctx, const char *dir, nmdi_estimate_summ
     for (size_t i = 0; !rc && i < nd; i++) {
         const tdecl *t = &decl[i];
         int r;
+        s.skip[0] = 0;
         if (!strcmp(t->kind, "count"))
             r = table_count(&s, t, err);
         else if (!strcmp(t->kind, "survey_ratio"))
             r = table_survey(&s, t, err);
         else if (!strcmp(t->kind, "flows"))
             r = table_flows(&s, t, err);
+        else if (!strcmp(t->kind, "events"))
+            r = nmdi_est_table_events(&s, t, err);
         else
             r = table_mobile(&s, t, &mr, &have_mobile, err);
         if (r < 0) {
@@ -1138,7 +1079,10 @@ int nmdi_estimate_infra(const nmdi_ctx *ctx, const char *dir, nmdi_estimate_summ
                 nmdi_error_set(err, rc, "table %s failed", t->id);
         } else if (r == 0) {
             sum->nskipped++;
-            nmdi_note(ctx, "  %-20s not produced: no dataset '%s' in the store", t->id, t->source);
+            if (s.skip[0])
+                nmdi_note(ctx, "  %-20s not produced: %s", t->id, s.skip);
+            else
+                nmdi_note(ctx, "  %-20s not produced: no dataset '%s' in the store", t->id, t->source);
         }
     }
     nmdi_mobile_result_free(&mr);
