@@ -38,6 +38,8 @@
 #include "nmdi/cube.h"
 #include "nmdi/derive.h"
 
+#include <stdio.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -70,7 +72,8 @@ typedef struct nmdi_mobile_result {
     nmdi_cube *outbound;  /* TIME_PERIOD (YYYY-MM), VISITED_COUNTRY (+ _T), ABSENCE_TYPE  */
     nmdi_cube *internal;  /* TIME_PERIOD (YYYY-MM), ORIGIN_AREA, DESTINATION_AREA          */
     nmdi_cube *longterm;  /* TIME_PERIOD (YYYY), FLOW (IMM/EMI), COUNTERPART_AREA (+ _T):
-                             long-term presence starts and emigration signals per year   */
+                             long-term presence starts and emigration signals per year;
+                             OBS_STATUS P when a subscriber's classification is provisional */
     uint64_t subscribers, machines, records, redacted;
 } nmdi_mobile_result;
 
@@ -79,6 +82,85 @@ enum { NMDI_MOBILE_DOMESTIC = 0, NMDI_MOBILE_INBOUND = 1, NMDI_MOBILE_OUTBOUND =
 int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
                     const nmdi_mobile_input *in, nmdi_mobile_result *out, nmdi_error *err);
 void nmdi_mobile_result_free(nmdi_mobile_result *r);
+
+/* ---- presence files -------------------------------------------------------
+ * Two CSV layouts are read (column names in any case): the plain one of
+ * `nmdi mobile` (subscriber, date, area, home_country, roaming) and the
+ * operator delivery (SUBSCRIBER, DAY, AREA, MCC_HOME, ROAM, VISITED_MCC),
+ * whose mobile country codes are mapped to alpha-3 by the MCC table and
+ * whose operator areas are mapped to subdivisions by the area table.
+ * Subscriber keys are hashed as they are read. A bad record (no subscriber,
+ * bad date, bad roaming flag) is counted and left out; the first
+ * NMDI_MOBILE_MAX_MESSAGES are described ("FILE:LINE: field 'x': ..."). */
+typedef struct nmdi_mobile_maps nmdi_mobile_maps;
+/* mcc_csv: mcc,iso3[,...] (data/mcc.csv); areas_csv: operator area,
+ * subdivision. Either may be NULL. */
+int nmdi_mobile_maps_load(nmdi_mobile_maps **out, const char *mcc_csv, const char *areas_csv,
+                          nmdi_error *err);
+void nmdi_mobile_maps_free(nmdi_mobile_maps *m);
+
+#define NMDI_MOBILE_MAX_MESSAGES 10
+typedef struct nmdi_mobile_file_stats {
+    uint64_t read, rejected;
+    char message[NMDI_MOBILE_MAX_MESSAGES][256];
+} nmdi_mobile_file_stats;
+
+/* One record to a sink; strings valid during the call only. Non-zero stops. */
+typedef int (*nmdi_mobile_sink_fn)(void *arg, uint64_t subscriber, nmdi_date day,
+                                   const char *area, const char *home, uint8_t roaming,
+                                   nmdi_error *err);
+int nmdi_mobile_read_csv(const char *path, const nmdi_mobile_maps *maps, nmdi_mobile_sink_fn fn,
+                         void *arg, nmdi_mobile_file_stats *st, nmdi_error *err);
+/* nmdi_mobile_run over the records of a presence file (maps may be NULL). */
+int nmdi_mobile_run_file(const nmdi_ctx *ctx, const nmdi_mobile_params *p, const char *path,
+                         const nmdi_mobile_maps *maps, nmdi_mobile_result *out,
+                         nmdi_mobile_file_stats *st, nmdi_error *err);
+
+/* ---- comparison with the truth of a synthetic country ---------------------
+ * DIR is the output of `nmdi synth` (truth/, sources/, synth.json) or an
+ * infrastructure whose incoming/ holds it (the demo). The presence file
+ * DIR/sources/mobile_presence.csv is derived (MCC table + the operator's
+ * area table), and set against the truth (truth/events.csv, spells.csv,
+ * persons.csv) and, for an infrastructure after `nmdi estimate`, against the
+ * border-based flows (work/estimates/MIG_FLOW.csv). Indicators (one row per
+ * period and country, "_T" = all):
+ *   IMM_FOREIGN  year: long-term presence starts of foreign SIMs / long-term
+ *                immigrations of foreigners / border IMM of foreigners
+ *   EMI_CITIZEN  year: emigration signals of domestic SIMs / long-term
+ *                emigrations of citizens / border EMI of citizens
+ *   EMI_ALL      year: the same signals / emigrations of everyone / border EMI
+ *   RESIDENTS    month: domestic SIMs with a home area in the month and the
+ *                previous one / residents aged 10+ present mid-month
+ *   MOVES        month: domestic SIMs whose home area changed / internal
+ *                moves of the truth (the synthetic country has none: 0)
+ * mobile = distinct subscribers (mobile_n) / market share; rows whose
+ * mobile_n is under min_subscribers are redacted (mobile_n -1, mobile NaN). */
+typedef struct nmdi_mobile_cmp_row {
+    char indicator[16], period[8], country[8];
+    int64_t mobile_n;   /* subscribers; -1 when redacted                     */
+    int64_t mobile_prov;/* of which classified provisionally (data end)     */
+    double mobile;      /* mobile_n / market share; NaN when redacted        */
+    double truth;       /* NaN when the truth has no such figure             */
+    double border;      /* NaN when no border-based estimate is available    */
+} nmdi_mobile_cmp_row;
+
+typedef struct nmdi_mobile_comparison {
+    size_t n;
+    nmdi_mobile_cmp_row *rows;
+    double market_share;
+    int min_subscribers;
+    int has_border;
+    char data_from[11], data_to[11];
+    uint64_t records, subscribers, machines, rejected, persons;
+} nmdi_mobile_comparison;
+
+/* p: derivation parameters; p->market_share <= 0 takes synth.json's
+ * mobile_share. mcc_csv: the MCC table. */
+int nmdi_mobile_compare(const nmdi_ctx *ctx, const nmdi_mobile_params *p, const char *dir,
+                        const char *mcc_csv, nmdi_mobile_comparison **out, nmdi_error *err);
+/* Text table (json 0) or a JSON object (json 1). */
+int nmdi_mobile_compare_write(const nmdi_mobile_comparison *c, FILE *f, int json);
+void nmdi_mobile_compare_free(nmdi_mobile_comparison *c);
 
 #ifdef __cplusplus
 }

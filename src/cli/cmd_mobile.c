@@ -9,6 +9,8 @@
 #include "nmdi/mobile.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,26 +18,57 @@
 
 extern const nmdi_cmd_info nmdi_cmd_mobile_info;
 
-static int parse_roaming(const char *s)
+/* The MCC table shipped as data (data/mcc.csv): $NMDI_DATA_DIR/data/mcc.csv,
+ * $NMDI_DATA_DIR/mcc.csv, else relative to the executable (build/rel/nmdi in
+ * a source tree, PREFIX/bin/nmdi with PREFIX/share/nmdi/mcc.csv). */
+static int find_mcc(char *out, size_t size)
 {
-    if (strcmp(s, "0") == 0 || nmdi_str_ieq(s, "domestic") || nmdi_str_ieq(s, "home") ||
-        nmdi_str_ieq(s, "N") || nmdi_str_ieq(s, "no"))
-        return NMDI_MOBILE_DOMESTIC;
-    if (strcmp(s, "1") == 0 || nmdi_str_ieq(s, "inbound") || nmdi_str_ieq(s, "in"))
-        return NMDI_MOBILE_INBOUND;
-    if (strcmp(s, "2") == 0 || nmdi_str_ieq(s, "outbound") || nmdi_str_ieq(s, "out"))
-        return NMDI_MOBILE_OUTBOUND;
+    struct stat st;
+    const char *dd = getenv("NMDI_DATA_DIR");
+    if (dd && *dd) {
+        snprintf(out, size, "%s/data/mcc.csv", dd);
+        if (stat(out, &st) == 0)
+            return 0;
+        snprintf(out, size, "%s/mcc.csv", dd);
+        if (stat(out, &st) == 0)
+            return 0;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return -1;
+    exe[n] = 0;
+    char *d = dirname(exe);
+    static const char *const rel[] = {"../../data/mcc.csv", "../share/nmdi/mcc.csv",
+                                      "../data/mcc.csv", "data/mcc.csv"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        snprintf(out, size, "%s/%s", d, rel[i]);
+        if (stat(out, &st) == 0)
+            return 0;
+    }
     return -1;
 }
 
-static int find_col(const nmdi_table *t, const char *const *names)
+static int compare(nmdi_ctx *ctx, const nmdi_mobile_params *p, const char *dir, const char *mcc,
+                   int json)
 {
-    for (size_t i = 0; names[i]; i++) {
-        int c = nmdi_table_col(t, names[i]);
-        if (c >= 0)
-            return c;
+    char found[4096];
+    if (!mcc) {
+        if (find_mcc(found, sizeof found) != 0) {
+            fprintf(stderr, "nmdi mobile: the MCC table data/mcc.csv was not found; give --mcc "
+                            "FILE or set NMDI_DATA_DIR\n");
+            return 1;
+        }
+        mcc = found;
     }
-    return -1;
+    nmdi_error err;
+    nmdi_error_clear(&err);
+    nmdi_mobile_comparison *c;
+    if (nmdi_mobile_compare(ctx, p, dir, mcc, &c, &err))
+        return nmdi_cli_error("mobile", &err);
+    int rc = nmdi_mobile_compare_write(c, stdout, json);
+    nmdi_mobile_compare_free(c);
+    return rc ? 2 : 0;
 }
 
 int nmdi_cmd_mobile(nmdi_ctx *ctx, int argc, char **argv)
@@ -48,16 +81,24 @@ int nmdi_cmd_mobile(nmdi_ctx *ctx, int argc, char **argv)
                                          {"threshold", required_argument, NULL, 'T'},
                                          {"window", required_argument, NULL, 'W'},
                                          {"as-of", required_argument, NULL, 'a'},
+                                         {"compare", required_argument, NULL, 'c'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"mcc", required_argument, NULL, 'M'},
+                                         {"areas", required_argument, NULL, 'A'},
                                          {0, 0, 0, 0}};
     nmdi_mobile_params p;
     nmdi_mobile_params_default(&p);
-    const char *table = NULL, *outdir = NULL;
-    int c;
+    const char *table = NULL, *outdir = NULL, *cmpdir = NULL, *mcc = NULL, *areas = NULL;
+    int c, json = ctx->json, share_given = 0;
     int64_t iv;
     double dv;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 't': table = optarg; break;
+        case 'c': cmpdir = optarg; break;
+        case 'j': json = 1; break;
+        case 'M': mcc = optarg; break;
+        case 'A': areas = optarg; break;
         case 'o': outdir = optarg; break;
         case 'g':
         case 'm':
@@ -79,6 +120,7 @@ int nmdi_cmd_mobile(nmdi_ctx *ctx, int argc, char **argv)
             if (nmdi_parse_double(optarg, &dv) || dv <= 0 || dv > 1)
                 return nmdi_cli_usage(&nmdi_cmd_mobile_info, "--market-share must be in (0,1]");
             p.market_share = dv;
+            share_given = 1;
             break;
         case 'a':
             if (nmdi_date_parse(optarg, strlen(optarg), &p.rule.cutoff))
@@ -86,6 +128,14 @@ int nmdi_cmd_mobile(nmdi_ctx *ctx, int argc, char **argv)
             break;
         default: return nmdi_cli_usage(&nmdi_cmd_mobile_info, "unknown option");
         }
+    }
+    if (cmpdir) {
+        if (optind != argc || table || outdir)
+            return nmdi_cli_usage(&nmdi_cmd_mobile_info,
+                                  "--compare DIR takes no presence file, --table or --out");
+        if (!share_given)
+            p.market_share = 0; /* the synthetic country's own */
+        return compare(ctx, &p, cmpdir, mcc, json);
     }
     if (optind + 1 != argc)
         return nmdi_cli_usage(&nmdi_cmd_mobile_info, "give one presence file");
@@ -98,63 +148,23 @@ int nmdi_cmd_mobile(nmdi_ctx *ctx, int argc, char **argv)
     const char *path = argv[optind];
     nmdi_error err;
     nmdi_error_clear(&err);
-    nmdi_csv_opts co = {.trim = 1, .check_utf8 = 1};
-    nmdi_table *t;
-    if (nmdi_table_read_csv(&t, path, &co, &err))
+    char found[4096];
+    if (!mcc && find_mcc(found, sizeof found) == 0)
+        mcc = found;
+    nmdi_mobile_maps *maps = NULL;
+    if (nmdi_mobile_maps_load(&maps, mcc, areas, &err))
         return nmdi_cli_error("mobile", &err);
-    static const char *const n_sub[] = {"subscriber", "subscriber_key", "subscriber_id", "imsi_hash", NULL};
-    static const char *const n_day[] = {"date", "day", NULL};
-    static const char *const n_area[] = {"area", "cell_area", "area_code", NULL};
-    static const char *const n_home[] = {"home_country", "home_network_country", "home", NULL};
-    static const char *const n_roam[] = {"roaming", "roaming_flag", NULL};
-    static const char *const *names[] = {n_sub, n_day, n_area, n_home, n_roam};
-    int col[5];
-    for (int k = 0; k < 5; k++)
-        if ((col[k] = find_col(t, names[k])) < 0) {
-            nmdi_error_at(&err, NMDI_EDATA, path, 1, names[k][0],
-                          "missing column (expected one of: %s%s%s)", names[k][0],
-                          names[k][1] ? ", " : "", names[k][1] ? names[k][1] : "");
-            nmdi_table_free(t);
-            return nmdi_cli_error("mobile", &err);
-        }
-    size_t n = t->nrows;
-    uint64_t *sub = malloc((n + 1) * sizeof *sub);
-    nmdi_date *day = malloc((n + 1) * sizeof *day);
-    const char **area = malloc((n + 1) * sizeof *area), **home = malloc((n + 1) * sizeof *home);
-    uint8_t *roam = malloc(n + 1);
-    int rc = 0;
-    if (!sub || !day || !area || !home || !roam)
-        rc = nmdi_error_set(&err, NMDI_EINTERNAL, "out of memory");
-    size_t bad = 0, k = 0;
-    for (size_t r = 0; r < n && !rc; r++) {
-        const char *s = nmdi_table_cell(t, r, (size_t)col[0]);
-        const char *d = nmdi_table_cell(t, r, (size_t)col[1]);
-        const char *ro = nmdi_table_cell(t, r, (size_t)col[4]);
-        int rv = parse_roaming(ro);
-        if (!*s || nmdi_date_parse(d, strlen(d), &day[k]) || rv < 0) {
-            /* a bad record is reported and left out, never silently used */
-            if (bad++ < 10)
-                fprintf(stderr, "nmdi mobile: %s:%ld: %s\n", path, t->lines[r],
-                        !*s ? "field 'subscriber': missing"
-                        : rv < 0 ? "field 'roaming': not 0/1/2 (domestic/inbound/outbound)"
-                                 : "field 'date': not a date YYYY-MM-DD");
-            continue;
-        }
-        sub[k] = nmdi_hash64(s, strlen(s), 0);
-        area[k] = nmdi_table_cell(t, r, (size_t)col[2]);
-        home[k] = nmdi_table_cell(t, r, (size_t)col[3]);
-        roam[k] = (uint8_t)rv;
-        k++;
-    }
-    if (bad)
-        fprintf(stderr, "nmdi mobile: %zu of %zu records rejected (listed above, first 10); %zu used\n",
-                bad, n, k);
     nmdi_mobile_result res;
-    memset(&res, 0, sizeof res);
-    if (!rc) {
-        nmdi_mobile_input in = {k, sub, day, area, home, roam};
-        rc = nmdi_mobile_run(ctx, &p, &in, &res, &err);
-    }
+    nmdi_mobile_file_stats st;
+    int rc = nmdi_mobile_run_file(ctx, &p, path, maps, &res, &st, &err);
+    nmdi_mobile_maps_free(maps);
+    for (uint64_t i = 0; i < st.rejected && i < NMDI_MOBILE_MAX_MESSAGES; i++)
+        fprintf(stderr, "nmdi mobile: %s\n", st.message[i]);
+    if (st.rejected)
+        fprintf(stderr, "nmdi mobile: %llu of %llu records rejected (listed above, first %d); "
+                        "%llu used\n", (unsigned long long)st.rejected,
+                (unsigned long long)st.read, NMDI_MOBILE_MAX_MESSAGES,
+                (unsigned long long)(st.read - st.rejected));
     if (!rc) {
         nmdi_cube *cubes[] = {res.inbound, res.outbound, res.internal, res.longterm};
         const char *names4[] = {"inbound", "outbound", "internal", "longterm"};
@@ -178,12 +188,6 @@ int nmdi_cmd_mobile(nmdi_ctx *ctx, int argc, char **argv)
                   p.min_subscribers);
     }
     nmdi_mobile_result_free(&res);
-    free(sub);
-    free(day);
-    free(area);
-    free(home);
-    free(roam);
-    nmdi_table_free(t);
     return rc ? nmdi_cli_error("mobile", &err) : 0;
 }
 
@@ -192,7 +196,9 @@ const nmdi_cmd_info nmdi_cmd_mobile_info = {
     "mobile-phone presence records → aggregated migration tables (small cells redacted)",
     "usage: nmdi mobile FILE.csv (--table inbound|outbound|internal|longterm | --out DIR)\n"
     "                  [--gap DAYS] [--min-subscribers N] [--market-share S]\n"
-    "                  [--threshold DAYS] [--window DAYS] [--as-of YYYY-MM-DD]\n\n"
+    "                  [--threshold DAYS] [--window DAYS] [--as-of YYYY-MM-DD]\n"
+    "                  [--mcc MCC.csv] [--areas AREAS.csv]\n"
+    "       nmdi mobile --compare DIR [--json] [--min-subscribers N] [--market-share S]\n\n"
     "FILE has one row per subscriber and day: subscriber (pseudonymised key), date,\n"
     "area (subdivision, or the visited country's alpha-3 when roaming abroad),\n"
     "home_country (alpha-3 of the home network) and roaming (0 domestic, 1 inbound = a\n"
@@ -205,5 +211,24 @@ const nmdi_cmd_info nmdi_cmd_mobile_info = {
     "  internal  TIME_PERIOD (month), ORIGIN_AREA, DESTINATION_AREA (home area per month)\n"
     "  longterm  TIME_PERIOD (year), FLOW IMM|EMI, COUNTERPART_AREA (and _T)\n"
     "value = distinct subscribers / market share; n = subscribers; cells under\n"
-    "--min-subscribers (default 15) are redacted. Method: docs/methods-mobile.md.\n",
+    "--min-subscribers (default 15) are redacted. Method: docs/methods-mobile.md.\n"
+    "The operator layout (SUBSCRIBER, DAY, AREA, MCC_HOME, ROAM, VISITED_MCC) is read\n"
+    "too: mobile country codes through the MCC table (data/mcc.csv, or --mcc), operator\n"
+    "areas through --areas (operator area, subdivision).\n\n"
+    "--compare DIR sets the mobile-based estimates of a synthetic country against its\n"
+    "truth and the border-based estimates. DIR is the output of `nmdi synth` (truth/,\n"
+    "sources/, synth.json) or an infrastructure built by `nmdi demo` (incoming/ holds\n"
+    "the synthetic country; border figures from work/estimates/MIG_FLOW.csv). Rows:\n"
+    "  IMM_FOREIGN year, country: long-term presence starts of foreign SIMs /\n"
+    "              long-term immigrations of foreigners / border IMM of foreigners\n"
+    "  EMI_CITIZEN year, country: emigration signals of domestic SIMs / emigrations\n"
+    "              of citizens / border EMI of citizens\n"
+    "  EMI_ALL     year, country: the same signals / all emigrations / border EMI\n"
+    "  RESIDENTS   month: domestic SIMs with a home area this month and the last /\n"
+    "              residents aged 10+ present on the 15th\n"
+    "  MOVES       month: domestic SIMs whose home area changed / true internal moves\n"
+    "Columns: subscribers (P = some classified provisionally), mobile = subscribers /\n"
+    "market share (default: the synthetic country's), truth, border, mobile - truth,\n"
+    "mobile / truth, border / truth. Rows under --min-subscribers are redacted.\n"
+    "--json prints the same as one JSON object.\n",
 };

@@ -28,9 +28,17 @@ typedef struct agg {
     size_t ndims;
     char **keys;        /* joined codes per cell (malloc'd) */
     int64_t *n;
-    double *ck;
+    int64_t *prov;      /* subscribers classified provisionally */
+    uint64_t *ck;       /* fixed-point cell keys: sums of record keys mod 2^52 */
     size_t ncell, cap;
 } agg;
+
+/* Record and cell keys are multiples of 2^-52 held as integers (the
+ * resolution of nmdi/rkey.h and of the tabulation engine), so a cell key is
+ * an integer sum modulo 2^52: exact, whatever the order of the subscribers
+ * or the partitioning of the records. */
+#define KEY_BITS 52
+#define KEY_MASK ((UINT64_C(1) << KEY_BITS) - 1)
 
 static int agg_init(agg *g, size_t ndims)
 {
@@ -46,12 +54,14 @@ static void agg_free(agg *g)
         free(g->keys[i]);
     free(g->keys);
     free(g->n);
+    free(g->prov);
     free(g->ck);
     nmdi_strmap_free(g->idx);
 }
 
-/* add one subscriber with record key rk to the cell of codes */
-static int agg_add(agg *g, const char *const *codes, double rk)
+/* add one subscriber with fixed-point record key rk to the cell of codes
+ * (prov: the subscriber's classification there is provisional) */
+static int agg_add(agg *g, const char *const *codes, uint64_t rk, int prov)
 {
     char key[512];
     size_t p = 0;
@@ -79,10 +89,14 @@ static int agg_add(agg *g, const char *const *codes, double rk)
             if (!n)
                 return -1;
             g->n = n;
-            double *c = realloc(g->ck, nc * sizeof *c);
+            uint64_t *c = realloc(g->ck, nc * sizeof *c);
             if (!c)
                 return -1;
             g->ck = c;
+            int64_t *pv = realloc(g->prov, nc * sizeof *pv);
+            if (!pv)
+                return -1;
+            g->prov = pv;
             g->cap = nc;
         }
         g->keys[g->ncell] = strdup(key);
@@ -90,11 +104,13 @@ static int agg_add(agg *g, const char *const *codes, double rk)
             return -1;
         g->n[g->ncell] = 0;
         g->ck[g->ncell] = 0;
+        g->prov[g->ncell] = 0;
         *v = (int64_t)++g->ncell;
     }
     size_t i = (size_t)(*v - 1);
     g->n[i]++;
-    g->ck[i] = fmod(g->ck[i] + rk, 1.0);
+    g->prov[i] += prov != 0;
+    g->ck[i] = (g->ck[i] + rk) & KEY_MASK;
     return 0;
 }
 
@@ -119,8 +135,8 @@ static nmdi_cube *agg_cube(agg *g, const char *const *dims, const nmdi_mobile_pa
         nmdi_cell cell;
         nmdi_cell_init(&cell);
         cell.n = g->n[i];
-        cell.ckey = g->ck[i];
-        strcpy(cell.obs_status, NMDI_OBS_ESTIMATED);
+        cell.ckey = ldexp((double)g->ck[i], -KEY_BITS);
+        strcpy(cell.obs_status, g->prov[i] ? NMDI_OBS_PROVISIONAL : NMDI_OBS_ESTIMATED);
         if (g->n[i] < p->min_subscribers) {
             /* redacted: neither the count nor its key leaves the module */
             cell.n = 0;
@@ -166,9 +182,10 @@ static void month_of(nmdi_date d, char out[8])
     out[7] = 0;
 }
 
-static double record_key(uint64_t sub)
+/* the subscriber's record key, fixed-point (52 bits) */
+static uint64_t record_key(uint64_t sub)
 {
-    return (double)(nmdi_hash64(&sub, sizeof sub, 0x6d6f62696c65ULL) >> 11) * 0x1p-53;
+    return nmdi_hash64(&sub, sizeof sub, 0x6d6f62696c65ULL) >> (64 - KEY_BITS);
 }
 
 /* The most frequent string of field among the records idx[a..b) (only those
@@ -219,7 +236,7 @@ static const char *spell_type(const nmdi_residence_result *r, nmdi_date first, n
  * out of memory. cdate/cdir/res hold at least 2*nsp entries. */
 static int spells_to_cells(const nmdi_mobile_input *in, const nmdi_mobile_params *p,
                            const nmdi_residence_rule *rule, const size_t *idx, const spell *sp,
-                           size_t nsp, int inbound, double rk, nmdi_date *cdate, uint8_t *cdir,
+                           size_t nsp, int inbound, uint64_t rk, nmdi_date *cdate, uint8_t *cdir,
                            nmdi_residence_result *res, agg *gin, agg *gout, agg *glt,
                            nmdi_date dmax)
 {
@@ -249,9 +266,9 @@ static int spells_to_cells(const nmdi_mobile_input *in, const nmdi_mobile_params
             yr[4] = 0;
             const char *codes[] = {yr, inbound ? "IMM" : "EMI", country};
             const char *tot[] = {yr, inbound ? "IMM" : "EMI", "_T"};
-            rc = agg_add(glt, codes, rk);
+            rc = agg_add(glt, codes, rk, r->provisional);
             if (!rc)
-                rc = agg_add(glt, tot, rk);
+                rc = agg_add(glt, tot, rk, r->provisional);
         }
         /* one count per month the spell touches, in the month's modal area */
         for (size_t i = sp[s].a; i < sp[s].b && rc == 0;) {
@@ -264,9 +281,9 @@ static int spells_to_cells(const nmdi_mobile_input *in, const nmdi_mobile_params
              * over countries (_T), so totals survive the redaction of small cells */
             const char *codes[] = {mon, country, type};
             const char *tot[] = {mon, "_T", type};
-            rc = agg_add(inbound ? gin : gout, codes, rk);
+            rc = agg_add(inbound ? gin : gout, codes, rk, 0);
             if (!rc)
-                rc = agg_add(inbound ? gin : gout, tot, rk);
+                rc = agg_add(inbound ? gin : gout, tot, rk, 0);
             i = j;
         }
     }
@@ -321,7 +338,7 @@ int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
         while (b < n && in->subscriber[idx[b]] == sub)
             b++;
         out->subscribers++;
-        double rk = record_key(sub);
+        uint64_t rk = record_key(sub);
         int inbound = 0, outbound = 0;
         for (size_t i = a; i < b; i++) {
             inbound |= in->roaming[idx[i]] == NMDI_MOBILE_INBOUND;
@@ -415,7 +432,7 @@ int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
                 const char *best = modal_of(in, idx, i, j, in->area, NMDI_MOBILE_DOMESTIC);
                 if (best && prev_mon[0]) {
                     const char *codes[] = {mon, prev_area, best};
-                    if (agg_add(&gint, codes, rk))
+                    if (agg_add(&gint, codes, rk, 0))
                         goto oom;
                 }
                 if (best) {
