@@ -12,6 +12,7 @@
 #include "nmdi/store.h"
 #include "pipeline_impl.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -179,6 +180,7 @@ typedef struct run {
     int has_time, link_documents;
     nmdi_travellers *tr;
     struct bcols *bc;
+    struct scratch *spare; /* scratch buffers not in use (under mu) */
     nmdi_progress prog;
     uint64_t done;
 } run;
@@ -264,23 +266,213 @@ static int item_cmp(const void *a, const void *b)
     return x->row < y->row ? -1 : x->row > y->row;
 }
 
+typedef struct pkey {
+    int64_t key;
+    uint32_t idx;
+} pkey;
+
+static int pkey_cmp(const void *a, const void *b)
+{
+    const pkey *x = a, *y = b;
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* Buffers of one worker, reused from partition to partition: fresh
+ * allocations of this size are mostly page faults. Sized by scratch_need(). */
+typedef struct scratch {
+    size_t cap; /* items */
+    item *it, *tmp;
+    nmdi_date *d;
+    uint8_t *dir;
+    nmdi_residence_result *res;
+    nmdi_migration_event *ev;
+    size_t *evstart;
+    int8_t *pcirc;
+    uint32_t *pid, *rank, *pos;
+    pkey *pk;
+    size_t hcap; /* slots of the person map */
+    int64_t *hk;
+    uint32_t *hv;
+    struct scratch *next;
+} scratch;
+
+static void scratch_free(scratch *sc)
+{
+    while (sc) {
+        scratch *nx = sc->next;
+        free(sc->it), free(sc->tmp), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
+        free(sc->evstart), free(sc->pcirc), free(sc->pid), free(sc->rank), free(sc->pos);
+        free(sc->pk), free(sc->hk), free(sc->hv);
+        free(sc);
+        sc = nx;
+    }
+}
+
+#define GROW(p, n) (((tmp_ = realloc((p), (n) * sizeof *(p)))) ? ((p) = tmp_, 0) : -1)
+
+/* Make room for n items. -1 when out of memory (the buffers stay valid). */
+static int scratch_need(scratch *sc, size_t n)
+{
+    if (n <= sc->cap)
+        return 0;
+    size_t c = sc->cap + sc->cap / 4;
+    if (c < n)
+        c = n;
+    void *tmp_;
+    if (GROW(sc->it, c) || GROW(sc->tmp, c) || GROW(sc->d, c) || GROW(sc->dir, c) ||
+        GROW(sc->res, c) || GROW(sc->ev, c) || GROW(sc->evstart, c + 1) || GROW(sc->pcirc, c) ||
+        GROW(sc->pid, c) || GROW(sc->rank, c) || GROW(sc->pos, c + 1) || GROW(sc->pk, c))
+        return -1;
+    sc->cap = c;
+    return 0;
+}
+
+static scratch *scratch_get(run *R, size_t n)
+{
+    pthread_mutex_lock(&R->mu);
+    scratch *sc = R->spare;
+    if (sc)
+        R->spare = sc->next;
+    pthread_mutex_unlock(&R->mu);
+    if (!sc && !(sc = calloc(1, sizeof *sc)))
+        return NULL;
+    sc->next = NULL;
+    if (scratch_need(sc, n)) {
+        scratch_free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+static void scratch_put(run *R, scratch *sc)
+{
+    pthread_mutex_lock(&R->mu);
+    sc->next = R->spare;
+    R->spare = sc;
+    pthread_mutex_unlock(&R->mu);
+}
+
+/* Sort items into item_cmp order without a comparison sort over all rows.
+ * Items arrive in (part, row) order, so a stable sort by (key, date, time)
+ * is item_cmp's order: persons are numbered with a hash map (looked up only
+ * when the key changes from the previous item), the persons alone are sorted
+ * by key, the items are counted into place (stable), and each person's few
+ * crossings are sorted by insertion (stable; long histories by qsort with
+ * item_cmp). Rows without a key form one group first, as under item_cmp.
+ * sc must hold n items. Returns 0, or -1 when out of memory (it unchanged). */
+static int items_sort(scratch *sc, item *it, size_t n)
+{
+    if (n < 2)
+        return 0;
+    assert(sc->cap >= n);
+    size_t runs = 1;
+    for (size_t i = 1; i < n; i++)
+        runs += it[i].key != it[i - 1].key;
+    size_t cap = 64;
+    while (cap < 2 * runs)
+        cap <<= 1;
+    if (cap > sc->hcap) {
+        void *tmp_;
+        if (GROW(sc->hk, cap) || GROW(sc->hv, cap))
+            return -1;
+        sc->hcap = cap;
+    }
+    int64_t *hk = sc->hk;
+    uint32_t *hv = sc->hv, *pid = sc->pid, *rank = sc->rank, *pos = sc->pos;
+    pkey *pk = sc->pk;
+    item *tmp = sc->tmp;
+    int shift = 64;
+    for (size_t c = cap; c > 1; c >>= 1)
+        shift--;
+    for (size_t i = 0; i < cap; i++)
+        hk[i] = NMDI_I64_NONE;
+    size_t P = 0;
+    uint32_t none = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        int64_t k = it[i].key;
+        if (i && k == it[i - 1].key) {
+            pid[i] = pid[i - 1];
+            continue;
+        }
+        if (k == NMDI_I64_NONE) {
+            if (none == UINT32_MAX) {
+                none = (uint32_t)P;
+                pk[P] = (pkey){k, (uint32_t)P};
+                P++;
+            }
+            pid[i] = none;
+            continue;
+        }
+        size_t h = (size_t)(((uint64_t)k * 0x9E3779B97F4A7C15ull) >> shift) & (cap - 1);
+        while (hk[h] != NMDI_I64_NONE && hk[h] != k)
+            h = (h + 1) & (cap - 1);
+        if (hk[h] == NMDI_I64_NONE) {
+            hk[h] = k;
+            hv[h] = (uint32_t)P;
+            pk[P] = (pkey){k, (uint32_t)P};
+            P++;
+        }
+        pid[i] = hv[h];
+    }
+    qsort(pk, P, sizeof *pk, pkey_cmp);
+    for (size_t r = 0; r < P; r++)
+        rank[pk[r].idx] = (uint32_t)r;
+    memset(pos, 0, (P + 1) * sizeof *pos);
+    for (size_t i = 0; i < n; i++)
+        pos[rank[pid[i]] + 1]++;
+    for (size_t r = 0; r < P; r++)
+        pos[r + 1] += pos[r];
+    for (size_t i = 0; i < n; i++)
+        tmp[pos[rank[pid[i]]]++] = it[i];
+    /* pos[r] is now the end of person r's items */
+    for (size_t r = 0, a = 0; r < P; a = pos[r], r++) {
+        size_t b = pos[r];
+        if (b - a > 48) {
+            qsort(tmp + a, b - a, sizeof *tmp, item_cmp);
+            continue;
+        }
+        for (size_t i = a + 1; i < b; i++) {
+            item x = tmp[i];
+            size_t j = i;
+            while (j > a && (tmp[j - 1].date > x.date ||
+                             (tmp[j - 1].date == x.date && tmp[j - 1].time > x.time))) {
+                tmp[j] = tmp[j - 1];
+                j--;
+            }
+            tmp[j] = x;
+        }
+    }
+    memcpy(it, tmp, n * sizeof *it);
+    return 0;
+}
+
 static int same_person(const item *a, const item *b)
 {
     return a->key == b->key && a->key != NMDI_I64_NONE;
 }
 
+/* "HH:MM" or "HH:MM:SS" (one or two digits each) in seconds, -1 otherwise. */
 static int32_t parse_time(const char *s, size_t len)
 {
-    int h = 0, m = 0, sec = 0;
+    int v[3] = {0, 0, 0}, k = 0;
+    size_t i = 0;
     if (len < 4 || len > 8)
         return -1;
-    char buf[9];
-    memcpy(buf, s, len);
-    buf[len] = 0;
-    int n = sscanf(buf, "%d:%d:%d", &h, &m, &sec);
-    if (n < 2 || h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60)
+    while (k < 3) {
+        size_t d0 = i;
+        while (i < len && i - d0 < 2 && s[i] >= '0' && s[i] <= '9')
+            v[k] = v[k] * 10 + (s[i++] - '0');
+        if (i == d0)
+            return -1;
+        k++;
+        if (i == len)
+            break;
+        if (s[i++] != ':' || k == 3)
+            return -1;
+    }
+    if (k < 2 || v[0] > 23 || v[1] > 59 || v[2] > 60)
         return -1;
-    return (int32_t)(h * 3600 + m * 60 + (n == 3 ? sec : 0));
+    return (int32_t)(v[0] * 3600 + v[1] * 60 + v[2]);
 }
 
 static void fail(run *R, const nmdi_error *e)
@@ -313,19 +505,60 @@ static int32_t i32_or_none(int v)
     return v < 0 ? NMDI_I32_NONE : v;
 }
 
-/* Columns of one input partition of a border dataset. */
+/* Columns of one input partition of a border dataset; with document linkage
+ * also the rows whose traveller belongs to another group (the home partition
+ * of the traveller's root document), found by one parallel pass. */
 typedef struct bcols {
     size_t n;
     const int64_t *key;
     const int32_t *date, *dir, *doc, *sex, *dob;
     const uint64_t *toff;
     const char *tbytes;
-    uint16_t *group; /* with document linkage: the group of each row */
+    size_t nforeign, capforeign;
+    uint32_t *frow;   /* rows of this partition that go to another group (ascending) */
+    uint16_t *fgroup; /* and that group                                              */
+    size_t ingroup;   /* rows of the group of this index (own rows + others' foreign) */
 } bcols;
+
+/* One partition's rows whose traveller's home is another partition. Lookups
+ * only where the document key changes from the previous row. */
+static int foreign_part(void *arg, size_t p)
+{
+    run *R = arg;
+    bcols *c = &R->bc[p];
+    int64_t last = NMDI_I64_NONE;
+    uint32_t g = (uint32_t)p;
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->key[i] != last || i == 0) {
+            int64_t person;
+            last = c->key[i];
+            g = (uint32_t)p;
+            nmdi_travellers_lookup(R->tr, last, &person, &g);
+        }
+        if (g == p)
+            continue;
+        if (c->nforeign == c->capforeign) {
+            size_t nc = c->capforeign ? 2 * c->capforeign : 1024;
+            uint32_t *r = realloc(c->frow, nc * sizeof *r);
+            if (r)
+                c->frow = r;
+            uint16_t *q = r ? realloc(c->fgroup, nc * sizeof *q) : NULL;
+            if (!q)
+                return oom(R);
+            c->fgroup = q;
+            c->capforeign = nc;
+        }
+        c->frow[c->nforeign] = (uint32_t)i;
+        c->fgroup[c->nforeign++] = (uint16_t)g;
+    }
+    return 0;
+}
 
 static int border_cols(run *R, nmdi_error *err)
 {
     size_t np = nmdi_dataset_nparts(R->ds);
+    if (np > 65535)
+        return nmdi_error_set(err, NMDI_EDATA, "%zu partitions: at most 65535 are supported", np);
     R->bc = calloc(np ? np : 1, sizeof *R->bc);
     if (!R->bc)
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
@@ -344,14 +577,16 @@ static int border_cols(run *R, nmdi_error *err)
         nmdi_error e;
         if (!R->has_time || nmdi_dataset_str(R->ds, p, "time", &c->toff, &c->tbytes, &e))
             c->toff = NULL;
-        if (R->tr) {
-            if (!(c->group = malloc(c->n * sizeof *c->group)))
-                return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-            for (size_t i = 0; i < c->n; i++) {
-                int64_t k = nmdi_travellers_person(R->tr, c->key[i]);
-                c->group[i] = (uint16_t)(nmdi_hash64(&k, sizeof k, 0x67726f75) % np);
-            }
-        }
+    }
+    if (R->tr && nmdi_pool_run(R->ctx, np, foreign_part, R)) {
+        *err = R->err;
+        return err->code ? err->code : nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    for (size_t p = 0; p < np; p++) {
+        bcols *c = &R->bc[p];
+        c->ingroup += c->n - c->nforeign;
+        for (size_t j = 0; j < c->nforeign; j++)
+            R->bc[c->fgroup[j]].ingroup++;
     }
     return 0;
 }
@@ -361,56 +596,79 @@ static void border_cols_free(run *R)
     if (!R->bc)
         return;
     for (size_t p = 0; p < nmdi_dataset_nparts(R->ds); p++)
-        free(R->bc[p].group);
+        free(R->bc[p].frow), free(R->bc[p].fgroup);
     free(R->bc);
     R->bc = NULL;
 }
 
-/* One group of travellers: without document linkage the input partition g,
- * with it the rows of every partition whose person falls in group g. */
+/* Append row i of partition p to the items of a group. */
+static void border_item(const run *R, item *x, const bcols *c, size_t p, size_t i,
+                        int64_t *last_doc, int64_t *last_person)
+{
+    int64_t k = c->key[i];
+    if (R->tr && k != *last_doc) {
+        *last_doc = k;
+        nmdi_travellers_lookup(R->tr, k, last_person, NULL);
+    }
+    x->key = R->tr ? *last_person : k;
+    x->date = c->date[i] == NMDI_DATE_NONE ? INT32_MAX : c->date[i];
+    x->time = c->toff ? parse_time(c->tbytes + c->toff[i], (size_t)(c->toff[i + 1] - c->toff[i]))
+                      : -1;
+    x->part = (uint32_t)p;
+    x->row = (uint32_t)i;
+}
+
+/* One group of travellers: the rows of partition g whose traveller's home is
+ * g, and with document linkage the rows of other partitions whose traveller's
+ * home is g. */
 static int border_part(void *arg, size_t g)
 {
     run *R = arg;
-    size_t np = nmdi_dataset_nparts(R->ds), n = 0;
-    if (R->tr) {
-        for (size_t p = 0; p < np; p++)
-            for (size_t i = 0; i < R->bc[p].n; i++)
-                n += R->bc[p].group[i] == g;
-    } else
-        n = R->bc[g].n;
+    size_t np = nmdi_dataset_nparts(R->ds), n = R->bc[g].ingroup;
     if (n == 0)
         return 0;
     nmdi_error e;
     nmdi_error_clear(&e);
-    item *it = malloc(n * sizeof *it);
-    nmdi_date *d = malloc(n * sizeof *d);
-    uint8_t *dir = malloc(n);
-    nmdi_residence_result *res = malloc(n * sizeof *res);
-    nmdi_migration_event *ev = malloc(n * sizeof *ev);
+    scratch *sc = scratch_get(R, n);
     nmdi_derive_summary *S = calloc(1, sizeof *S);
-    size_t *evstart = malloc((n + 1) * sizeof *evstart);
-    int8_t *pcirc = malloc(n);
-    if (!it || !d || !dir || !res || !ev || !S || !evstart || !pcirc) {
-        free(it), free(d), free(dir), free(res), free(ev), free(S), free(evstart), free(pcirc);
+    if (!sc || !S) {
+        if (sc)
+            scratch_put(R, sc);
+        free(S);
         return oom(R);
     }
+    item *it = sc->it;
+    nmdi_date *d = sc->d;
+    uint8_t *dir = sc->dir;
+    nmdi_residence_result *res = sc->res;
+    nmdi_migration_event *ev = sc->ev;
+    size_t *evstart = sc->evstart;
+    int8_t *pcirc = sc->pcirc;
+    /* gather in (part, row) order: the tie-break of item_cmp */
     size_t m = 0;
-    for (size_t p = R->tr ? 0 : g; p < (R->tr ? np : g + 1); p++) {
+    int64_t last_doc = NMDI_I64_NONE, last_person = NMDI_I64_NONE;
+    for (size_t p = 0; p < np; p++) {
         const bcols *c = &R->bc[p];
-        for (size_t i = 0; i < c->n; i++) {
-            if (R->tr && c->group[i] != g)
-                continue;
-            item *x = &it[m++];
-            x->key = R->tr ? nmdi_travellers_person(R->tr, c->key[i]) : c->key[i];
-            x->date = c->date[i] == NMDI_DATE_NONE ? INT32_MAX : c->date[i];
-            x->time = c->toff ? parse_time(c->tbytes + c->toff[i],
-                                           (size_t)(c->toff[i + 1] - c->toff[i]))
-                              : -1;
-            x->part = (uint32_t)p;
-            x->row = (uint32_t)i;
-        }
+        if (p == g) {
+            size_t f = 0;
+            for (size_t i = 0; i < c->n; i++) {
+                if (f < c->nforeign && c->frow[f] == i) {
+                    f++;
+                    continue;
+                }
+                border_item(R, &it[m++], c, p, i, &last_doc, &last_person);
+            }
+        } else
+            for (size_t f = 0; f < c->nforeign; f++)
+                if (c->fgroup[f] == g)
+                    border_item(R, &it[m++], c, p, c->frow[f], &last_doc, &last_person);
     }
-    qsort(it, n, sizeof *it, item_cmp);
+    assert(m == n);
+    if (items_sort(sc, it, n)) {
+        scratch_put(R, sc);
+        free(S);
+        return oom(R);
+    }
     for (size_t i = 0; i < n; i++) {
         const bcols *c = &R->bc[it[i].part];
         uint32_t r = it[i].row;
@@ -548,7 +806,8 @@ static int border_part(void *arg, size_t g)
     T->circular_temporary += S->circular_temporary;
     progress(R, n);
     pthread_mutex_unlock(&R->mu);
-    free(it), free(d), free(dir), free(res), free(ev), free(S), free(evstart), free(pcirc);
+    scratch_put(R, sc);
+    free(S);
     return rc;
 }
 
@@ -604,7 +863,14 @@ static int register_part(void *arg, size_t part)
             continue;
         it[m++] = (item){key[i], date[i], 0, 0, (uint32_t)i};
     }
-    qsort(it, m, sizeof *it, item_cmp);
+    scratch *sc = scratch_get(R, m);
+    if (!sc || items_sort(sc, it, m)) {
+        if (sc)
+            scratch_put(R, sc);
+        free(it), free(d), free(kind), free(counted), free(prov);
+        return oom(R);
+    }
+    scratch_put(R, sc);
     for (size_t i = 0; i < m; i++) {
         d[i] = it[i].date;
         kind[i] = R->kindmap[evc[it[i].row]];
@@ -683,7 +949,14 @@ static int permit_part(void *arg, size_t part)
     for (size_t i = 0; i < n; i++)
         if (from[i] != NMDI_DATE_NONE)
             it[m++] = (item){key[i], from[i], 0, 0, (uint32_t)i};
-    qsort(it, m, sizeof *it, item_cmp);
+    scratch *sc = scratch_get(R, m);
+    if (!sc || items_sort(sc, it, m)) {
+        if (sc)
+            scratch_put(R, sc);
+        free(it), free(df), free(dt), free(rs), free(kind);
+        return oom(R);
+    }
+    scratch_put(R, sc);
     for (size_t i = 0; i < m; i++) {
         uint32_t r = it[i].row;
         df[i] = from[r];
@@ -804,7 +1077,7 @@ static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
         R->sum->cutoff = R->cutoff;
     int rc = 0;
     if (in->kind == 0) {
-        if (R->P->link_documents && (rc = nmdi_travellers_link(ds, &R->tr, err)))
+        if (R->P->link_documents && (rc = nmdi_travellers_link(R->ctx, ds, &R->tr, err)))
             goto out;
         uint64_t docs, persons;
         nmdi_travellers_counts(R->tr, &docs, &persons);
@@ -829,6 +1102,8 @@ static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
         rc = err->code;
     }
 out:
+    scratch_free(R->spare);
+    R->spare = NULL;
     border_cols_free(R);
     nmdi_travellers_free(R->tr);
     R->tr = NULL;
