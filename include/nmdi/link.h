@@ -155,10 +155,13 @@ typedef struct nmdi_link_config {
     uint64_t u_samples;           /* random pairs for u                        */
     uint64_t seed;                /* random pairs seed                          */
     int max_iter;                 /* EM iterations                              */
+    uint64_t em_pairs;            /* EM on a deterministic hash sample of about
+                                     this many candidate pairs per rule when a
+                                     rule makes more (0 = always all pairs)    */
 } nmdi_link_config;
 
 /* Defaults: threshold 0.5, tf 1, max_block_pairs 10^7, max_pairs 5*10^8,
- * u_samples 10^6, seed 42, max_iter 200. */
+ * u_samples 10^6, seed 42, max_iter 200, em_pairs 10^7. */
 void nmdi_link_config_init(nmdi_link_config *cfg);
 
 typedef struct nmdi_link nmdi_link;

@@ -15,6 +15,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ---- kinds and levels ---------------------------------------------------- */
 
@@ -127,6 +130,7 @@ void nmdi_link_config_init(nmdi_link_config *cfg)
     cfg->u_samples = 1000000ULL;
     cfg->seed = 42;
     cfg->max_iter = 200;
+    cfg->em_pairs = 10000000ULL;
 }
 
 /* ---- session bookkeeping --------------------------------------------------- */
@@ -221,7 +225,11 @@ static const char *cell(const nmdi_link *lk, uint32_t rec, int colL, int colR)
  * and the kind's precomputed forms. */
 static int prepare_field(nmdi_link *lk, lfield *F, nmdi_error *err)
 {
-    F->rec = calloc(lk->n ? lk->n : 1, sizeof *F->rec);
+    /* one cache line per record (lrec is 64 bytes) */
+    size_t rbytes = (lk->n ? lk->n : 1) * sizeof *F->rec;
+    F->rec = aligned_alloc(64, (rbytes + 63) / 64 * 64);
+    if (F->rec)
+        memset(F->rec, 0, rbytes);
     nmdi_strmap *ids = nmdi_strmap_new();
     if (!F->rec || !ids) {
         nmdi_strmap_free(ids);
@@ -308,6 +316,8 @@ static int prepare_field(nmdi_link *lk, lfield *F, nmdi_error *err)
         }
         count[R->vid]++;
         F->nonmissing++;
+        for (size_t j = 0; j < n; j++)
+            R->hist[(unsigned char)buf[j] & 15]++;
         if (F->kind == NMDI_LINK_NAME) {
             char sx[5];
             if (nmdi_link_soundex(buf, n, sx) == 4)
@@ -349,7 +359,8 @@ static int prepare_field(nmdi_link *lk, lfield *F, nmdi_error *err)
         /* sorted distinct bigrams of each distinct value, for Jaccard */
         F->bg = nmdi_arena_calloc(lk->arena, F->nvals + 1, sizeof *F->bg);
         F->nbg = nmdi_arena_calloc(lk->arena, F->nvals + 1, sizeof *F->nbg);
-        if (!F->bg || !F->nbg)
+        F->bgmask = nmdi_arena_calloc(lk->arena, 2 * ((size_t)F->nvals + 1), sizeof *F->bgmask);
+        if (!F->bg || !F->nbg || !F->bgmask)
             goto oom;
         for (uint32_t v = 1; v <= F->nvals; v++) {
             const char *t = F->vals[v];
@@ -375,6 +386,11 @@ static int prepare_field(nmdi_link *lk, lfield *F, nmdi_error *err)
                     g[d++] = g[i];
             F->bg[v] = g;
             F->nbg[v] = (uint16_t)d;
+            uint64_t *mk = F->bgmask + 2 * (size_t)v;
+            for (size_t i = 0; i < d; i++) {
+                uint32_t h = (uint32_t)g[i] * 0x9E3779B1u >> 25;
+                mk[h >> 6] |= 1ULL << (h & 63);
+            }
         }
     }
     free(count);
@@ -388,6 +404,41 @@ oom:
 
 /* ---- comparing ------------------------------------------------------------------ */
 
+/* L1 distance of two folded character histograms. One edit changes it by
+ * at most 2 (a substitution; insert and delete 1, a transposition 0), and
+ * folding buckets never increases it, so an edit distance <= k needs
+ * hist_l1 <= 2k: the filter rejects without running the edit distance. */
+static inline int hist_l1(const uint8_t *x, const uint8_t *y)
+{
+#ifdef __SSE2__
+    __m128i a = _mm_loadu_si128((const __m128i *)(const void *)x);
+    __m128i b = _mm_loadu_si128((const __m128i *)(const void *)y);
+    __m128i s = _mm_sad_epu8(a, b);
+    return _mm_cvtsi128_si32(s) + _mm_cvtsi128_si32(_mm_srli_si128(s, 8));
+#else
+    int d = 0;
+    for (int i = 0; i < 16; i++)
+        d += x[i] > y[i] ? x[i] - y[i] : y[i] - x[i];
+    return d;
+#endif
+}
+
+static inline int popcount64(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return (int)((x * 0x0101010101010101ULL) >> 56);
+}
+
+/* Damerau distance <= k, using the histogram filter first. */
+static inline int within(const lrec *x, const lrec *y, int k)
+{
+    if (abs((int)x->len - (int)y->len) > k || hist_l1(x->hist, y->hist) > 2 * k)
+        return 0;
+    return nmdi_link_damerau_max(x->s, x->len, y->s, y->len, k) <= k;
+}
+
 int lk_compare(const lfield *F, uint32_t a, uint32_t b)
 {
     const lrec *x = &F->rec[a], *y = &F->rec[b];
@@ -398,46 +449,60 @@ int lk_compare(const lfield *F, uint32_t a, uint32_t b)
         return top;
     switch (F->kind) {
     case NMDI_LINK_NAME: {
-        double jw = nmdi_link_jaro_winkler(x->s, x->len, y->s, y->len);
-        if (jw >= 0.92)
-            return 3;
-        if (jw >= 0.88)
-            return 2;
+        /* Jaro <= (m/la + m/lb + 1)/3 with m at most the common characters
+         * (bounded by the histograms); Jaro-Winkler >= 0.88 needs Jaro >= 0.8
+         * (the prefix bonus adds at most 0.4 (1 - Jaro)). */
+        int la = x->len, lb = y->len;
+        int mmax = (la + lb - hist_l1(x->hist, y->hist)) / 2;
+        double jb = ((double)mmax / la + (double)mmax / lb + 1.0) / 3.0;
+        if (jb >= 0.8 - 1e-9) {
+            double jw = nmdi_link_jaro_winkler(x->s, x->len, y->s, y->len);
+            if (jw >= 0.92)
+                return 3;
+            if (jw >= 0.88)
+                return 2;
+        }
         if (x->sdx && x->sdx == y->sdx)
             return 1;
         return 0;
     }
-    case NMDI_LINK_TEXT:
-        if (nmdi_link_damerau_max(x->s, x->len, y->s, y->len, 2) <= 2)
+    case NMDI_LINK_TEXT: {
+        if (within(x, y, 2))
             return 2;
-        {
-            /* bigram Jaccard >= 0.5 on the precomputed sets (strings
-             * shorter than 2 characters are unequal here: level 0) */
-            const uint16_t *ga = F->bg[x->vid], *gb = F->bg[y->vid];
-            size_t na = F->nbg[x->vid], nb = F->nbg[y->vid], i = 0, j = 0, in = 0;
-            if (!na || !nb)
-                return 0;
-            while (i < na && j < nb) {
-                if (ga[i] == gb[j]) {
-                    in++;
-                    i++;
-                    j++;
-                } else if (ga[i] < gb[j]) {
-                    i++;
-                } else {
-                    j++;
-                }
-            }
-            return 2 * in >= na + nb - in ? 1 : 0;
-        }
-    case NMDI_LINK_CODE: {
-        if (abs((int)x->len - (int)y->len) > 2)
+        /* bigram Jaccard >= 0.5 on the precomputed sets (strings
+         * shorter than 2 characters are unequal here: level 0):
+         * 3 |A∩B| >= |A| + |B|, and |A∩B| <= |A| + |B| - |h(A) ∪ h(B)| */
+        size_t na = F->nbg[x->vid], nb = F->nbg[y->vid];
+        if (!na || !nb || 3 * (na < nb ? na : nb) < na + nb)
             return 0;
-        int d = nmdi_link_damerau_max(x->s, x->len, y->s, y->len, 2);
-        return d <= 1 ? 2 : d <= 2 ? 1 : 0;
+        const uint64_t *ma = F->bgmask + 2 * (size_t)x->vid, *mb = F->bgmask + 2 * (size_t)y->vid;
+        size_t hu = (size_t)(popcount64(ma[0] | mb[0]) + popcount64(ma[1] | mb[1]));
+        if (3 * (na + nb - hu) < na + nb)
+            return 0;
+        const uint16_t *ga = F->bg[x->vid], *gb = F->bg[y->vid];
+        size_t i = 0, j = 0, in = 0;
+        while (i < na && j < nb) {
+            if (ga[i] == gb[j]) {
+                in++;
+                i++;
+                j++;
+            } else if (ga[i] < gb[j]) {
+                i++;
+            } else {
+                j++;
+            }
+        }
+        return 2 * in >= na + nb - in ? 1 : 0;
     }
+    case NMDI_LINK_CODE:
+        if (abs((int)x->len - (int)y->len) > 2 || hist_l1(x->hist, y->hist) > 4)
+            return 0;
+        {
+            int d = nmdi_link_damerau_max(x->s, x->len, y->s, y->len, 2);
+            return d <= 1 ? 2 : d <= 2 ? 1 : 0;
+        }
     case NMDI_LINK_POSTCODE:
-        if (nmdi_link_damerau_max(x->s, x->len, y->s, y->len, 1) <= 1)
+        if (within(x, y, 1))
             return 2;
         if (x->len >= 3 && y->len >= 3 && memcmp(x->s, y->s, 3) == 0)
             return 1;
@@ -448,7 +513,7 @@ int lk_compare(const lfield *F, uint32_t a, uint32_t b)
             if (m1 == d2 && d1 == m2)
                 return 3;
         }
-        if (nmdi_link_damerau_max(x->s, x->len, y->s, y->len, 1) <= 1)
+        if (within(x, y, 1))
             return 2;
         if (x->days != NMDI_DATE_NONE && y->days != NMDI_DATE_NONE && abs(x->days - y->days) <= 365)
             return 1;
@@ -458,7 +523,7 @@ int lk_compare(const lfield *F, uint32_t a, uint32_t b)
             if (fabs(x->num - y->num) <= 1.0)
                 return 2;
         }
-        if (nmdi_link_damerau_max(x->s, x->len, y->s, y->len, 1) <= 1)
+        if (within(x, y, 1))
             return 1;
         return 0;
     case NMDI_LINK_HASH:
@@ -965,29 +1030,85 @@ static inline int earlier_rule(const nmdi_link *lk, size_t r, uint32_t a, uint32
     return 0;
 }
 
-void lk_enumerate_rule(const nmdi_link *lk, size_t r, int skip_earlier, lk_pair_fn fn, void *arg)
+/* Records of a block are visited in index order but far apart: fetch the
+ * prepared values of a record a few pairs ahead. */
+#define PREFETCH 6
+static inline void prefetch_rec(const nmdi_link *lk, uint32_t b)
 {
+    for (size_t f = 0; f < lk->nfields; f++)
+        __builtin_prefetch(&lk->F[f].rec[b]);
+}
+
+void lk_enumerate_unit(const nmdi_link *lk, const lk_unit *u, int skip_earlier, lk_pair_fn fn,
+                       void *arg)
+{
+    size_t r = u->rule;
     const lrule *R = &lk->R[r];
     size_t er = skip_earlier ? r : 0;
-    for (uint32_t k = 1; k <= R->nkeys; k++) {
+    for (uint32_t k = u->k0; k < u->k1; k++) {
         if (R->skip[k])
             continue;
         const uint32_t *A = R->idxL + R->offL[k];
         uint32_t na = R->offL[k + 1] - R->offL[k];
         if (lk->dedupe) {
             for (uint32_t i = 0; i < na; i++)
-                for (uint32_t j = i + 1; j < na; j++)
-                    if (!earlier_rule(lk, er, A[i], A[j]))
+                for (uint32_t j = i + 1; j < na; j++) {
+                    if (j + PREFETCH < na)
+                        prefetch_rec(lk, A[j + PREFETCH]);
+                    if (!er || !earlier_rule(lk, er, A[i], A[j]))
                         fn(lk, r, A[i], A[j], arg);
+                }
         } else {
             const uint32_t *B = R->idxR + R->offR[k];
             uint32_t nb = R->offR[k + 1] - R->offR[k];
             for (uint32_t i = 0; i < na; i++)
-                for (uint32_t j = 0; j < nb; j++)
-                    if (!earlier_rule(lk, er, A[i], B[j]))
+                for (uint32_t j = 0; j < nb; j++) {
+                    if (j + PREFETCH < nb)
+                        prefetch_rec(lk, B[j + PREFETCH]);
+                    if (!er || !earlier_rule(lk, er, A[i], B[j]))
                         fn(lk, r, A[i], B[j], arg);
+                }
         }
     }
+}
+
+lk_unit *lk_units(const nmdi_link *lk, size_t r0, size_t r1, size_t per_rule, size_t *n)
+{
+    if (per_rule < 1)
+        per_rule = 1;
+    size_t cap = (r1 - r0) * (per_rule + 1) + 1, k = 0;
+    lk_unit *U = malloc(cap * sizeof *U);
+    if (!U)
+        return NULL;
+    for (size_t r = r0; r < r1; r++) {
+        const lrule *R = &lk->R[r];
+        uint64_t target = R->pairs / per_rule + 1, acc = 0;
+        uint32_t start = 1;
+        for (uint32_t key = 1; key <= R->nkeys; key++) {
+            if (!R->skip[key])
+                acc += block_pairs(lk, R, key);
+            if (acc >= target && k + 1 < cap) {
+                U[k++] = (lk_unit){(uint32_t)r, start, key + 1};
+                start = key + 1;
+                acc = 0;
+            }
+        }
+        if (start <= R->nkeys)
+            U[k++] = (lk_unit){(uint32_t)r, start, R->nkeys + 1};
+    }
+    *n = k;
+    return U;
+}
+
+size_t lk_units_per_rule(const nmdi_ctx *ctx)
+{
+    return ctx && ctx->nthreads > 1 ? (size_t)ctx->nthreads * 16 : 1;
+}
+
+void lk_enumerate_rule(const nmdi_link *lk, size_t r, int skip_earlier, lk_pair_fn fn, void *arg)
+{
+    lk_unit u = {(uint32_t)r, 1, lk->R[r].nkeys + 1};
+    lk_enumerate_unit(lk, &u, skip_earlier, fn, arg);
 }
 
 void lk_enumerate(const nmdi_link *lk, lk_pair_fn fn, void *arg)
@@ -1013,27 +1134,87 @@ double nmdi_link_field_weight(const nmdi_link *lk, const nmdi_link_pair *p, size
     return lk_field_weight(lk, f, p->levels[f], p->a);
 }
 
+/* Scoring order: cheap comparators first, so that a pair whose partial
+ * weight plus the largest weight the remaining fields could add stays
+ * below the threshold is dropped early (exactly: the bound is an upper
+ * bound). Survivors get their weight summed in field order, as always. */
+typedef struct score_plan {
+    size_t nf;
+    uint8_t order[NMDI_LINK_MAX_FIELDS];
+    double rem[NMDI_LINK_MAX_FIELDS + 1]; /* max weight of order[i..] */
+    double prior, wmin;
+} score_plan;
+
 typedef struct score_ctx {
+    const score_plan *plan;
     nmdi_link_pair *v;
     size_t n, cap;
-    double prior, wmin;
     int oom;
     uint64_t compared;
 } score_ctx;
+
+static int kind_cost(nmdi_link_kind k)
+{
+    switch (k) {
+    case NMDI_LINK_HASH:
+        return 0;
+    case NMDI_LINK_DATE:
+    case NMDI_LINK_NUMBER:
+        return 1;
+    case NMDI_LINK_CODE:
+    case NMDI_LINK_POSTCODE:
+        return 2;
+    case NMDI_LINK_NAME:
+    case NMDI_LINK_BLOOM:
+        return 3;
+    default:
+        return 4;
+    }
+}
+
+static void plan_scoring(const nmdi_link *lk, score_plan *P)
+{
+    size_t nf = lk->nfields, k = 0;
+    P->nf = nf;
+    for (int c = 0; c <= 4; c++)
+        for (size_t f = 0; f < nf; f++)
+            if (kind_cost(lk->F[f].kind) == c)
+                P->order[k++] = (uint8_t)f;
+    P->rem[nf] = 0;
+    for (size_t i = nf; i-- > 0;) {
+        const lfield *F = &lk->F[P->order[i]];
+        double mx = 0; /* missing */
+        for (int l = 0; l < F->nlev; l++)
+            if (F->w[l] > mx)
+                mx = F->w[l];
+        if (F->tf && F->tfw)
+            for (uint32_t v = 1; v <= F->nvals; v++)
+                if (F->tfw[v] > mx)
+                    mx = F->tfw[v];
+        P->rem[i] = P->rem[i + 1] + mx;
+    }
+}
 
 static void score_pair(const nmdi_link *lk, size_t r, uint32_t a, uint32_t b, void *arg)
 {
     (void)r;
     score_ctx *S = arg;
+    const score_plan *P = S->plan;
     S->compared++;
     nmdi_link_pair p;
-    double w = S->prior;
-    for (size_t f = 0; f < lk->nfields; f++) {
+    double w = P->prior;
+    for (size_t i = 0; i < P->nf; i++) {
+        if (w + P->rem[i] < P->wmin - 1e-9)
+            return;
+        size_t f = P->order[i];
         int l = lk_compare(&lk->F[f], a, b);
         p.levels[f] = (uint8_t)l;
         w += lk_field_weight(lk, f, l, a);
     }
-    if (w < S->wmin)
+    w = P->prior;
+    for (size_t f = 0; f < P->nf; f++)
+        w += lk_field_weight(lk, f, p.levels[f], a);
+    if (w < P->wmin)
         return;
     if (S->n == S->cap) {
         size_t c = S->cap ? S->cap * 2 : 1024;
@@ -1050,6 +1231,19 @@ static void score_pair(const nmdi_link *lk, size_t r, uint32_t a, uint32_t b, vo
     p.weight = w;
     p.probability = 1.0 / (1.0 + exp2(-w));
     S->v[S->n++] = p;
+}
+
+typedef struct score_job {
+    const nmdi_link *lk;
+    const lk_unit *units;
+    score_ctx *parts;
+} score_job;
+
+static int score_unit(void *arg, size_t u)
+{
+    score_job *J = arg;
+    lk_enumerate_unit(J->lk, &J->units[u], 1, score_pair, &J->parts[u]);
+    return J->parts[u].oom ? NMDI_EINTERNAL : 0;
 }
 
 static int by_weight_desc(const void *x, const void *y)
@@ -1075,19 +1269,54 @@ int nmdi_link_run(nmdi_link *lk, const nmdi_ctx *ctx, const nmdi_link_pair **pai
 {
     if (!lk->trained)
         return nmdi_error_set(err, NMDI_EINTERNAL, "nmdi_link_run before train or model load");
-    score_ctx S;
-    memset(&S, 0, sizeof S);
+    score_plan plan;
+    memset(&plan, 0, sizeof plan);
     double lam = lk->lambda;
-    S.prior = log2(lam / (1.0 - lam));
+    plan.prior = log2(lam / (1.0 - lam));
     double th = lk->cfg.threshold;
     if (th <= 0)
-        S.wmin = -INFINITY;
+        plan.wmin = -INFINITY;
     else if (th >= 1)
-        S.wmin = INFINITY;
+        plan.wmin = INFINITY;
     else
-        S.wmin = log2(th / (1.0 - th)) - 1e-9;
+        plan.wmin = log2(th / (1.0 - th)) - 1e-9;
+    plan_scoring(lk, &plan);
     double t0 = nmdi_now();
-    lk_enumerate(lk, score_pair, &S);
+    size_t nu = 0;
+    lk_unit *units = lk_units(lk, 0, lk->nrules, lk_units_per_rule(ctx), &nu);
+    score_ctx *parts = calloc(nu + 1, sizeof *parts);
+    if (!units || !parts) {
+        free(units);
+        free(parts);
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    for (size_t u = 0; u < nu; u++)
+        parts[u].plan = &plan;
+    score_job job = {lk, units, parts};
+    nmdi_pool_run(ctx, nu, score_unit, &job);
+    /* concatenate the parts in unit order (the final sort makes the result
+     * independent of the partition and of the thread count) */
+    score_ctx S;
+    memset(&S, 0, sizeof S);
+    size_t tot = 0;
+    for (size_t u = 0; u < nu; u++) {
+        S.oom |= parts[u].oom;
+        S.compared += parts[u].compared;
+        tot += parts[u].n;
+    }
+    if (!S.oom) {
+        S.v = malloc((tot + 1) * sizeof *S.v);
+        if (!S.v)
+            S.oom = 1;
+    }
+    for (size_t u = 0; u < nu; u++) {
+        if (S.v && parts[u].n)
+            memcpy(S.v + S.n, parts[u].v, parts[u].n * sizeof *S.v);
+        S.n += S.v ? parts[u].n : 0;
+        free(parts[u].v);
+    }
+    free(parts);
+    free(units);
     lk->score_seconds = nmdi_now() - t0;
     lk->compared = S.compared;
     if (S.oom) {

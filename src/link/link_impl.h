@@ -20,6 +20,9 @@ typedef struct lrec {
     int32_t days;        /* date kind: days since epoch or NONE           */
     uint16_t len;
     uint16_t pop;        /* bloom popcount                                */
+    uint8_t hist[16];    /* folded character histogram (byte & 15) of s:  */
+                         /* the L1 distance of two is a lower bound on     */
+                         /* 2 x their edit distance (a cheap pre-filter)   */
 } lrec;
 
 typedef struct lfield {
@@ -34,6 +37,7 @@ typedef struct lfield {
     double *tfw;         /* value id -> TF-adjusted exact weight (tf)      */
     uint16_t **bg;       /* text kind: value id -> sorted distinct bigrams */
     uint16_t *nbg;
+    uint64_t *bgmask;    /* text kind: value id -> bigrams hashed into 128 bits (2 words) */
     size_t nonmissing;
     double m[NMDI_LINK_MAX_LEVELS], u[NMDI_LINK_MAX_LEVELS];
     int m_estimated;
@@ -57,6 +61,7 @@ typedef struct lrule {
     uint64_t pairs, blocks, largest, skipped_blocks, skipped_pairs;
     uint64_t new_pairs;  /* pairs not already made by an earlier rule      */
     int em_iter, em_converged;
+    uint64_t em_pairs;   /* pairs compared for EM (all, or a hash sample)   */
     double em_lambda;   /* share of matches among the rule's pairs (EM)   */
     uint32_t fieldmask;  /* compared fields this rule blocks on (masked in EM) */
 } lrule;
@@ -79,14 +84,26 @@ struct nmdi_link {
     /* model */
     int trained, from_file, em_iter, converged;
     double lambda, lambda_c;
-    uint64_t u_pairs, npatterns;
+    uint64_t u_pairs, npatterns, em_sampled;
     double train_seconds, score_seconds;
     nmdi_link_pair *pairs;
     size_t npairs;
 };
 
+/* A unit of work: the blocks (keys k0..k1-1) of one rule. */
+typedef struct lk_unit {
+    uint32_t rule, k0, k1;
+} lk_unit;
+
 typedef void (*lk_pair_fn)(const nmdi_link *lk, size_t rule, uint32_t a, uint32_t b, void *arg);
 void lk_enumerate(const nmdi_link *lk, lk_pair_fn fn, void *arg);
+void lk_enumerate_unit(const nmdi_link *lk, const lk_unit *u, int skip_earlier, lk_pair_fn fn,
+                       void *arg);
+/* The blocks of rules r0..r1-1 split into about per_rule units of similar
+ * pair counts each (malloc'd; NULL on OOM). */
+lk_unit *lk_units(const nmdi_link *lk, size_t r0, size_t r1, size_t per_rule, size_t *n);
+/* Units per rule for ctx's thread count (1 when single-threaded). */
+size_t lk_units_per_rule(const nmdi_ctx *ctx);
 /* pairs of rule r; skip_earlier: skip pairs an earlier rule makes */
 void lk_enumerate_rule(const nmdi_link *lk, size_t r, int skip_earlier, lk_pair_fn fn, void *arg);
 int lk_compare(const lfield *F, uint32_t a, uint32_t b);

@@ -30,45 +30,85 @@ static uint64_t splitmix(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-static void count_u(nmdi_link *lk, uint32_t a, uint32_t b)
+typedef uint64_t ucounts[NMDI_LINK_MAX_FIELDS][NMDI_LINK_MAX_LEVELS];
+
+static void count_u(const nmdi_link *lk, uint32_t a, uint32_t b, ucounts c)
 {
     for (size_t f = 0; f < lk->nfields; f++) {
         int l = lk_compare(&lk->F[f], a, b);
         if (l != NMDI_LINK_LEVEL_MISSING)
-            lk->F[f].ucount[l]++;
+            c[f][l]++;
     }
 }
 
-static void estimate_u(nmdi_link *lk)
+/* u in parts: part p covers random pairs [p*chunk, (p+1)*chunk) of the
+ * seeded stream (the i-th pair draws the (2i)-th and (2i+1)-th splitmix
+ * outputs, so any part starts where the sequential stream would be), or,
+ * when every pair is taken, left rows [p*chunk, (p+1)*chunk). */
+typedef struct u_job {
+    const nmdi_link *lk;
+    uint64_t S, chunk;
+    int all;
+    ucounts *c;
+} u_job;
+
+static int u_part(void *arg, size_t p)
 {
-    for (size_t f = 0; f < lk->nfields; f++)
-        memset(lk->F[f].ucount, 0, sizeof lk->F[f].ucount);
-    uint64_t S = lk->cfg.u_samples ? lk->cfg.u_samples : 2000000ULL;
-    lk->u_pairs = 0;
-    if (lk->total_pairs <= S) {
-        for (uint32_t a = 0; a < lk->nl; a++) {
+    u_job *J = arg;
+    const nmdi_link *lk = J->lk;
+    uint64_t lo = p * J->chunk, hi = lo + J->chunk;
+    if (J->all) {
+        if (hi > lk->nl)
+            hi = lk->nl;
+        for (uint32_t a = (uint32_t)lo; a < hi; a++) {
             uint32_t b0 = lk->dedupe ? a + 1 : (uint32_t)lk->nl;
             for (uint32_t b = b0; b < lk->n; b++)
-                count_u(lk, a, b);
+                count_u(lk, a, b, J->c[p]);
         }
-        lk->u_pairs = lk->total_pairs;
-    } else {
-        uint64_t st = lk->cfg.seed;
-        for (uint64_t i = 0; i < S; i++) {
-            uint32_t a, b;
-            if (lk->dedupe) {
-                a = (uint32_t)(splitmix(&st) % lk->nl);
-                b = (uint32_t)(splitmix(&st) % (lk->nl - 1));
-                if (b >= a)
-                    b++;
-            } else {
-                a = (uint32_t)(splitmix(&st) % lk->nl);
-                b = (uint32_t)(lk->nl + splitmix(&st) % lk->nr);
-            }
-            count_u(lk, a, b);
-        }
-        lk->u_pairs = S;
+        return 0;
     }
+    if (hi > J->S)
+        hi = J->S;
+    uint64_t st = lk->cfg.seed + 2 * lo * 0x9E3779B97F4A7C15ULL;
+    for (uint64_t i = lo; i < hi; i++) {
+        uint32_t a, b;
+        if (lk->dedupe) {
+            a = (uint32_t)(splitmix(&st) % lk->nl);
+            b = (uint32_t)(splitmix(&st) % (lk->nl - 1));
+            if (b >= a)
+                b++;
+        } else {
+            a = (uint32_t)(splitmix(&st) % lk->nl);
+            b = (uint32_t)(lk->nl + splitmix(&st) % lk->nr);
+        }
+        count_u(lk, a, b, J->c[p]);
+    }
+    return 0;
+}
+
+static int estimate_u(nmdi_link *lk, const nmdi_ctx *ctx)
+{
+    uint64_t S = lk->cfg.u_samples ? lk->cfg.u_samples : 2000000ULL;
+    u_job J = {lk, S, 0, lk->total_pairs <= S, NULL};
+    uint64_t span = J.all ? lk->nl : S;
+    size_t np = ctx && ctx->nthreads > 1 ? (size_t)ctx->nthreads * 4 : 1;
+    if (np > span)
+        np = span ? (size_t)span : 1;
+    J.chunk = (span + np - 1) / np;
+    if (J.chunk == 0)
+        J.chunk = 1;
+    J.c = calloc(np, sizeof *J.c);
+    if (!J.c)
+        return -1;
+    nmdi_pool_run(ctx, np, u_part, &J);
+    for (size_t f = 0; f < lk->nfields; f++) {
+        memset(lk->F[f].ucount, 0, sizeof lk->F[f].ucount);
+        for (size_t p = 0; p < np; p++)
+            for (int l = 0; l < NMDI_LINK_MAX_LEVELS; l++)
+                lk->F[f].ucount[l] += J.c[p][f][l];
+    }
+    free(J.c);
+    lk->u_pairs = J.all ? lk->total_pairs : S;
     for (size_t f = 0; f < lk->nfields; f++) {
         lfield *F = &lk->F[f];
         uint64_t tot = 0;
@@ -77,6 +117,7 @@ static void estimate_u(nmdi_link *lk)
         for (int l = 0; l < F->nlev; l++)
             F->u[l] = ((double)F->ucount[l] + 0.5) / ((double)tot + 0.5 * F->nlev);
     }
+    return 0;
 }
 
 /* ---- aggregated comparison patterns --------------------------------------- */
@@ -87,10 +128,22 @@ typedef struct patmap {
     uint8_t *used;
     size_t cap, n;
     int oom;
-    uint64_t *rule_new; /* pairs first made by each rule */
+    uint64_t rule_new[NMDI_LINK_MAX_RULES]; /* pairs first made by each rule */
     int masked;         /* mask the fields the pair's rule blocks on */
-    uint64_t total;
+    uint64_t cut;       /* compare a pair when its hash < cut (UINT64_MAX: all) */
+    uint64_t seen;      /* pairs enumerated                                  */
+    uint64_t total;     /* pairs compared into the map (seen, or a sample)  */
 } patmap;
+
+/* Hash of a pair for the deterministic EM sample (independent of the
+ * enumeration order and of the thread count). */
+static inline uint64_t pair_hash(uint32_t a, uint32_t b)
+{
+    uint64_t z = ((uint64_t)a << 32 | b) + 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
 
 static int pat_grow(patmap *P)
 {
@@ -123,17 +176,8 @@ static int pat_grow(patmap *P)
     return 0;
 }
 
-static void pat_add(const nmdi_link *lk, size_t r, uint32_t a, uint32_t b, void *arg)
+static void pat_put(patmap *P, uint64_t key, uint64_t cnt)
 {
-    patmap *P = arg;
-    uint64_t key = 0;
-    uint32_t mask = P->masked ? lk->R[r].fieldmask : 0;
-    for (size_t f = 0; f < lk->nfields; f++) {
-        int l = (mask >> f) & 1 ? NMDI_LINK_LEVEL_MISSING : lk_compare(&lk->F[f], a, b);
-        key |= (uint64_t)l << (4 * f);
-    }
-    P->rule_new[r]++;
-    P->total++;
     if ((P->n + 1) * 2 > P->cap && pat_grow(P) < 0) {
         P->oom = 1;
         return;
@@ -146,7 +190,123 @@ static void pat_add(const nmdi_link *lk, size_t r, uint32_t a, uint32_t b, void 
         P->key[h] = key;
         P->n++;
     }
-    P->cnt[h]++;
+    P->cnt[h] += cnt;
+}
+
+static void patmap_free(patmap *P);
+
+static void pat_add(const nmdi_link *lk, size_t r, uint32_t a, uint32_t b, void *arg)
+{
+    patmap *P = arg;
+    P->rule_new[r]++;
+    P->seen++;
+    if (P->cut != UINT64_MAX && pair_hash(a, b) >= P->cut)
+        return;
+    uint64_t key = 0;
+    uint32_t mask = P->masked ? lk->R[r].fieldmask : 0;
+    for (size_t f = 0; f < lk->nfields; f++) {
+        int l = (mask >> f) & 1 ? NMDI_LINK_LEVEL_MISSING : lk_compare(&lk->F[f], a, b);
+        key |= (uint64_t)l << (4 * f);
+    }
+    P->total++;
+    pat_put(P, key, 1);
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Pattern counts of the pairs of rules r0..r1-1 (skip_earlier: each pair
+ * once, by its first rule), in parallel over units of blocks; the merged
+ * table is rebuilt in key order so that EM sums in the same order whatever
+ * the partition and the thread count. */
+typedef struct pat_job {
+    const nmdi_link *lk;
+    const lk_unit *units;
+    patmap *parts;
+    int skip_earlier;
+} pat_job;
+
+static int pat_unit(void *arg, size_t u)
+{
+    pat_job *J = arg;
+    lk_enumerate_unit(J->lk, &J->units[u], J->skip_earlier, pat_add, &J->parts[u]);
+    return J->parts[u].oom ? NMDI_EINTERNAL : 0;
+}
+
+static int collect(const nmdi_link *lk, const nmdi_ctx *ctx, size_t r0, size_t r1, int skip_earlier,
+                   int masked, uint64_t cut, patmap *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t nu = 0;
+    lk_unit *units = lk_units(lk, r0, r1, lk_units_per_rule(ctx), &nu);
+    patmap *parts = calloc(nu + 1, sizeof *parts);
+    int rc = !units || !parts;
+    for (size_t u = 0; !rc && u < nu; u++) {
+        parts[u].masked = masked;
+        parts[u].cut = cut;
+        rc = pat_grow(&parts[u]) < 0;
+    }
+    if (!rc) {
+        pat_job J = {lk, units, parts, skip_earlier};
+        nmdi_pool_run(ctx, nu, pat_unit, &J);
+    }
+    size_t nkeys = 0;
+    for (size_t u = 0; !rc && u < nu; u++) {
+        rc = parts[u].oom;
+        nkeys += parts[u].n;
+    }
+    uint64_t *keys = rc ? NULL : malloc((nkeys + 1) * sizeof *keys);
+    patmap M;
+    memset(&M, 0, sizeof M);
+    rc = rc || !keys || pat_grow(&M) < 0;
+    /* merge, then rebuild in key order */
+    for (size_t u = 0; !rc && u < nu; u++)
+        for (size_t i = 0; i < parts[u].cap && !M.oom; i++)
+            if (parts[u].used[i])
+                pat_put(&M, parts[u].key[i], parts[u].cnt[i]);
+    rc = rc || M.oom || pat_grow(out) < 0;
+    if (!rc) {
+        size_t k = 0;
+        for (size_t i = 0; i < M.cap; i++)
+            if (M.used[i])
+                keys[k++] = M.key[i];
+        qsort(keys, k, sizeof *keys, cmp_u64);
+        for (size_t i = 0; i < k && !out->oom; i++) {
+            uint64_t c = 0;
+            size_t h = (size_t)(nmdi_hash64(&keys[i], 8, 0) & (M.cap - 1));
+            while (M.key[h] != keys[i])
+                h = (h + 1) & (M.cap - 1);
+            c = M.cnt[h];
+            pat_put(out, keys[i], c);
+        }
+        rc = out->oom;
+    }
+    for (size_t u = 0; u < nu && parts; u++) {
+        out->seen += parts[u].seen;
+        out->total += parts[u].total;
+        for (size_t r = 0; r < NMDI_LINK_MAX_RULES; r++)
+            out->rule_new[r] += parts[u].rule_new[r];
+        patmap_free(&parts[u]);
+    }
+    out->masked = masked;
+    out->cut = cut;
+    patmap_free(&M);
+    free(keys);
+    free(parts);
+    free(units);
+    return rc ? -1 : 0;
+}
+
+/* The sample cut for about em_pairs of `pairs` pairs (all when fewer). */
+static uint64_t sample_cut(const nmdi_link *lk, uint64_t pairs)
+{
+    uint64_t want = lk->cfg.em_pairs;
+    if (want == 0 || pairs <= want)
+        return UINT64_MAX;
+    return (uint64_t)((double)want / (double)pairs * 18446744073709551615.0);
 }
 
 /* EM over aggregated patterns with u fixed: m (into m) and λ (share of
@@ -236,11 +396,12 @@ static double solve_lambda(const nmdi_link *lk, const patmap *P, double lam)
         }
     }
     double tot = (double)(lk->total_pairs ? lk->total_pairs : 1);
+    double scale = P->total ? (double)P->seen / (double)P->total : 1.0; /* sampled */
     for (int it = 0; it < 1000; it++) {
         double prior = log(lam / (1 - lam)), s = 0;
         for (size_t i = 0; i < P->cap; i++)
             if (P->used[i])
-                s += (double)P->cnt[i] / (1.0 + exp(-(prior + lr[i])));
+                s += scale * (double)P->cnt[i] / (1.0 + exp(-(prior + lr[i])));
         double nl = fmin(fmax(s / tot, 1e-15), 1 - 1e-12);
         if (fabs(nl - lam) <= 1e-9 * lam) {
             lam = nl;
@@ -279,26 +440,21 @@ int nmdi_link_train(nmdi_link *lk, const nmdi_ctx *ctx, nmdi_error *err)
 {
     double t0 = nmdi_now();
     size_t nf = lk->nfields;
-    estimate_u(lk);
+    if (estimate_u(lk, ctx) < 0)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     /* one EM session per rule over all of its pairs, its own fields masked */
     double msum[NMDI_LINK_MAX_FIELDS][NMDI_LINK_MAX_LEVELS], wsum[NMDI_LINK_MAX_FIELDS];
     memset(msum, 0, sizeof msum);
     memset(wsum, 0, sizeof wsum);
-    uint64_t rule_new[NMDI_LINK_MAX_RULES] = {0};
     double est_matches = 0;
     for (size_t r = 0; r < lk->nrules; r++) {
         lrule *R = &lk->R[r];
         patmap P;
-        memset(&P, 0, sizeof P);
-        P.rule_new = rule_new;
-        P.masked = 1;
-        if (pat_grow(&P) < 0)
-            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-        lk_enumerate_rule(lk, r, 0, pat_add, &P);
-        if (P.oom) {
+        if (collect(lk, ctx, r, r + 1, 0, 1, sample_cut(lk, R->pairs), &P) < 0) {
             patmap_free(&P);
             return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
         }
+        R->em_pairs = P.total;
         R->em_iter = 0;
         R->em_lambda = 0;
         if (P.total > 0) {
@@ -308,7 +464,7 @@ int nmdi_link_train(nmdi_link *lk, const nmdi_ctx *ctx, nmdi_error *err)
             R->em_iter = em(lk, &P, m, est, &lam, &conv);
             R->em_converged = conv;
             R->em_lambda = lam;
-            double w = lam * (double)P.total; /* estimated matches in the session */
+            double w = lam * (double)P.seen; /* estimated matches in the session */
             if (w > est_matches)
                 est_matches = w;
             if (!conv)
@@ -338,24 +494,19 @@ int nmdi_link_train(nmdi_link *lk, const nmdi_ctx *ctx, nmdi_error *err)
     }
     /* the distinct candidate pairs, all fields: λ among all pairs */
     patmap U;
-    memset(&U, 0, sizeof U);
-    memset(rule_new, 0, sizeof rule_new);
-    U.rule_new = rule_new;
-    if (pat_grow(&U) < 0)
-        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-    lk_enumerate(lk, pat_add, &U);
-    if (U.oom) {
+    if (collect(lk, ctx, 0, lk->nrules, 1, 0, sample_cut(lk, lk->cand_bound), &U) < 0) {
         patmap_free(&U);
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     }
     for (size_t r = 0; r < lk->nrules; r++)
-        lk->R[r].new_pairs = rule_new[r];
-    lk->candidates = U.total;
+        lk->R[r].new_pairs = U.rule_new[r];
+    lk->candidates = U.seen;
+    lk->em_sampled = U.total;
     lk->npatterns = U.n;
     double tot = (double)(lk->total_pairs ? lk->total_pairs : 1);
     double lam0 = fmin(fmax((est_matches > 0 ? est_matches : 1.0) / tot, 1e-15), 0.5);
     lk->lambda = U.total ? solve_lambda(lk, &U, lam0) : lam0;
-    lk->lambda_c = U.total ? lk->lambda * tot / (double)U.total : 0;
+    lk->lambda_c = U.seen ? lk->lambda * tot / (double)U.seen : 0;
     patmap_free(&U);
     if (lk->candidates == 0)
         lk_warn(lk, "no candidate pairs: the model keeps its starting values");
