@@ -323,6 +323,11 @@ int nmdi_est_write_table_p(stage *s, const tdecl *t, nmdi_cube *cube, const char
                           t->topic ? t->topic : "stock", "cells", (json_int_t)nmdi_cube_ncells(cube));
     if (protect)
         json_object_set_new(m, "protect", json_pack("{s:s}", "method", protect));
+    if (s->meta_extra) {
+        json_object_update(m, (json_t *)s->meta_extra);
+        json_decref((json_t *)s->meta_extra);
+        s->meta_extra = NULL;
+    }
     char *txt = json_dumps(m, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(m);
     if (!txt)
@@ -412,6 +417,239 @@ static int table_count(stage *s, const tdecl *t, nmdi_error *err)
     return rc ? -rc : 1;
 }
 
+/* ---- calibration of survey weights to another source's totals ------------------------------ */
+#define CAL_MAXM 4
+typedef struct cal_plan {
+    size_t nm;
+    char m[CAL_MAXM][64]; /* margins: concepts joined by '*' */
+} cal_plan;
+
+/* Calibration concepts: SEX, AGE (the broad groups of labour force survey
+ * weighting: 0-14, 15-24, ..., 55-64, 65+), REF_AREA, NATIVITY. */
+static int cal_concept(const char *c, size_t n)
+{
+    static const char *const known[] = {"SEX", "AGE", "REF_AREA", "NATIVITY", NULL};
+    for (size_t i = 0; known[i]; i++)
+        if (strlen(known[i]) == n && !strncmp(c, known[i], n))
+            return 1;
+    return 0;
+}
+
+/* Check a margins list ("SEX*AGE,REF_AREA"); fills plan when given.
+ * Returns 0 or -1 (bad), with why naming the bad part. */
+static int cal_split(const char *list, cal_plan *cp, char *why, size_t wn)
+{
+    cal_plan tmp;
+    if (!cp)
+        cp = &tmp;
+    memset(cp, 0, sizeof *cp);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ')
+            p++;
+        const char *q = strchr(p, ',');
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        while (n && p[n - 1] == ' ')
+            n--;
+        if (cp->nm == CAL_MAXM || n == 0 || n >= sizeof cp->m[0]) {
+            snprintf(why, wn, "at most %d margins, each a concept or concepts joined by '*'", CAL_MAXM);
+            return -1;
+        }
+        memcpy(cp->m[cp->nm], p, n);
+        cp->m[cp->nm][n] = 0;
+        for (const char *c = cp->m[cp->nm]; *c;) {
+            const char *st = strchr(c, '*');
+            size_t k = st ? (size_t)(st - c) : strlen(c);
+            if (!cal_concept(c, k)) {
+                snprintf(why, wn, "unknown calibration concept '%.*s' (known: SEX, AGE, REF_AREA, "
+                         "NATIVITY)", (int)k, c);
+                return -1;
+            }
+            c += k + (st != NULL);
+        }
+        cp->nm++;
+        if (!q)
+            break;
+        p = q + 1;
+    }
+    if (cp->nm == 0) {
+        snprintf(why, wn, "no calibration margin");
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when the table calibrates (plan filled), 0 when not. */
+static int cal_parse(const tdecl *t, cal_plan *cp, char *why, size_t wn)
+{
+    memset(cp, 0, sizeof *cp);
+    if (!t->cal_method || !strcmp(t->cal_method, "none") || !t->cal_totals || !t->cal_margins)
+        return 0;
+    return cal_split(t->cal_margins, cp, why, wn) == 0;
+}
+
+static const char *cal_age(int age)
+{
+    if (age < 0)
+        return NULL;
+    static const char *const g[] = {"Y0T14", "Y15T24", "Y25T34", "Y35T44", "Y45T54", "Y55T64", "Y_GE65"};
+    return age < 15 ? g[0] : age >= 65 ? g[6] : g[(age - 5) / 10];
+}
+
+/* The record's category of margin m (codes joined by '_'); 1 when a part is unknown. */
+static int cal_code(const pview *v, const char *m, char *buf, size_t n)
+{
+    buf[0] = 0;
+    int missing = 0;
+    for (const char *c = m; *c;) {
+        const char *st = strchr(c, '*');
+        size_t k = st ? (size_t)(st - c) : strlen(c);
+        const char *code = NULL;
+        if (k == 3 && !strncmp(c, "SEX", 3))
+            code = strcmp(v->sex, "_U") ? v->sex : NULL;
+        else if (k == 3 && !strncmp(c, "AGE", 3))
+            code = cal_age(v->age);
+        else if (k == 8 && !strncmp(c, "REF_AREA", 8))
+            code = strcmp(v->area, "_U") ? v->area : NULL;
+        else if (k == 8 && !strncmp(c, "NATIVITY", 8))
+            code = strcmp(v->nativity, "_U") ? v->nativity : NULL;
+        if (!code)
+            missing = 1;
+        size_t len = strlen(buf);
+        snprintf(buf + len, n - len, "%s%s", len ? "_" : "", code ? code : "");
+        c += k + (st != NULL);
+    }
+    return missing;
+}
+
+/* Population totals of the calibration margins from the source t->cal_totals
+ * (its weights applied: a census sample is weighted), records with an
+ * unknown category prorated over the known ones so that every margin sums
+ * to the population; written as the margins file of nmdi survey --margins
+ * to DIR/work/calibration/<TABLE>.csv. Returns 0 (why set when calibration
+ * cannot be done: no totals source, a category of the population without
+ * sample records or the reverse) or <0 on an internal error. */
+static int cal_totals(stage *s, const tdecl *t, const cal_plan *cp, const nmdi_table *tb, size_t ccol,
+                      char *path, size_t pn, json_t *info, char *why, size_t wn, nmdi_error *err)
+{
+    nmdi_dataset *ds;
+    nmdi_dsversion v;
+    int rc = nmdi_est_open_latest(s, t->cal_totals, &ds, &v, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        snprintf(why, wn, "no dataset '%s' in the store for the totals", t->cal_totals);
+        return 0;
+    }
+    /* the totals' reference year: that of a table of the same source (the
+     * census year of the configuration), else of its records */
+    tdecl td;
+    memset(&td, 0, sizeof td);
+    for (size_t i = 0; i < s->ndecls && !td.reference_period; i++)
+        if (!strcmp(s->decls[i].source, t->cal_totals) && s->decls[i].reference_period)
+            td.reference_period = s->decls[i].reference_period;
+    int ref_year = ref_year_of(&td, ds, &v);
+    nmdi_strmap *cat[CAL_MAXM] = {0};
+    double *tot[CAL_MAXM] = {0}, known[CAL_MAXM] = {0}, all = 0;
+    const char **names[CAL_MAXM] = {0};
+    size_t cap = 1024;
+    rc = 0;
+    for (size_t m = 0; m < cp->nm && !rc; m++) {
+        cat[m] = nmdi_strmap_new();
+        tot[m] = calloc(cap, sizeof(double));
+        names[m] = calloc(cap, sizeof(char *));
+        if (!cat[m] || !tot[m] || !names[m])
+            rc = -nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    for (size_t part = 0; part < nmdi_dataset_nparts(ds) && !rc; part++) {
+        pcols pc;
+        pcols_open(&pc, ds, part);
+        for (size_t r = 0; r < nmdi_dataset_part_rows(ds, part) && !rc; r++) {
+            pview pv;
+            person_view(&pc, r, s->cfg->country_code, ref_year, &pv);
+            all += pv.weight;
+            for (size_t m = 0; m < cp->nm; m++) {
+                char cb[64];
+                if (cal_code(&pv, cp->m[m], cb, sizeof cb))
+                    continue;
+                int ins;
+                int64_t *ix = nmdi_strmap_put(cat[m], cb, strlen(cb), &ins);
+                if (!ix) {
+                    rc = -nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+                    break;
+                }
+                if (ins) {
+                    *ix = (int64_t)nmdi_strmap_count(cat[m]) - 1;
+                    if ((size_t)*ix >= cap) {
+                        rc = -nmdi_error_set(err, NMDI_EDATA, "calibration margin %s has more than "
+                                             "%zu categories", cp->m[m], cap);
+                        break;
+                    }
+                    names[m][*ix] = nmdi_arena_strdup(s->arena, cb);
+                }
+                tot[m][*ix] += pv.weight;
+                known[m] += pv.weight;
+            }
+        }
+    }
+    nmdi_dataset_close(ds);
+    /* every sample category has a population total and every populated
+     * category has sample records (else R's calibrate cannot be met either) */
+    char *seen = calloc(cap * CAL_MAXM, 1);
+    if (!rc && !seen)
+        rc = -nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    for (size_t m = 0; m < cp->nm && !rc && !why[0]; m++) {
+        for (size_t i = 0; i < tb->nrows && !why[0]; i++) {
+            const char *c = tb->cells[i * tb->ncols + ccol + m];
+            int64_t *ix = nmdi_strmap_get(cat[m], c, strlen(c));
+            if (!ix)
+                snprintf(why, wn, "sample category %s of %s has no population total in %s", c,
+                         cp->m[m], t->cal_totals);
+            else
+                seen[m * cap + (size_t)*ix] = 1;
+        }
+        for (size_t k = 0; k < nmdi_strmap_count(cat[m]) && !why[0]; k++)
+            if (!seen[m * cap + k] && tot[m][k] > 0)
+                snprintf(why, wn, "category %s of %s has no sample record", names[m][k], cp->m[m]);
+    }
+    free(seen);
+    size_t blen = 64;
+    for (size_t m = 0; m < cp->nm && !rc; m++)
+        blen += nmdi_strmap_count(cat[m]) * 96;
+    char *buf = !rc && !why[0] ? malloc(blen) : NULL;
+    if (!rc && !why[0] && !buf)
+        rc = -nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    if (buf) {
+        size_t len = (size_t)snprintf(buf, blen, "variable,category,total\n");
+        for (size_t m = 0; m < cp->nm; m++) {
+            double f = known[m] > 0 ? all / known[m] : 1;
+            for (size_t k = 0; k < nmdi_strmap_count(cat[m]); k++) {
+                char num[40];
+                nmdi_fmt_double(tot[m][k] * f, num);
+                len += (size_t)snprintf(buf + len, blen - len, "CAL%zu,%s,%s\n", m + 1, names[m][k], num);
+            }
+        }
+        snprintf(path, pn, "%s/work/calibration", s->dir);
+        mkdir(path, 0755);
+        snprintf(path, pn, "%s/work/calibration/%s.csv", s->dir, t->id);
+        if (nmdi_write_file_atomic(path, buf, len, err))
+            rc = -(err->code ? err->code : NMDI_EINTERNAL);
+        free(buf);
+        char src[256], rel[256];
+        snprintf(src, sizeof src, "%s version %lld (%lld records)", t->cal_totals,
+                 (long long)v.version, (long long)v.rows);
+        snprintf(rel, sizeof rel, "work/calibration/%s.csv", t->id);
+        json_object_set_new(info, "totals_source", json_string(src));
+        json_object_set_new(info, "population", json_real(all));
+        json_object_set_new(info, "margins_file", json_string(rel));
+    }
+    for (size_t m = 0; m < cp->nm; m++) {
+        nmdi_strmap_free(cat[m]);
+        free(tot[m]);
+        free(names[m]);
+    }
+    return rc;
+}
+
 /* ---- kind: survey_ratio ------------------------------------------------------------------------ */
 static int in_population(const char *pop, const pview *v)
 {
@@ -463,8 +701,12 @@ static int table_survey(stage *s, const tdecl *t, nmdi_error *err)
     /* an in-memory table of strings for the survey engine: every record stays
      * (domains never drop rows); outside the population num = den = 0 */
     uint64_t nrows = nmdi_dataset_rows(ds);
-    enum { C_STRATUM, C_PSU, C_W, C_NAT, C_CIT, C_SEX, C_NUM, C_DEN, NC };
-    static const char *const names[NC] = {"stratum", "psu", "weight", "NATIVITY", "CITIZEN", "SEX", "num", "den"};
+    enum { C_STRATUM, C_PSU, C_W, C_NAT, C_CIT, C_SEX, C_NUM, C_DEN, C_CAL, NC = C_CAL + CAL_MAXM };
+    static const char *const names[NC] = {"stratum", "psu", "weight", "NATIVITY", "CITIZEN", "SEX",
+                                          "num", "den", "CAL1", "CAL2", "CAL3", "CAL4"};
+    cal_plan cp;
+    char why[256] = "";
+    int cal = cal_parse(t, &cp, why, sizeof why);
     nmdi_table tb;
     memset(&tb, 0, sizeof tb);
     tb.arena = nmdi_arena_new(1 << 20);
@@ -498,6 +740,12 @@ static int table_survey(stage *s, const tdecl *t, nmdi_error *err)
             row[C_W] = nmdi_arena_strdup(tb.arena, wb);
             row[C_NAT] = nmdi_arena_strdup(tb.arena, pv.nativity);
             row[C_CIT] = nmdi_arena_strdup(tb.arena, pv.citizen);
+            for (size_t m = 0; m < CAL_MAXM; m++) {
+                char cb[64] = "";
+                if (cal && m < cp.nm && cal_code(&pv, cp.m[m], cb, sizeof cb) && !why[0])
+                    snprintf(why, sizeof why, "a sample record has no %s", cp.m[m]);
+                row[C_CAL + m] = nmdi_arena_strdup(tb.arena, cb);
+            }
             row[C_SEX] = nmdi_arena_strdup(tb.arena, pv.sex);
             /* outside the population, and where a value is missing inside it, the
              * variables are missing (NA): the record stays in the design (strata and
@@ -520,7 +768,39 @@ static int table_survey(stage *s, const tdecl *t, nmdi_error *err)
     spec.nest = 1;
     spec.lonely = NMDI_SVY_LONELY_ADJUST;
     nmdi_svy_design *d = NULL;
-    rc = nmdi_svy_design_new(&d, &tb, &spec, err);
+    /* calibration to the totals of another source (integration of sources);
+     * when it cannot be done the design weights are used and the metadata
+     * say why */
+    char mpath[4200] = "";
+    json_t *calinfo = NULL;
+    if (cal) {
+        calinfo = json_pack("{s:s, s:s, s:s}", "method", t->cal_method, "totals", t->cal_totals,
+                            "margins", t->cal_margins);
+        if (!why[0] && cal_totals(s, t, &cp, &tb, C_CAL, mpath, sizeof mpath, calinfo, why,
+                                  sizeof why, err) < 0) {
+            json_decref(calinfo);
+            nmdi_arena_free(tb.arena);
+            return -(err->code ? err->code : NMDI_EINTERNAL);
+        }
+        if (!why[0]) {
+            spec.calibrate = !strcmp(t->cal_method, "linear") ? NMDI_SVY_CAL_LINEAR : NMDI_SVY_CAL_RAKING;
+            spec.margins = mpath;
+            nmdi_error cerr;
+            nmdi_error_clear(&cerr);
+            if (nmdi_svy_design_new(&d, &tb, &spec, &cerr) != 0) {
+                snprintf(why, sizeof why, "%.200s", cerr.msg);
+                d = NULL;
+                spec.calibrate = NMDI_SVY_CAL_NONE;
+                spec.margins = NULL;
+            }
+        }
+        json_object_set_new(calinfo, "status", json_string(why[0] ? "not calibrated" : "calibrated"));
+        if (why[0]) {
+            json_object_set_new(calinfo, "reason", json_string(why));
+            nmdi_note(s->ctx, "  %-20s not calibrated: %s; design weights used", t->id, why);
+        }
+    }
+    rc = d ? 0 : nmdi_svy_design_new(&d, &tb, &spec, err);
     nmdi_cube *cube = NULL;
     static const char *const cdims[] = {"MIGRATORY_STATUS", "SEX"};
     if (!rc && !(cube = nmdi_cube_new(2, cdims)))
@@ -564,17 +844,25 @@ static int table_survey(stage *s, const tdecl *t, nmdi_error *err)
     nmdi_arena_free(tb.arena);
     if (rc) {
         nmdi_cube_free(cube);
+        json_decref(calinfo);
         return -rc;
     }
     nmdi_cube_sort(cube);
-    char ref[16], src[512], method[512];
+    char ref[16], src[512], method[1024], calm[512] = "";
+    if (calinfo && spec.calibrate != NMDI_SVY_CAL_NONE)
+        snprintf(calm, sizeof calm, "; weights calibrated (%s, as R's calibrate) to the population "
+                 "totals of %s by %s, and SEs from the residuals of the calibration", t->cal_method,
+                 t->cal_totals, t->cal_margins);
+    else if (calinfo)
+        snprintf(calm, sizeof calm, "; weights not calibrated (%s)", why);
     snprintf(ref, sizeof ref, "%d", ref_year);
     snprintf(src, sizeof src, "%s (survey), version %lld, %lld records", t->source,
              (long long)v.version, (long long)v.rows);
     snprintf(method, sizeof method,
              "ratio %s/%s over %s; stratified two-stage design (strata, PSUs, weights), Taylor "
-             "linearisation, 95%% normal confidence interval; lonely PSUs centred (adjust)",
-             t->numerator, t->denominator, t->population ? t->population : "all");
+             "linearisation, 95%% normal confidence interval; lonely PSUs centred (adjust)%s",
+             t->numerator, t->denominator, t->population ? t->population : "all", calm);
+    s->meta_extra = calinfo ? json_pack("{s:o}", "calibration", calinfo) : NULL;
     rc = nmdi_est_write_table(s, t, cube, src, method, ref, err);
     nmdi_cube_free(cube);
     return rc ? -rc : 1;
@@ -883,6 +1171,53 @@ static const char *cfg_s(const nmdi_cfg_node *m, const char *k)
     return x && x->kind == NMDI_CFG_SCALAR ? x->str : NULL;
 }
 
+/* `calibration:` of a survey table: `none`, or {method: raking|linear,
+ * totals: SOURCE, margins: [SEX*AGE, REF_AREA]}. */
+static int cfg_calibration(stage *s, const nmdi_cfg_node *m, tdecl *t, nmdi_error *err)
+{
+    const nmdi_cfg_node *c = nmdi_cfg_get(m, "calibration");
+    if (!c)
+        return 0;
+    if (c->kind == NMDI_CFG_SCALAR) {
+        if (strcmp(c->str, "none"))
+            return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, c->line, "calibration",
+                                 "table %s: calibration is none or {method, totals, margins}", t->id);
+        t->cal_method = "none";
+        return 0;
+    }
+    static const char *const keys[] = {"method", "totals", "margins", NULL};
+    if (c->kind != NMDI_CFG_MAP)
+        return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, c->line, "calibration",
+                             "table %s: calibration is none or {method, totals, margins}", t->id);
+    if (nmdi_cfg_check_keys(c, s->cfg->path, "calibration", keys, err))
+        return err->code;
+    const char *meth = cfg_s(c, "method");
+    if (!meth || (strcmp(meth, "raking") && strcmp(meth, "linear") && strcmp(meth, "none")))
+        return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, c->line, "method",
+                             "table %s: calibration method must be raking, linear or none", t->id);
+    t->cal_method = meth;
+    if (cfg_s(c, "totals"))
+        t->cal_totals = cfg_s(c, "totals");
+    const nmdi_cfg_node *mg = nmdi_cfg_get(c, "margins");
+    if (mg && mg->kind == NMDI_CFG_SCALAR) {
+        t->cal_margins = mg->str;
+    } else if (mg && mg->kind == NMDI_CFG_SEQ) {
+        char *j = nmdi_arena_strdup(s->arena, "");
+        for (size_t k = 0; k < mg->n && j; k++)
+            j = nmdi_arena_sprintf(s->arena, "%s%s%s", j, k ? "," : "",
+                                   mg->items[k]->kind == NMDI_CFG_SCALAR ? mg->items[k]->str : "?");
+        t->cal_margins = j;
+    }
+    if (strcmp(meth, "none") && (!t->cal_totals || !t->cal_margins))
+        return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, c->line, "calibration",
+                             "table %s: calibration needs totals (a source) and margins", t->id);
+    char why[160];
+    if (t->cal_margins && cal_split(t->cal_margins, NULL, why, sizeof why))
+        return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, mg ? mg->line : c->line, "margins",
+                             "table %s: %s", t->id, why);
+    return 0;
+}
+
 /* Entries of `tables:` without a kind amend the default table of the same id
  * (e.g. its reference_period or names); entries with a kind declare tables.
  * When every entry only amends, the default set is produced with the
@@ -894,7 +1229,8 @@ static int amend_defaults(stage *s, const nmdi_cfg_node *tabs, tdecl **out, size
     if (!d)
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     memcpy(d, nmdi_est_defaults, NDEFAULTS * sizeof *nmdi_est_defaults);
-    static const char *const keys[] = {"id", "name", "description", "reference_period", "topic", NULL};
+    static const char *const keys[] = {"id", "name", "description", "reference_period", "topic",
+                                       "calibration", NULL};
     for (size_t i = 0; i < tabs->n; i++) {
         const nmdi_cfg_node *m = tabs->items[i];
         if (nmdi_cfg_check_keys(m, s->cfg->path, "tables (amending a default table)", keys, err))
@@ -921,6 +1257,11 @@ static int amend_defaults(stage *s, const nmdi_cfg_node *tabs, tdecl **out, size
             t->reference_period = cfg_s(m, "reference_period");
         if (cfg_s(m, "topic"))
             t->topic = cfg_s(m, "topic");
+        if (nmdi_cfg_get(m, "calibration") && strcmp(t->kind, "survey_ratio"))
+            return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, m->line, "calibration",
+                                 "table %s: only survey tables are calibrated", t->id);
+        if (cfg_calibration(s, m, t, err))
+            return err->code;
         t->line = m->line;
     }
     *out = d;
@@ -932,7 +1273,11 @@ static int read_decls(stage *s, tdecl **out, size_t *n, nmdi_error *err)
 {
     const nmdi_cfg_node *tabs = nmdi_cfg_get(s->cfg->root, "tables");
     if (!tabs || tabs->n == 0) {
-        *out = (tdecl *)nmdi_est_defaults;
+        tdecl *d = nmdi_arena_calloc(s->arena, NDEFAULTS, sizeof *d);
+        if (!d)
+            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        memcpy(d, nmdi_est_defaults, NDEFAULTS * sizeof *nmdi_est_defaults);
+            *out = d;
         *n = NDEFAULTS;
         return 0;
     }
@@ -946,7 +1291,7 @@ static int read_decls(stage *s, tdecl **out, size_t *n, nmdi_error *err)
     static const char *const keys[] = {"id", "kind", "source", "topic", "name", "description",
                                        "reference_period", "filter", "unit", "numerator",
                                        "denominator", "population", "table", "dimensions", "event",
-                                       NULL};
+                                       "calibration", NULL};
     for (size_t i = 0; i < tabs->n; i++) {
         const nmdi_cfg_node *m = tabs->items[i];
         if (nmdi_cfg_check_keys(m, s->cfg->path, "tables", keys, err))
@@ -1015,6 +1360,11 @@ static int read_decls(stage *s, tdecl **out, size_t *n, nmdi_error *err)
                                          "PARTNER_COUNTRY, FORMER_CITIZENSHIP, REF_AREA, REASON)",
                                          t->id, t->dims[k] ? t->dims[k] : "");
         }
+        if (nmdi_cfg_get(m, "calibration") && strcmp(t->kind, "survey_ratio"))
+            return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, m->line, "calibration",
+                                 "table %s: only survey tables are calibrated", t->id);
+        if (cfg_calibration(s, m, t, err))
+            return err->code;
         if (!strcmp(t->kind, "survey_ratio") && (!t->numerator || !t->denominator))
             return nmdi_error_at(err, NMDI_EDATA, s->cfg->path, m->line, "numerator",
                                  "table %s: a survey_ratio needs numerator and denominator", t->id);
@@ -1056,6 +1406,8 @@ int nmdi_estimate_infra(const nmdi_ctx *ctx, const char *dir, nmdi_estimate_summ
     size_t nd = 0;
     if (!rc)
         rc = read_decls(&s, &decl, &nd, err);
+    s.decls = decl;
+    s.ndecls = nd;
     nmdi_mobile_result mr;
     memset(&mr, 0, sizeof mr);
     int have_mobile = 0;

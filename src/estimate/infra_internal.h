@@ -24,6 +24,10 @@ typedef struct tdecl {
     const char *dims[MAXDIMS];
     long line;
     const char *event; /* events: the event codes counted (comma list) */
+    /* survey_ratio: calibration of the weights to population totals of
+     * another source (method raking|linear; NULL: none), margins a comma
+     * list of concepts or crossings of concepts ("SEX*AGE,REF_AREA") */
+    const char *cal_method, *cal_totals, *cal_margins;
 } tdecl;
 
 extern const tdecl nmdi_est_defaults[];
@@ -64,6 +68,9 @@ typedef struct stage {
     int mob_min;      /* mobile: smallest published cell (subscribers) */
     double mob_share; /* mobile: operator market share                  */
     char skip[160];   /* why the current table was not produced (empty: no dataset) */
+    void *meta_extra; /* json_t object merged into the next table's metadata, then freed */
+    const tdecl *decls; /* the tables of this run */
+    size_t ndecls;
 } stage;
 
 /* Open the latest version of a dataset; 1 opened, 0 none, <0 error. */
