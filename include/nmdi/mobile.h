@@ -50,6 +50,9 @@ typedef struct nmdi_mobile_params {
     int min_subscribers;        /* redaction threshold (default 15)           */
     double market_share;        /* operator's share of the population (0..1]  */
     const char *home_country;   /* the country's own code (alpha-3)           */
+    /* nmdi_mobile_run_file only: */
+    const char *tmpdir;         /* partition files (NULL: $TMPDIR or /tmp)    */
+    size_t partition_records;   /* records per partition (0: 2^21)            */
 } nmdi_mobile_params;
 
 void nmdi_mobile_params_default(nmdi_mobile_params *p);
@@ -79,9 +82,27 @@ typedef struct nmdi_mobile_result {
 
 enum { NMDI_MOBILE_DOMESTIC = 0, NMDI_MOBILE_INBOUND = 1, NMDI_MOBILE_OUTBOUND = 2 };
 
+/* The whole derivation over records in memory. */
 int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
                     const nmdi_mobile_input *in, nmdi_mobile_result *out, nmdi_error *err);
 void nmdi_mobile_result_free(nmdi_mobile_result *r);
+/* 0, or NMDI_EDATA for a market share outside (0,1] or a bad rule. */
+int nmdi_mobile_check(const nmdi_mobile_params *p, nmdi_error *err);
+
+/* The derivation in steps, for records split by subscriber (every record of
+ * a subscriber in the same part): one accumulator per part, filled with
+ * nmdi_mobile_acc_add (dmax = the last day of the WHOLE data), merged, and
+ * finished into the cubes. Counts and cell keys are integers, so the result
+ * does not depend on the partitioning or the order of merging. An
+ * accumulator is used by one thread at a time. */
+typedef struct nmdi_mobile_acc nmdi_mobile_acc;
+nmdi_mobile_acc *nmdi_mobile_acc_new(void); /* NULL on OOM */
+void nmdi_mobile_acc_free(nmdi_mobile_acc *acc);
+int nmdi_mobile_acc_add(nmdi_mobile_acc *acc, const nmdi_mobile_params *p,
+                        const nmdi_mobile_input *in, nmdi_date dmax, nmdi_error *err);
+int nmdi_mobile_acc_merge(nmdi_mobile_acc *dst, const nmdi_mobile_acc *src, nmdi_error *err);
+int nmdi_mobile_acc_finish(nmdi_mobile_acc *acc, const nmdi_mobile_params *p,
+                           nmdi_mobile_result *out, nmdi_error *err);
 
 /* ---- presence files -------------------------------------------------------
  * Two CSV layouts are read (column names in any case): the plain one of
@@ -111,7 +132,14 @@ typedef int (*nmdi_mobile_sink_fn)(void *arg, uint64_t subscriber, nmdi_date day
                                    nmdi_error *err);
 int nmdi_mobile_read_csv(const char *path, const nmdi_mobile_maps *maps, nmdi_mobile_sink_fn fn,
                          void *arg, nmdi_mobile_file_stats *st, nmdi_error *err);
-/* nmdi_mobile_run over the records of a presence file (maps may be NULL). */
+/* nmdi_mobile_run over the records of a presence file (maps may be NULL),
+ * memory-bounded: a first pass hashes each subscriber to one of
+ * ceil(records / p->partition_records) partitions and appends its records,
+ * typed (21 bytes each), to a temporary file per partition in a private
+ * directory under p->tmpdir; the partitions are then derived one by one on
+ * ctx's thread pool (each read back, processed and deleted) and merged.
+ * Memory: about 40 bytes per record of one partition per thread, plus the
+ * cells. The results are identical to nmdi_mobile_run on the same records. */
 int nmdi_mobile_run_file(const nmdi_ctx *ctx, const nmdi_mobile_params *p, const char *path,
                          const nmdi_mobile_maps *maps, nmdi_mobile_result *out,
                          nmdi_mobile_file_stats *st, nmdi_error *err);

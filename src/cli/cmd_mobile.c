@@ -85,6 +85,8 @@ int nmdi_cmd_mobile(nmdi_ctx *ctx, int argc, char **argv)
                                          {"json", no_argument, NULL, 'j'},
                                          {"mcc", required_argument, NULL, 'M'},
                                          {"areas", required_argument, NULL, 'A'},
+                                         {"tmpdir", required_argument, NULL, 'D'},
+                                         {"partition-records", required_argument, NULL, 'P'},
                                          {0, 0, 0, 0}};
     nmdi_mobile_params p;
     nmdi_mobile_params_default(&p);
@@ -99,6 +101,13 @@ int nmdi_cmd_mobile(nmdi_ctx *ctx, int argc, char **argv)
         case 'j': json = 1; break;
         case 'M': mcc = optarg; break;
         case 'A': areas = optarg; break;
+        case 'D': p.tmpdir = optarg; break;
+        case 'P':
+            if (nmdi_parse_int64(optarg, &iv) || iv < 1)
+                return nmdi_cli_usage(&nmdi_cmd_mobile_info, "--partition-records needs a "
+                                      "positive number, not '%s'", optarg);
+            p.partition_records = (size_t)iv;
+            break;
         case 'o': outdir = optarg; break;
         case 'g':
         case 'm':
@@ -198,6 +207,7 @@ const nmdi_cmd_info nmdi_cmd_mobile_info = {
     "                  [--gap DAYS] [--min-subscribers N] [--market-share S]\n"
     "                  [--threshold DAYS] [--window DAYS] [--as-of YYYY-MM-DD]\n"
     "                  [--mcc MCC.csv] [--areas AREAS.csv]\n"
+    "                  [--tmpdir DIR] [--partition-records N]\n"
     "       nmdi mobile --compare DIR [--json] [--min-subscribers N] [--market-share S]\n\n"
     "FILE has one row per subscriber and day: subscriber (pseudonymised key), date,\n"
     "area (subdivision, or the visited country's alpha-3 when roaming abroad),\n"
@@ -214,7 +224,11 @@ const nmdi_cmd_info nmdi_cmd_mobile_info = {
     "--min-subscribers (default 15) are redacted. Method: docs/methods-mobile.md.\n"
     "The operator layout (SUBSCRIBER, DAY, AREA, MCC_HOME, ROAM, VISITED_MCC) is read\n"
     "too: mobile country codes through the MCC table (data/mcc.csv, or --mcc), operator\n"
-    "areas through --areas (operator area, subdivision).\n\n"
+    "areas through --areas (operator area, subdivision).\n"
+    "Memory is bounded: a first pass splits the records by a hash of the subscriber\n"
+    "into typed temporary files of about --partition-records records (default\n"
+    "2097152) under --tmpdir (default $TMPDIR or /tmp), 21 bytes per record; the\n"
+    "partitions are then derived in parallel (--threads) and deleted.\n\n"
     "--compare DIR sets the mobile-based estimates of a synthetic country against its\n"
     "truth and the border-based estimates. DIR is the output of `nmdi synth` (truth/,\n"
     "sources/, synth.json) or an infrastructure built by `nmdi demo` (incoming/ holds\n"

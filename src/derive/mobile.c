@@ -20,6 +20,8 @@ void nmdi_mobile_params_default(nmdi_mobile_params *p)
     p->min_subscribers = 15;
     p->market_share = 1.0;
     p->home_country = "";
+    p->tmpdir = NULL;
+    p->partition_records = 0;
 }
 
 /* ---- aggregation: cells of distinct subscribers --------------------------- */
@@ -59,21 +61,9 @@ static void agg_free(agg *g)
     nmdi_strmap_free(g->idx);
 }
 
-/* add one subscriber with fixed-point record key rk to the cell of codes
- * (prov: the subscriber's classification there is provisional) */
-static int agg_add(agg *g, const char *const *codes, uint64_t rk, int prov)
+/* the index of the cell of joined key (p bytes), created when new; -1 on OOM */
+static int64_t agg_slot(agg *g, const char *key, size_t p)
 {
-    char key[512];
-    size_t p = 0;
-    for (size_t i = 0; i < g->ndims; i++) {
-        size_t l = strlen(codes[i]);
-        if (p + l + 2 >= sizeof key)
-            return -1;
-        memcpy(key + p, codes[i], l);
-        p += l;
-        key[p++] = '\x1f';
-    }
-    key[p] = 0;
     int ins;
     int64_t *v = nmdi_strmap_put(g->idx, key, p, &ins);
     if (!v)
@@ -107,10 +97,46 @@ static int agg_add(agg *g, const char *const *codes, uint64_t rk, int prov)
         g->prov[g->ncell] = 0;
         *v = (int64_t)++g->ncell;
     }
-    size_t i = (size_t)(*v - 1);
+    return *v - 1;
+}
+
+/* add one subscriber with fixed-point record key rk to the cell of codes
+ * (prov: the subscriber's classification there is provisional) */
+static int agg_add(agg *g, const char *const *codes, uint64_t rk, int prov)
+{
+    char key[512];
+    size_t p = 0;
+    for (size_t i = 0; i < g->ndims; i++) {
+        size_t l = strlen(codes[i]);
+        if (p + l + 2 >= sizeof key)
+            return -1;
+        memcpy(key + p, codes[i], l);
+        p += l;
+        key[p++] = '\x1f';
+    }
+    key[p] = 0;
+    int64_t s = agg_slot(g, key, p);
+    if (s < 0)
+        return -1;
+    size_t i = (size_t)s;
     g->n[i]++;
     g->prov[i] += prov != 0;
     g->ck[i] = (g->ck[i] + rk) & KEY_MASK;
+    return 0;
+}
+
+/* add every cell of src into dst: counts and key sums are integers, so the
+ * result does not depend on the order of merging */
+static int agg_merge(agg *dst, const agg *src)
+{
+    for (size_t c = 0; c < src->ncell; c++) {
+        int64_t s = agg_slot(dst, src->keys[c], strlen(src->keys[c]));
+        if (s < 0)
+            return -1;
+        dst->n[s] += src->n[c];
+        dst->prov[s] += src->prov[c];
+        dst->ck[s] = (dst->ck[s] + src->ck[c]) & KEY_MASK;
+    }
     return 0;
 }
 
@@ -291,53 +317,73 @@ static int spells_to_cells(const nmdi_mobile_input *in, const nmdi_mobile_params
     return rc;
 }
 
-int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
-                    const nmdi_mobile_input *in, nmdi_mobile_result *out, nmdi_error *err)
+/* ---- the accumulator: partial results of any set of whole subscribers ---- */
+struct nmdi_mobile_acc {
+    agg gin, gout, gint, glt;
+    int inited;             /* aggs initialised */
+    uint64_t subscribers, machines, records;
+    spell *sp;              /* scratch, reused across subscribers */
+    size_t spcap;
+    nmdi_date *cdate;
+    uint8_t *cdir;
+    nmdi_residence_result *res;
+    size_t ccap;
+};
+
+nmdi_mobile_acc *nmdi_mobile_acc_new(void)
 {
-    (void)ctx;
-    memset(out, 0, sizeof *out);
-    if (p->market_share <= 0 || p->market_share > 1)
-        return nmdi_error_set(err, NMDI_EDATA, "market_share must be in (0, 1], not %g",
-                              p->market_share);
-    if (nmdi_residence_rule_check(&p->rule, err))
-        return err->code;
+    nmdi_mobile_acc *acc = calloc(1, sizeof *acc);
+    if (!acc)
+        return NULL;
+    if (agg_init(&acc->gin, 3) || (acc->inited = 1, agg_init(&acc->gout, 3)) ||
+        (acc->inited = 2, agg_init(&acc->gint, 3)) || (acc->inited = 3, agg_init(&acc->glt, 3))) {
+        nmdi_mobile_acc_free(acc);
+        return NULL;
+    }
+    acc->inited = 4;
+    return acc;
+}
+
+void nmdi_mobile_acc_free(nmdi_mobile_acc *acc)
+{
+    if (!acc)
+        return;
+    if (acc->inited >= 1)
+        agg_free(&acc->gin);
+    if (acc->inited >= 2)
+        agg_free(&acc->gout);
+    if (acc->inited >= 3)
+        agg_free(&acc->gint);
+    if (acc->inited >= 4)
+        agg_free(&acc->glt);
+    free(acc->sp);
+    free(acc->cdate);
+    free(acc->cdir);
+    free(acc->res);
+    free(acc);
+}
+
+int nmdi_mobile_acc_add(nmdi_mobile_acc *acc, const nmdi_mobile_params *p,
+                        const nmdi_mobile_input *in, nmdi_date dmax, nmdi_error *err)
+{
     size_t n = in->n;
     size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    spell *sp = NULL;
-    size_t spcap = 0;
-    nmdi_date *cdate = NULL;
-    uint8_t *cdir = NULL;
-    nmdi_residence_result *res = NULL;
-    size_t ccap = 0;
-    agg gin, gout, gint, glt;
-    int rc = NMDI_EINTERNAL;
-    int inited = 0;
-    if (!idx || agg_init(&gin, 3) || (inited = 1, agg_init(&gout, 3)) ||
-        (inited = 2, agg_init(&gint, 3)) || (inited = 3, agg_init(&glt, 3)))
-        goto oom;
-    inited = 4;
-    nmdi_date dmin = INT32_MAX, dmax = INT32_MIN;
-    for (size_t i = 0; i < n; i++) {
+    if (!idx)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory in the mobile derivation");
+    for (size_t i = 0; i < n; i++)
         idx[i] = i;
-        if (in->day[i] != NMDI_DATE_NONE) {
-            if (in->day[i] < dmin)
-                dmin = in->day[i];
-            if (in->day[i] > dmax)
-                dmax = in->day[i];
-        }
-    }
     sortctx sc = {in};
     qsort_r(idx, n, sizeof *idx, cmp_rec, &sc);
     nmdi_residence_rule rule = p->rule;
     if (rule.cutoff == NMDI_DATE_NONE)
         rule.cutoff = dmax;
-    out->records = n;
+    acc->records += n;
     for (size_t a = 0; a < n;) {
         size_t b = a;
         uint64_t sub = in->subscriber[idx[a]];
         while (b < n && in->subscriber[idx[b]] == sub)
             b++;
-        out->subscribers++;
+        acc->subscribers++;
         uint64_t rk = record_key(sub);
         int inbound = 0, outbound = 0;
         for (size_t i = a; i < b; i++) {
@@ -363,7 +409,7 @@ int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
         }
         if (!outbound && one_area && first != NMDI_DATE_NONE && last - first + 1 >= 60 &&
             (double)ndays >= 0.9 * (double)(last - first + 1)) {
-            out->machines++;
+            acc->machines++;
             a = b;
             continue;
         }
@@ -377,43 +423,43 @@ int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
                                  : in->roaming[r] == NMDI_MOBILE_OUTBOUND;
             if (!counts)
                 continue;
-            if (nsp && in->day[r] - sp[nsp - 1].last <= p->gap_days) {
-                sp[nsp - 1].last = in->day[r];
-                sp[nsp - 1].b = i + 1;
+            if (nsp && in->day[r] - acc->sp[nsp - 1].last <= p->gap_days) {
+                acc->sp[nsp - 1].last = in->day[r];
+                acc->sp[nsp - 1].b = i + 1;
                 continue;
             }
-            if (nsp == spcap) {
-                spcap = spcap ? spcap * 2 : 16;
-                spell *ns = realloc(sp, spcap * sizeof *ns);
+            if (nsp == acc->spcap) {
+                acc->spcap = acc->spcap ? acc->spcap * 2 : 16;
+                spell *ns = realloc(acc->sp, acc->spcap * sizeof *ns);
                 if (!ns)
-                    goto oom;
-                sp = ns;
+                    goto fail;
+                acc->sp = ns;
             }
-            sp[nsp].a = i;
-            sp[nsp].b = i + 1;
-            sp[nsp].first = sp[nsp].last = in->day[r];
+            acc->sp[nsp].a = i;
+            acc->sp[nsp].b = i + 1;
+            acc->sp[nsp].first = acc->sp[nsp].last = in->day[r];
             nsp++;
         }
         if (nsp) {
             /* synthetic crossings: into the spell at its first day, out of it the day
              * after its last day unless the data end within the gap */
-            if (2 * nsp > ccap) {
-                ccap = 2 * nsp;
-                nmdi_date *d2 = realloc(cdate, ccap * sizeof *d2);
-                uint8_t *r2 = realloc(cdir, ccap);
-                nmdi_residence_result *s2 = realloc(res, ccap * sizeof *s2);
+            if (2 * nsp > acc->ccap) {
+                acc->ccap = 2 * nsp;
+                nmdi_date *d2 = realloc(acc->cdate, acc->ccap * sizeof *d2);
+                uint8_t *r2 = realloc(acc->cdir, acc->ccap);
+                nmdi_residence_result *s2 = realloc(acc->res, acc->ccap * sizeof *s2);
                 if (d2)
-                    cdate = d2;
+                    acc->cdate = d2;
                 if (r2)
-                    cdir = r2;
+                    acc->cdir = r2;
                 if (s2)
-                    res = s2;
+                    acc->res = s2;
                 if (!d2 || !r2 || !s2)
-                    goto oom;
+                    goto fail;
             }
-            if (spells_to_cells(in, p, &rule, idx, sp, nsp, inbound, rk, cdate, cdir, res, &gin,
-                                &gout, &glt, dmax))
-                goto oom;
+            if (spells_to_cells(in, p, &rule, idx, acc->sp, nsp, inbound, rk, acc->cdate, acc->cdir, acc->res, &acc->gin,
+                                &acc->gout, &acc->glt, dmax))
+                goto fail;
         }
         /* internal mobility of domestic subscribers: home area per month */
         if (!inbound) {
@@ -432,8 +478,8 @@ int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
                 const char *best = modal_of(in, idx, i, j, in->area, NMDI_MOBILE_DOMESTIC);
                 if (best && prev_mon[0]) {
                     const char *codes[] = {mon, prev_area, best};
-                    if (agg_add(&gint, codes, rk, 0))
-                        goto oom;
+                    if (agg_add(&acc->gint, codes, rk, 0))
+                        goto fail;
                 }
                 if (best) {
                     memcpy(prev_mon, mon, sizeof mon);
@@ -444,38 +490,72 @@ int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
         }
         a = b;
     }
-    {
-        static const char *const din[] = {"TIME_PERIOD", "HOME_COUNTRY", "PRESENCE_TYPE"};
-        static const char *const dout[] = {"TIME_PERIOD", "VISITED_COUNTRY", "ABSENCE_TYPE"};
-        static const char *const dint[] = {"TIME_PERIOD", "ORIGIN_AREA", "DESTINATION_AREA"};
-        static const char *const dlt[] = {"TIME_PERIOD", "FLOW", "COUNTERPART_AREA"};
-        out->inbound = agg_cube(&gin, din, p, &out->redacted);
-        out->outbound = agg_cube(&gout, dout, p, &out->redacted);
-        out->internal = agg_cube(&gint, dint, p, &out->redacted);
-        out->longterm = agg_cube(&glt, dlt, p, &out->redacted);
-        if (!out->inbound || !out->outbound || !out->internal || !out->longterm) {
-            nmdi_mobile_result_free(out);
-            goto oom;
-        }
-    }
-    rc = 0;
-    goto done;
-oom:
-    nmdi_error_set(err, NMDI_EINTERNAL, "out of memory in the mobile derivation");
-done:
-    if (inited >= 1)
-        agg_free(&gin);
-    if (inited >= 2)
-        agg_free(&gout);
-    if (inited >= 3)
-        agg_free(&gint);
-    if (inited >= 4)
-        agg_free(&glt);
     free(idx);
-    free(sp);
-    free(cdate);
-    free(cdir);
-    free(res);
+    return 0;
+fail:
+    free(idx);
+    return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory in the mobile derivation");
+}
+
+int nmdi_mobile_acc_merge(nmdi_mobile_acc *dst, const nmdi_mobile_acc *src, nmdi_error *err)
+{
+    if (agg_merge(&dst->gin, &src->gin) || agg_merge(&dst->gout, &src->gout) ||
+        agg_merge(&dst->gint, &src->gint) || agg_merge(&dst->glt, &src->glt))
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory in the mobile derivation");
+    dst->subscribers += src->subscribers;
+    dst->machines += src->machines;
+    dst->records += src->records;
+    return 0;
+}
+
+int nmdi_mobile_acc_finish(nmdi_mobile_acc *acc, const nmdi_mobile_params *p,
+                           nmdi_mobile_result *out, nmdi_error *err)
+{
+    memset(out, 0, sizeof *out);
+    static const char *const din[] = {"TIME_PERIOD", "HOME_COUNTRY", "PRESENCE_TYPE"};
+    static const char *const dout[] = {"TIME_PERIOD", "VISITED_COUNTRY", "ABSENCE_TYPE"};
+    static const char *const dint[] = {"TIME_PERIOD", "ORIGIN_AREA", "DESTINATION_AREA"};
+    static const char *const dlt[] = {"TIME_PERIOD", "FLOW", "COUNTERPART_AREA"};
+    out->inbound = agg_cube(&acc->gin, din, p, &out->redacted);
+    out->outbound = agg_cube(&acc->gout, dout, p, &out->redacted);
+    out->internal = agg_cube(&acc->gint, dint, p, &out->redacted);
+    out->longterm = agg_cube(&acc->glt, dlt, p, &out->redacted);
+    out->subscribers = acc->subscribers;
+    out->machines = acc->machines;
+    out->records = acc->records;
+    if (!out->inbound || !out->outbound || !out->internal || !out->longterm) {
+        nmdi_mobile_result_free(out);
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory in the mobile derivation");
+    }
+    return 0;
+}
+
+int nmdi_mobile_check(const nmdi_mobile_params *p, nmdi_error *err)
+{
+    if (!(p->market_share > 0 && p->market_share <= 1))
+        return nmdi_error_set(err, NMDI_EDATA, "market_share must be in (0, 1], not %g",
+                              p->market_share);
+    return nmdi_residence_rule_check(&p->rule, err);
+}
+
+int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
+                    const nmdi_mobile_input *in, nmdi_mobile_result *out, nmdi_error *err)
+{
+    (void)ctx;
+    memset(out, 0, sizeof *out);
+    if (nmdi_mobile_check(p, err))
+        return err->code;
+    nmdi_date dmax = INT32_MIN;
+    for (size_t i = 0; i < in->n; i++)
+        if (in->day[i] != NMDI_DATE_NONE && in->day[i] > dmax)
+            dmax = in->day[i];
+    nmdi_mobile_acc *acc = nmdi_mobile_acc_new();
+    if (!acc)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory in the mobile derivation");
+    int rc = nmdi_mobile_acc_add(acc, p, in, dmax, err);
+    if (!rc)
+        rc = nmdi_mobile_acc_finish(acc, p, out, err);
+    nmdi_mobile_acc_free(acc);
     return rc;
 }
 

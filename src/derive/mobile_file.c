@@ -7,12 +7,17 @@
  * alpha-3 through the MCC table (data/mcc.csv) and whose operator areas are
  * mapped to subdivisions through the operator's area table. Subscriber keys
  * are hashed as they are read (the clear key is never kept). Code strings
- * are interned once, so a record costs 16 bytes in memory.
+ * are interned once. nmdi_mobile_run_file bounds memory by partitioning the
+ * records by subscriber into typed temporary files.
  */
 #include "nmdi/csv.h"
 #include "nmdi/mobile.h"
 
-#include <ctype.h>
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,74 +222,155 @@ int nmdi_mobile_read_csv(const char *path, const nmdi_mobile_maps *maps, nmdi_mo
     return rc < 0 ? err->code : rc;
 }
 
-/* ---- whole file in memory ------------------------------------------------ */
-typedef struct collect {
-    size_t n, cap;
-    uint64_t *sub;
-    nmdi_date *day;
-    uint32_t *area, *home;  /* interned code ids */
-    uint8_t *roam;
-    nmdi_strmap *ids;       /* code -> id + 1 */
-    const char **str;       /* id -> code (owned by arena) */
+/* ---- memory-bounded run: subscriber-hash partitions on disk --------------
+ * A record on disk: subscriber (8 bytes), day (4), area id (4), home id (4),
+ * roaming (1), little-endian as the machine writes it (the files live only
+ * for the run, on the machine that wrote them). */
+enum { REC_BYTES = 21, BUF_BYTES = 1 << 15 };
+
+typedef struct part_out {
+    FILE *f;
+    unsigned char *buf;
+    size_t used;
+    uint64_t n;
+} part_out;
+
+typedef struct prun {
+    const nmdi_mobile_params *p;
+    char dir[4096];
+    size_t nparts;
+    part_out *out;
+    /* interned codes: id -> string (arena), string -> id + 1 */
+    nmdi_strmap *ids;
+    const char **str;
     size_t nstr, strcap;
     nmdi_arena *arena;
-} collect;
+    nmdi_date dmax;
+    /* pass 2 */
+    nmdi_mobile_acc *total;
+    pthread_mutex_t lock;
+    nmdi_error *errs; /* one per partition */
+} prun;
 
-static int intern(collect *c, const char *s, uint32_t *id)
+static void part_path(const prun *r, size_t part, char *out, size_t size)
+{
+    snprintf(out, size, "%s/part-%05zu.bin", r->dir, part);
+}
+
+static int intern(prun *r, const char *s, uint32_t *id)
 {
     int ins;
-    int64_t *v = nmdi_strmap_put(c->ids, s, strlen(s), &ins);
+    int64_t *v = nmdi_strmap_put(r->ids, s, strlen(s), &ins);
     if (!v)
         return -1;
     if (ins) {
-        if (c->nstr == c->strcap) {
-            size_t nc = c->strcap ? 2 * c->strcap : 256;
-            const char **x = realloc(c->str, nc * sizeof *x);
+        if (r->nstr == r->strcap) {
+            size_t nc = r->strcap ? 2 * r->strcap : 256;
+            const char **x = realloc(r->str, nc * sizeof *x);
             if (!x)
                 return -1;
-            c->str = x;
-            c->strcap = nc;
+            r->str = x;
+            r->strcap = nc;
         }
-        if (!(c->str[c->nstr] = nmdi_arena_strdup(c->arena, s)))
+        if (!(r->str[r->nstr] = nmdi_arena_strdup(r->arena, s)))
             return -1;
-        *v = (int64_t)++c->nstr;
+        *v = (int64_t)++r->nstr;
     }
     *id = (uint32_t)(*v - 1);
     return 0;
 }
 
-static int collect_rec(void *arg, uint64_t sub, nmdi_date day, const char *area, const char *home,
-                       uint8_t roam, nmdi_error *err)
+static int flush_part(prun *r, part_out *o, nmdi_error *err)
 {
-    collect *c = arg;
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? 2 * c->cap : 4096;
-        uint64_t *s = realloc(c->sub, nc * sizeof *s);
-        if (s)
-            c->sub = s;
-        nmdi_date *d = realloc(c->day, nc * sizeof *d);
-        if (d)
-            c->day = d;
-        uint32_t *a = realloc(c->area, nc * sizeof *a);
-        if (a)
-            c->area = a;
-        uint32_t *h = realloc(c->home, nc * sizeof *h);
-        if (h)
-            c->home = h;
-        uint8_t *r = realloc(c->roam, nc);
-        if (r)
-            c->roam = r;
-        if (!s || !d || !a || !h || !r)
-            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-        c->cap = nc;
-    }
-    if (intern(c, area, &c->area[c->n]) || intern(c, home, &c->home[c->n]))
-        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-    c->sub[c->n] = sub;
-    c->day[c->n] = day;
-    c->roam[c->n] = roam;
-    c->n++;
+    if (o->used && fwrite(o->buf, 1, o->used, o->f) != o->used)
+        return nmdi_error_at(err, NMDI_EINTERNAL, r->dir, 0, NULL,
+                             "cannot write a partition file (disk full?)");
+    o->used = 0;
     return 0;
+}
+
+static int part_rec(void *arg, uint64_t sub, nmdi_date day, const char *area, const char *home,
+                    uint8_t roam, nmdi_error *err)
+{
+    prun *r = arg;
+    uint32_t ia, ih;
+    if (intern(r, area, &ia) || intern(r, home, &ih))
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    if (day > r->dmax)
+        r->dmax = day;
+    part_out *o = &r->out[nmdi_hash64(&sub, sizeof sub, 0x70617274ULL) % r->nparts];
+    if (o->used + REC_BYTES > BUF_BYTES && flush_part(r, o, err))
+        return err->code;
+    unsigned char *b = o->buf + o->used;
+    memcpy(b, &sub, 8);
+    memcpy(b + 8, &day, 4);
+    memcpy(b + 12, &ia, 4);
+    memcpy(b + 16, &ih, 4);
+    b[20] = roam;
+    o->used += REC_BYTES;
+    o->n++;
+    return 0;
+}
+
+/* derive one partition: read it back, accumulate, merge into the total */
+static int part_run(void *arg, size_t part)
+{
+    prun *r = arg;
+    nmdi_error *err = &r->errs[part];
+    char path[4200];
+    part_path(r, part, path, sizeof path);
+    size_t n = (size_t)r->out[part].n;
+    uint64_t *sub = malloc((n + 1) * sizeof *sub);
+    nmdi_date *day = malloc((n + 1) * sizeof *day);
+    const char **area = malloc((n + 1) * sizeof *area), **home = malloc((n + 1) * sizeof *home);
+    uint8_t *roam = malloc(n + 1);
+    unsigned char *buf = malloc(BUF_BYTES);
+    nmdi_mobile_acc *acc = nmdi_mobile_acc_new();
+    int rc = sub && day && area && home && roam && buf && acc
+                 ? 0
+                 : nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    FILE *f = rc ? NULL : fopen(path, "rb");
+    if (!rc && !f)
+        rc = nmdi_error_at(err, NMDI_EINTERNAL, path, 0, NULL, "cannot read a partition file");
+    for (size_t i = 0; !rc && i < n;) {
+        size_t want = (n - i) * REC_BYTES < BUF_BYTES ? (n - i) : BUF_BYTES / REC_BYTES;
+        if (fread(buf, REC_BYTES, want, f) != want) {
+            rc = nmdi_error_at(err, NMDI_EINTERNAL, path, 0, NULL, "short partition file");
+            break;
+        }
+        for (size_t k = 0; k < want; k++, i++) {
+            const unsigned char *b = buf + k * REC_BYTES;
+            uint32_t ia, ih;
+            memcpy(&sub[i], b, 8);
+            memcpy(&day[i], b + 8, 4);
+            memcpy(&ia, b + 12, 4);
+            memcpy(&ih, b + 16, 4);
+            assert(ia < r->nstr && ih < r->nstr);
+            area[i] = r->str[ia];
+            home[i] = r->str[ih];
+            roam[i] = b[20];
+        }
+    }
+    if (f)
+        fclose(f);
+    unlink(path); /* the disk is freed as the partitions are done */
+    free(buf);
+    if (!rc) {
+        nmdi_mobile_input in = {n, sub, day, area, home, roam};
+        rc = nmdi_mobile_acc_add(acc, r->p, &in, r->dmax, err);
+    }
+    free(sub);
+    free(day);
+    free(area);
+    free(home);
+    free(roam);
+    if (!rc) {
+        pthread_mutex_lock(&r->lock);
+        rc = nmdi_mobile_acc_merge(r->total, acc, err);
+        pthread_mutex_unlock(&r->lock);
+    }
+    nmdi_mobile_acc_free(acc);
+    return rc;
 }
 
 int nmdi_mobile_run_file(const nmdi_ctx *ctx, const nmdi_mobile_params *p, const char *path,
@@ -292,37 +378,81 @@ int nmdi_mobile_run_file(const nmdi_ctx *ctx, const nmdi_mobile_params *p, const
                          nmdi_mobile_file_stats *st, nmdi_error *err)
 {
     memset(out, 0, sizeof *out);
-    collect c;
-    memset(&c, 0, sizeof c);
-    c.ids = nmdi_strmap_new();
-    c.arena = nmdi_arena_new(1 << 14);
-    int rc = c.ids && c.arena ? 0 : nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    memset(st, 0, sizeof *st);
+    if (nmdi_mobile_check(p, err))
+        return err->code;
+    /* partitions: the file's size over ~41 bytes per CSV record */
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "cannot open: %s", strerror(errno));
+    size_t per = p->partition_records ? p->partition_records : (size_t)1 << 21;
+    size_t nparts = (size_t)((uint64_t)sb.st_size / 41 / per) + 1;
+    if (nparts > 4096)
+        nparts = 4096;
+    prun r;
+    memset(&r, 0, sizeof r);
+    r.p = p;
+    r.nparts = nparts;
+    r.dmax = INT32_MIN;
+    const char *tmp = p->tmpdir ? p->tmpdir : getenv("TMPDIR");
+    snprintf(r.dir, sizeof r.dir, "%s/nmdi-mobile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(r.dir))
+        return nmdi_error_at(err, NMDI_EINTERNAL, r.dir, 0, NULL,
+                             "cannot create a directory for partition files: %s", strerror(errno));
+    r.out = calloc(nparts, sizeof *r.out);
+    r.ids = nmdi_strmap_new();
+    r.arena = nmdi_arena_new(1 << 14);
+    int rc = r.out && r.ids && r.arena ? 0 : nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    char pp[4200];
+    for (size_t i = 0; !rc && i < nparts; i++) {
+        part_path(&r, i, pp, sizeof pp);
+        r.out[i].buf = malloc(BUF_BYTES);
+        r.out[i].f = fopen(pp, "wb");
+        if (!r.out[i].buf || !r.out[i].f)
+            rc = nmdi_error_at(err, NMDI_EINTERNAL, pp, 0, NULL, "cannot create: %s",
+                               strerror(errno));
+    }
+    /* pass 1: read, intern, partition */
     if (!rc)
-        rc = nmdi_mobile_read_csv(path, maps, collect_rec, &c, st, err);
-    const char **area = NULL, **home = NULL;
+        rc = nmdi_mobile_read_csv(path, maps, part_rec, &r, st, err);
+    for (size_t i = 0; r.out && i < nparts; i++) {
+        if (!rc && r.out[i].f)
+            rc = flush_part(&r, &r.out[i], err);
+        if (r.out[i].f && fclose(r.out[i].f) != 0 && !rc)
+            rc = nmdi_error_at(err, NMDI_EINTERNAL, r.dir, 0, NULL,
+                               "cannot write a partition file (disk full?)");
+        r.out[i].f = NULL;
+        free(r.out[i].buf);
+        r.out[i].buf = NULL;
+    }
+    /* pass 2: the partitions on the thread pool */
     if (!rc) {
-        area = malloc((c.n + 1) * sizeof *area);
-        home = malloc((c.n + 1) * sizeof *home);
-        if (!area || !home)
+        r.total = nmdi_mobile_acc_new();
+        r.errs = calloc(nparts, sizeof *r.errs);
+        if (!r.total || !r.errs || pthread_mutex_init(&r.lock, NULL) != 0) {
             rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-        for (size_t i = 0; !rc && i < c.n; i++) {
-            area[i] = c.str[c.area[i]];
-            home[i] = c.str[c.home[i]];
+        } else {
+            rc = nmdi_pool_run(ctx, nparts, part_run, &r);
+            pthread_mutex_destroy(&r.lock);
+            for (size_t i = 0; rc && i < nparts; i++)
+                if (r.errs[i].code) {
+                    *err = r.errs[i];
+                    break;
+                }
         }
     }
-    if (!rc) {
-        nmdi_mobile_input in = {c.n, c.sub, c.day, area, home, c.roam};
-        rc = nmdi_mobile_run(ctx, p, &in, out, err);
+    if (!rc)
+        rc = nmdi_mobile_acc_finish(r.total, p, out, err);
+    for (size_t i = 0; r.out && i < nparts; i++) {
+        part_path(&r, i, pp, sizeof pp);
+        unlink(pp);
     }
-    free(area);
-    free(home);
-    free(c.sub);
-    free(c.day);
-    free(c.area);
-    free(c.home);
-    free(c.roam);
-    free(c.str);
-    nmdi_strmap_free(c.ids);
-    nmdi_arena_free(c.arena);
+    rmdir(r.dir);
+    nmdi_mobile_acc_free(r.total);
+    free(r.errs);
+    free(r.out);
+    free(r.str);
+    nmdi_strmap_free(r.ids);
+    nmdi_arena_free(r.arena);
     return rc;
 }

@@ -46,6 +46,17 @@ check "rows under --min-subscribers are redacted in JSON" node -e '
 const j=JSON.parse(require("fs").readFileSync(process.argv[1]));
 if(j.rows.some(x=>x.mobile_subscribers!==null&&x.mobile_subscribers>0&&x.mobile_subscribers<15))process.exit(1);
 if(!j.rows.some(x=>x.mobile_subscribers===null))process.exit(1);' "$TMP/cmp.json"
+# memory-bounded run: many partitions, shuffled records -> byte-identical tables
+P=$S/sources/mobile_presence.csv
+{ head -1 "$P"; tail -n +2 "$P" | shuf --random-source="$P"; } >"$TMP/shuf.csv"
+"$NMDI" mobile "$P" --areas "$S/sources/mobile_areas.csv" --min-subscribers 1 --out "$TMP/one" 2>/dev/null
+"$NMDI" --threads 2 mobile "$TMP/shuf.csv" --areas "$S/sources/mobile_areas.csv" --min-subscribers 1 \
+    --partition-records 20000 --tmpdir "$TMP" --out "$TMP/many" 2>/dev/null
+check "operator layout read (MCC table, area table)" grep -q "^2024-0[0-9],KN0" "$TMP/one/mobile_internal.csv"
+for t in inbound outbound internal longterm; do
+    check "shuffled, 20+ partitions, 2 threads: identical $t table" cmp -s "$TMP/one/mobile_$t.csv" "$TMP/many/mobile_$t.csv"
+done
+check "partition files removed" sh -c "! ls -d '$TMP'/nmdi-mobile-* 2>/dev/null"
 "$NMDI" mobile --compare "$TMP/nowhere" >/dev/null 2>"$TMP/cmperr2"; assert_eq "--compare without truth exits 1" 1 "$?"
 check "--compare without truth says what DIR must be" grep -q "nmdi synth" "$TMP/cmperr2"
 done_testing

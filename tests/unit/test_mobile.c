@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,9 +174,91 @@ static void test_short_stay_not_longterm(void **state)
     recs_free(&r);
 }
 
+/* the four cubes as CSV text (every digit of value and cell key) */
+static char *dump(const nmdi_mobile_result *res)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(nmdi_cube_write_csv(res->inbound, f), 0);
+    assert_int_equal(nmdi_cube_write_csv(res->outbound, f), 0);
+    assert_int_equal(nmdi_cube_write_csv(res->internal, f), 0);
+    assert_int_equal(nmdi_cube_write_csv(res->longterm, f), 0);
+    fclose(f);
+    return buf;
+}
+
+/* Shuffling the records, or splitting the subscribers into parts derived
+ * separately and merged in any order, gives byte-identical cubes: counts and
+ * cell keys are integer sums (fixed-point keys, 2^-52). */
+static void test_order_and_partition_independent(void **state)
+{
+    (void)state;
+    recs r = {0};
+    nmdi_date t0 = nmdi_date_from_ymd(2024, 1, 1);
+    build(&r, t0, 600);
+    nmdi_mobile_params p;
+    nmdi_mobile_params_default(&p);
+    p.min_subscribers = 1;
+    nmdi_error err;
+    nmdi_mobile_result res;
+    nmdi_mobile_input in = {r.n, r.sub, r.day, r.area, r.home, r.roam};
+    assert_int_equal(nmdi_mobile_run(NULL, &p, &in, &res, &err), 0);
+    char *ref = dump(&res);
+    nmdi_mobile_result_free(&res);
+    /* shuffle (Fisher-Yates, fixed seed) */
+    uint64_t x = 88172645463325252ULL;
+    for (size_t i = r.n - 1; i > 0; i--) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t j = (size_t)(x % (i + 1));
+        uint64_t ts = r.sub[i]; r.sub[i] = r.sub[j]; r.sub[j] = ts;
+        nmdi_date td = r.day[i]; r.day[i] = r.day[j]; r.day[j] = td;
+        const char *ta = r.area[i]; r.area[i] = r.area[j]; r.area[j] = ta;
+        const char *th = r.home[i]; r.home[i] = r.home[j]; r.home[j] = th;
+        uint8_t tr = r.roam[i]; r.roam[i] = r.roam[j]; r.roam[j] = tr;
+    }
+    assert_int_equal(nmdi_mobile_run(NULL, &p, &in, &res, &err), 0);
+    char *shuf = dump(&res);
+    assert_string_equal(ref, shuf);
+    nmdi_mobile_result_free(&res);
+    /* three parts by subscriber, merged in reverse order */
+    nmdi_date dmax = INT32_MIN;
+    for (size_t i = 0; i < r.n; i++)
+        dmax = r.day[i] > dmax ? r.day[i] : dmax;
+    nmdi_mobile_acc *part[3], *total = nmdi_mobile_acc_new();
+    assert_non_null(total);
+    for (int k = 0; k < 3; k++) {
+        recs q = {0};
+        for (size_t i = 0; i < r.n; i++)
+            if (r.sub[i] % 3 == (uint64_t)k)
+                add(&q, r.sub[i], r.day[i], r.area[i], r.home[i], r.roam[i]);
+        nmdi_mobile_input qi = {q.n, q.sub, q.day, q.area, q.home, q.roam};
+        part[k] = nmdi_mobile_acc_new();
+        assert_non_null(part[k]);
+        assert_int_equal(nmdi_mobile_acc_add(part[k], &p, &qi, dmax, &err), 0);
+        recs_free(&q);
+    }
+    for (int k = 2; k >= 0; k--) {
+        assert_int_equal(nmdi_mobile_acc_merge(total, part[k], &err), 0);
+        nmdi_mobile_acc_free(part[k]);
+    }
+    assert_int_equal(nmdi_mobile_acc_finish(total, &p, &res, &err), 0);
+    char *parts = dump(&res);
+    assert_string_equal(ref, parts);
+    assert_int_equal(res.records, r.n);
+    nmdi_mobile_result_free(&res);
+    nmdi_mobile_acc_free(total);
+    free(ref);
+    free(shuf);
+    free(parts);
+    recs_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_mobile),
-                                       cmocka_unit_test(test_short_stay_not_longterm)};
+                                       cmocka_unit_test(test_short_stay_not_longterm),
+                                       cmocka_unit_test(test_order_and_partition_independent)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
