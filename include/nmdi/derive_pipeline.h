@@ -45,6 +45,17 @@ extern "C" {
  *     one person (same keyed name, given names, date of birth and sex) before
  *     the rule runs, so that a passport renewal or a second passport does
  *     not split a traveller
+ *   initial_register: SOURCE (default none): a person source that is a
+ *     population register extract (with registered_since); a traveller whose
+ *     identity (keyed surname, given names, date of birth, sex) is in it is
+ *     resident at the extract date, one whose identity is not is not
+ *     resident (STANDARDS.md §4 rule 1); without it the status is inferred
+ *     from the first crossing
+ *   initial_date: YYYY-MM-DD: the extract's date (default: its latest
+ *     registered_since)
+ * Register events (REG_IN / DEREG_OUT with a country) of the same identity
+ * within 183 days of a border migration event give that event its previous
+ * (arrivals) or next (departures) country of residence.
  * Months are converted to days as floor(M * 365.25 / 12): 12 → 365, 16 → 487,
  * 9 → 273. */
 typedef struct nmdi_derive_params {
@@ -53,6 +64,8 @@ typedef struct nmdi_derive_params {
     nmdi_events_opts events;
     const char *country;      /* the reporting country's code (config country.code)  */
     int link_documents;       /* join travel documents of one person (default 1)     */
+    const char *initial_register; /* source id of a register extract, or NULL        */
+    nmdi_date initial_date;   /* its date (NMDI_DATE_NONE: latest registered_since)  */
 } nmdi_derive_params;
 
 /* Defaults, then the config's residence section (cfg may be NULL). Errors
@@ -81,6 +94,11 @@ typedef struct nmdi_derive_summary {
     int64_t version[4];  /* versions written: crossing_residence, migration_events,
                             register_flows, first_permits (0 = not written)      */
     double seconds;
+    /* initial status from the register extract: travellers found in it, not
+     * found, and without a complete identity (status inferred) */
+    uint64_t initial_registered, initial_unregistered, initial_inferred;
+    nmdi_date initial_date;             /* the extract's date (NONE: not used)        */
+    uint64_t events_with_residence;     /* border IMM/EMI with previous/next residence */
 } nmdi_derive_summary;
 
 /* Run the stage on the infrastructure dir. as_of: the data cut-off, or

@@ -50,6 +50,17 @@ static void print_json(const char *dir, const nmdi_derive_summary *s)
     for (int t = 1; t < 5; t++)
         json_object_set_new(ev, ev_names[t], by_year(s->events[t], s->events_prov[t]));
     json_object_set_new(j, "events", ev);
+    if (s->initial_date != NMDI_DATE_NONE) {
+        char d0[11];
+        nmdi_date_format(s->initial_date, d0);
+        json_object_set_new(j, "initial_status",
+                            json_pack("{s:s,s:I,s:I,s:I}", "register_date", d0, "found",
+                                      (json_int_t)s->initial_registered, "not_found",
+                                      (json_int_t)s->initial_unregistered, "no_identity",
+                                      (json_int_t)(s->initial_inferred - s->initial_unregistered)));
+    }
+    json_object_set_new(j, "events_with_residence",
+                        json_integer((json_int_t)s->events_with_residence));
     json_object_set_new(j, "returning_citizens", json_integer((json_int_t)s->returning));
     json_object_set_new(j, "circular_travellers", json_integer((json_int_t)s->circular));
     json_object_set_new(j, "temporary_circular_travellers",
@@ -95,6 +106,18 @@ static void print_text(const char *dir, const nmdi_derive_summary *s)
                (unsigned long long)s->provisional_crossings, (unsigned long long)s->errors[2],
                (unsigned long long)s->errors[3], (unsigned long long)s->errors[4],
                s->seconds > 0 ? (double)s->crossings_in / s->seconds : 0);
+        if (s->initial_date != NMDI_DATE_NONE) {
+            char d0[11];
+            nmdi_date_format(s->initial_date, d0);
+            printf("initial status: register extract of %s: %llu travellers found (resident), "
+                   "%llu not found and %llu without a complete identity (inferred from the "
+                   "first crossing)\n",
+                   d0, (unsigned long long)s->initial_registered,
+                   (unsigned long long)s->initial_unregistered,
+                   (unsigned long long)(s->initial_inferred - s->initial_unregistered));
+        }
+        printf("previous/next residence from register events: %llu of the long-term "
+               "migration events\n", (unsigned long long)s->events_with_residence);
         printf("%-6s %8s %8s %8s %8s   (provisional in brackets)\n", "year", "IMM", "EMI",
                "TMP_IN", "TMP_OUT");
         for (int y = 0; y < NMDI_DERIVE_NYEARS; y++) {

@@ -35,6 +35,8 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
     nmdi_events_opts_default(&p->events);
     p->country = cfg && cfg->country_code ? cfg->country_code : "";
     p->link_documents = 1;
+    p->initial_register = NULL;
+    p->initial_date = NMDI_DATE_NONE;
     if (!cfg)
         return 0;
     const nmdi_cfg_node *r = nmdi_cfg_get(cfg->root, "residence");
@@ -42,7 +44,8 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
         return 0;
     static const char *const keys[] = {"rule",          "threshold",       "window",
                                        "threshold_months", "window_months", "usual_residence",
-                                       "temporary_min_days", "link_documents", NULL};
+                                       "temporary_min_days", "link_documents", "initial_register",
+                                       "initial_date", NULL};
     const char *f = cfg->path;
     if (nmdi_cfg_check_keys(r, f, "residence", keys, err))
         return NMDI_EDATA;
@@ -87,6 +90,25 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
     if ((x = nmdi_cfg_get(r, "link_documents")) &&
         nmdi_cfg_as_bool(x, f, "residence.link_documents", &p->link_documents, err))
         return NMDI_EDATA;
+    if ((x = nmdi_cfg_get(r, "initial_register"))) {
+        if (nmdi_cfg_as_str(x, f, "residence.initial_register", &p->initial_register, err))
+            return NMDI_EDATA;
+        int known = 0;
+        for (size_t i = 0; i < cfg->nsources && !known; i++)
+            known = !strcmp(cfg->sources[i].id, p->initial_register);
+        if (!known)
+            return nmdi_error_at(err, NMDI_EDATA, f, x->line, "residence.initial_register",
+                                 "'%s' is not a source of this configuration (sources: ... id:)",
+                                 p->initial_register);
+    }
+    if ((x = nmdi_cfg_get(r, "initial_date"))) {
+        const char *s;
+        if (nmdi_cfg_as_str(x, f, "residence.initial_date", &s, err))
+            return NMDI_EDATA;
+        if (nmdi_date_parse(s, strlen(s), &p->initial_date))
+            return nmdi_error_at(err, NMDI_EDATA, f, x->line, "residence.initial_date",
+                                 "'%s' is not a date YYYY-MM-DD", s);
+    }
     if ((x = nmdi_cfg_get(r, "usual_residence"))) {
         const char *s;
         if (nmdi_cfg_as_str(x, f, "residence.usual_residence", &s, err))
@@ -127,7 +149,7 @@ static const nmdi_store_field cr_fields[CR_N] = {
     {"source", NMDI_COL_CODE},           {"person_key", NMDI_COL_I64}};
 
 enum { EV_KEY, EV_EVENT, EV_DATE, EV_CIT, EV_RET, EV_COUNTRY, EV_SEX, EV_DOB, EV_PROV, EV_CIRC,
-       EV_CIRCT, EV_DUR, EV_SRC, EV_N };
+       EV_CIRCT, EV_DUR, EV_SRC, EV_PREV, EV_NEXT, EV_N };
 static const nmdi_store_field ev_fields[EV_N] = {
     {"traveller_key", NMDI_COL_I64}, {"event", NMDI_COL_CODE},
     {"date", NMDI_COL_DATE},         {"citizen", NMDI_COL_I32},
@@ -135,15 +157,17 @@ static const nmdi_store_field ev_fields[EV_N] = {
     {"sex", NMDI_COL_CODE},          {"date_of_birth", NMDI_COL_DATE},
     {"provisional", NMDI_COL_I32},   {"circular", NMDI_COL_I32},
     {"circular_temporary", NMDI_COL_I32}, {"duration", NMDI_COL_I32},
-    {"source", NMDI_COL_CODE}};
+    {"source", NMDI_COL_CODE},       {"previous_residence", NMDI_COL_CODE},
+    {"next_residence", NMDI_COL_CODE}};
 
 enum { RG_KEY, RG_EVENT, RG_DATE, RG_CIT, RG_COUNTRY, RG_CITSHIP, RG_SEX, RG_DOB, RG_PROV, RG_SRC,
-       RG_N };
+       RG_PREV, RG_NEXT, RG_N };
 static const nmdi_store_field rg_fields[RG_N] = {
     {"person_key", NMDI_COL_I64},  {"event", NMDI_COL_CODE},       {"date", NMDI_COL_DATE},
     {"citizen", NMDI_COL_I32},     {"country", NMDI_COL_CODE},     {"citizenship", NMDI_COL_CODE},
     {"sex", NMDI_COL_CODE},        {"date_of_birth", NMDI_COL_DATE}, {"provisional", NMDI_COL_I32},
-    {"source", NMDI_COL_CODE}};
+    {"source", NMDI_COL_CODE},     {"previous_residence", NMDI_COL_CODE},
+    {"next_residence", NMDI_COL_CODE}};
 
 enum { FP_KEY, FP_DATE, FP_TO, FP_REASON, FP_CITSHIP, FP_SEX, FP_DOB, FP_SRC, FP_N };
 static const nmdi_store_field fp_fields[FP_N] = {
@@ -179,6 +203,9 @@ typedef struct run {
     uint8_t *kindmap; /* event dict -> NMDI_REG_*; reason dict -> 1..4     */
     int has_time, link_documents;
     nmdi_travellers *tr;
+    const nmdi_regindex *rx; /* register by identity, or NULL              */
+    int use_initial;         /* initial status from the register extract   */
+    nmdi_date d0;            /* the extract's date                         */
     struct bcols *bc;
     struct scratch *spare; /* scratch buffers not in use (under mu) */
     nmdi_progress prog;
@@ -288,6 +315,7 @@ typedef struct scratch {
     nmdi_migration_event *ev;
     size_t *evstart;
     int8_t *pcirc;
+    int64_t *pids;
     uint32_t *pid, *rank, *pos;
     pkey *pk;
     size_t hcap; /* slots of the person map */
@@ -301,16 +329,18 @@ static void scratch_free(scratch *sc)
     while (sc) {
         scratch *nx = sc->next;
         free(sc->it), free(sc->tmp), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
-        free(sc->evstart), free(sc->pcirc), free(sc->pid), free(sc->rank), free(sc->pos);
+        free(sc->evstart), free(sc->pcirc), free(sc->pids), free(sc->pid), free(sc->rank), free(sc->pos);
         free(sc->pk), free(sc->hk), free(sc->hv);
         free(sc);
         sc = nx;
     }
 }
 
-#define GROW(p, n) (((tmp_ = realloc((p), (n) * sizeof *(p)))) ? ((p) = tmp_, 0) : -1)
+/* Replace a buffer by one of n elements (contents not kept: no copy). */
+#define GROW(p, n) (free(p), ((p) = malloc((n) * sizeof *(p))) ? 0 : -1)
 
-/* Make room for n items. -1 when out of memory (the buffers stay valid). */
+/* Make room for n items (contents not kept). -1 when out of memory, with
+ * cap 0 (the buffers are then freed or NULL). */
 static int scratch_need(scratch *sc, size_t n)
 {
     if (n <= sc->cap)
@@ -318,9 +348,9 @@ static int scratch_need(scratch *sc, size_t n)
     size_t c = sc->cap + sc->cap / 4;
     if (c < n)
         c = n;
-    void *tmp_;
+    sc->cap = 0;
     if (GROW(sc->it, c) || GROW(sc->tmp, c) || GROW(sc->d, c) || GROW(sc->dir, c) ||
-        GROW(sc->res, c) || GROW(sc->ev, c) || GROW(sc->evstart, c + 1) || GROW(sc->pcirc, c) ||
+        GROW(sc->res, c) || GROW(sc->ev, c) || GROW(sc->evstart, c + 1) || GROW(sc->pcirc, c) || GROW(sc->pids, c) ||
         GROW(sc->pid, c) || GROW(sc->rank, c) || GROW(sc->pos, c + 1) || GROW(sc->pk, c))
         return -1;
     sc->cap = c;
@@ -372,7 +402,7 @@ static int items_sort(scratch *sc, item *it, size_t n)
     while (cap < 2 * runs)
         cap <<= 1;
     if (cap > sc->hcap) {
-        void *tmp_;
+        sc->hcap = 0;
         if (GROW(sc->hk, cap) || GROW(sc->hv, cap))
             return -1;
         sc->hcap = cap;
@@ -514,6 +544,7 @@ typedef struct bcols {
     const int32_t *date, *dir, *doc, *sex, *dob;
     const uint64_t *toff;
     const char *tbytes;
+    const int64_t *idh[3]; /* keyed surname, given names, date of birth (or NULL) */
     size_t nforeign, capforeign;
     uint32_t *frow;   /* rows of this partition that go to another group (ascending) */
     uint16_t *fgroup; /* and that group                                              */
@@ -577,6 +608,11 @@ static int border_cols(run *R, nmdi_error *err)
         nmdi_error e;
         if (!R->has_time || nmdi_dataset_str(R->ds, p, "time", &c->toff, &c->tbytes, &e))
             c->toff = NULL;
+        static const char *const idn[3] = {"surname_hash", "given_name_hash", "dob_hash"};
+        for (int k = 0; k < 3; k++)
+            if (nmdi_dataset_find(R->ds, idn[k]) < 0 ||
+                nmdi_dataset_i64(R->ds, p, idn[k], &c->idh[k], &e))
+                c->idh[k] = NULL;
     }
     if (R->tr && nmdi_pool_run(R->ctx, np, foreign_part, R)) {
         *err = R->err;
@@ -644,6 +680,7 @@ static int border_part(void *arg, size_t g)
     nmdi_migration_event *ev = sc->ev;
     size_t *evstart = sc->evstart;
     int8_t *pcirc = sc->pcirc;
+    int64_t *pids = sc->pids;
     /* gather in (part, row) order: the tie-break of item_cmp */
     size_t m = 0;
     int64_t last_doc = NMDI_I64_NONE, last_person = NMDI_I64_NONE;
@@ -697,7 +734,41 @@ static int border_part(void *arg, size_t g)
                 citizen = 0;
             }
         }
-        nmdi_residence_classify(&rule, b - a, d + a, dir + a, NULL, -1, NMDI_DATE_NONE, res + a);
+        /* the traveller's identities (distinct, up to 4) for the register */
+        int nid = 0, initial = -1;
+        int64_t ids[4];
+        if (R->rx) {
+            for (size_t i = a; i < b && nid < 4; i++) {
+                const bcols *c = &R->bc[it[i].part];
+                uint32_t r = it[i].row;
+                if (!c->idh[0] || !c->idh[1] || !c->idh[2])
+                    break;
+                size_t len;
+                int64_t id = nmdi_identity_id(c->idh[0][r], c->idh[1][r], c->idh[2][r],
+                                              code_of(&R->sex, c->sex, r, &len));
+                int seen = id == NMDI_I64_NONE;
+                for (int k = 0; k < nid && !seen; k++)
+                    seen = ids[k] == id;
+                if (!seen)
+                    ids[nid++] = id;
+            }
+            /* found in the extract: resident at its date; not found (a visitor,
+             * or a resident the register missed or a name keyed otherwise):
+             * inferred from the first crossing, as without a register */
+            int found = 0;
+            for (int k = 0; R->use_initial && k < nid && !found; k++)
+                found = nmdi_regindex_registered(R->rx, ids[k]) == 1;
+            if (found)
+                initial = 1;
+            if (R->use_initial) {
+                S->initial_registered += found;
+                S->initial_unregistered += nid && !found;
+                S->initial_inferred += !found;
+            }
+        }
+        pids[a] = nid ? ids[0] : NMDI_I64_NONE; /* countries: through the first identity */
+        nmdi_residence_classify(&rule, b - a, d + a, dir + a, NULL, initial,
+                                initial < 0 ? NMDI_DATE_NONE : R->d0, res + a);
         evstart[a] = nev;
         size_t k = nmdi_derive_events(&R->P->events, b - a, d + a, dir + a, res + a, citizen,
                                       ev + nev);
@@ -776,6 +847,13 @@ static int border_part(void *arg, size_t g)
             nmdi_store_put_i32(we, EV_CIRCT, tcirc);
             nmdi_store_put_i32(we, EV_DUR, x->duration < 0 ? NMDI_I32_NONE : x->duration);
             put_code(we, EV_SRC, R->source);
+            /* previous / next country of residence: the register's record of
+             * this move (registration from / deregistration to abroad) */
+            int inward = x->type == NMDI_EV_IMMIGRATION || x->type == NMDI_EV_TEMP_IN;
+            const char *rc_cty = nmdi_regindex_country(R->rx, pids[a], inward, x->date, 183);
+            put_code(we, inward ? EV_PREV : EV_NEXT, rc_cty ? rc_cty : "");
+            put_code(we, inward ? EV_NEXT : EV_PREV, "");
+            S->events_with_residence += rc_cty && lt;
             rc = nmdi_store_row_end(we, &e);
             int y = year_index(x->date);
             if (x->type < 5) {
@@ -804,6 +882,10 @@ static int border_part(void *arg, size_t g)
     T->returning += S->returning;
     T->circular += S->circular;
     T->circular_temporary += S->circular_temporary;
+    T->initial_registered += S->initial_registered;
+    T->initial_unregistered += S->initial_unregistered;
+    T->initial_inferred += S->initial_inferred;
+    T->events_with_residence += S->events_with_residence;
     progress(R, n);
     pthread_mutex_unlock(&R->mu);
     scratch_put(R, sc);
@@ -904,6 +986,8 @@ static int register_part(void *arg, size_t part)
         nmdi_store_put_i32(w, RG_DOB, dob ? dob[r] : NMDI_DATE_NONE);
         nmdi_store_put_i32(w, RG_PROV, prov[i]);
         put_code(w, RG_SRC, R->source);
+        put_copy(w, kind[i] == NMDI_REG_IN ? RG_PREV : RG_NEXT, &R->country, country, r);
+        put_code(w, kind[i] == NMDI_REG_IN ? RG_NEXT : RG_PREV, "");
         rc = nmdi_store_row_end(w, &e);
         int y = year_index(d[i]);
         R->sum->reg[kind[i]][y]++;
@@ -1113,7 +1197,8 @@ out:
 }
 
 static char *lineage(const nmdi_derive_params *P, const input *ins, size_t nin, int out,
-                     nmdi_date cutoff_as_of, const char *config_path)
+                     nmdi_date cutoff_as_of, const char *config_path, nmdi_date d0,
+                     int64_t reg_version)
 {
     json_t *j = json_object(), *arr = json_array();
     for (size_t i = 0; i < nin; i++) {
@@ -1137,6 +1222,13 @@ static char *lineage(const nmdi_derive_params *P, const input *ins, size_t nin, 
                                   P->events.temp_max, "country", P->country, "as_of",
                                   asof[0] ? asof : "last date of each source", "link_documents",
                                   P->link_documents));
+    char d0s[11] = "";
+    nmdi_date_format(d0, d0s);
+    json_object_set_new(json_object_get(j, "parameters"), "initial_status",
+                        P->initial_register && d0 != NMDI_DATE_NONE
+                            ? json_pack("{s:s,s:s,s:I}", "register", P->initial_register, "date",
+                                        d0s, "version", (json_int_t)reg_version)
+                            : json_string("inferred from the first crossing"));
     json_object_set_new(j, "config", json_string(config_path));
     json_object_set_new(j, "method", json_string("nmdi derive"));
     json_object_set_new(j, "nmdi_version", json_string(NMDI_VERSION));
@@ -1161,6 +1253,7 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
     memset(sum, 0, sizeof *sum);
     nmdi_error_clear(err);
     sum->cutoff = NMDI_DATE_NONE;
+    sum->initial_date = NMDI_DATE_NONE;
     double t0 = nmdi_now();
     char path[4096], store[4096];
     nmdi_config *cfg = NULL;
@@ -1169,6 +1262,9 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
     input *ins = NULL;
     size_t nin = 0;
     int rc, have[NOUT] = {0}, in_tx = 0;
+    nmdi_dataset *regbase = NULL;
+    nmdi_regindex *rx = NULL;
+    int64_t reg_version = 0;
     char *vdir[NOUT] = {0};
     int64_t vid[NOUT] = {0};
     run R;
@@ -1263,6 +1359,47 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
     R.ctx = ctx;
     R.P = &P;
     R.sum = sum;
+    /* the register by identity: initial status from an extract, previous and
+     * next residence from register events */
+    {
+        const nmdi_dataset *evs[64];
+        size_t nevs = 0;
+        for (size_t i = 0; i < nin && nevs < 64; i++)
+            if (ins[i].kind == 1)
+                evs[nevs++] = ins[i].ds;
+        if (P.initial_register) {
+            nmdi_dsversion v;
+            int r = nmdi_catalog_latest(cat, P.initial_register, &v, arena, err);
+            if (r < 0) {
+                rc = err->code ? err->code : NMDI_EINTERNAL;
+                goto done;
+            }
+            if (r == 0)
+                nmdi_note(ctx, "derive: the register extract '%s' (residence.initial_register) "
+                               "has no loaded version: initial residence inferred from the first "
+                               "crossing", P.initial_register);
+            else {
+                snprintf(path, sizeof path, "%s/%s", dir, v.path);
+                if ((rc = nmdi_dataset_open(&regbase, path, err)))
+                    goto done;
+                reg_version = v.version;
+            }
+        }
+        if ((regbase || nevs) && (rc = nmdi_regindex_build(regbase, evs, nevs, &rx, err)))
+            goto done;
+        R.rx = rx;
+        if (regbase) {
+            R.use_initial = 1;
+            R.d0 = P.initial_date != NMDI_DATE_NONE ? P.initial_date : nmdi_regindex_extract_date(rx);
+            if (R.d0 == NMDI_DATE_NONE) {
+                rc = nmdi_error_at(err, NMDI_EDATA, cfg->path, 0, "residence.initial_date",
+                                   "the register extract '%s' has no registered_since dates: "
+                                   "give its date as residence.initial_date", P.initial_register);
+                goto done;
+            }
+            sum->initial_date = R.d0;
+        }
+    }
     for (int pass = 0; pass < 3; pass++) /* border first: the summary's cut-off */
         for (size_t i = 0; i < nin; i++)
             if (ins[i].kind == pass && (rc = run_source(&R, &ins[i], as_of, err)))
@@ -1270,7 +1407,7 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
     for (int o = 0; o < NOUT; o++) {
         if (!R.w[o])
             continue;
-        char *lin = lineage(&P, ins, nin, o, as_of, cfg->path);
+        char *lin = lineage(&P, ins, nin, o, as_of, cfg->path, sum->initial_date, reg_version);
         uint64_t rows = nmdi_store_writer_rows(R.w[o]);
         int64_t read = 0;
         for (size_t i = 0; i < nin; i++)
@@ -1308,6 +1445,8 @@ done:
             nmdi_catalog_rollback(cat);
         nmdi_catalog_close(cat);
     }
+    nmdi_regindex_free(rx);
+    nmdi_dataset_close(regbase);
     for (size_t i = 0; i < nin; i++)
         nmdi_dataset_close(ins[i].ds);
     free(ins);

@@ -31,4 +31,31 @@ int nmdi_travellers_lookup(const nmdi_travellers *t, int64_t doc_key, int64_t *p
 void nmdi_travellers_counts(const nmdi_travellers *t, uint64_t *docs, uint64_t *persons);
 void nmdi_travellers_free(nmdi_travellers *t);
 
+
+/* ---- the population register by identity (travellers.c) ----
+ * The keyed hashes of surname, given names and date of birth plus the sex
+ * letter identify a person across sources pseudonymised with one key. An
+ * index over a register extract (person records, registered_since) and
+ * register events (REG_IN / DEREG_OUT with the previous / next country of
+ * residence) answers, for a traveller's identity: was the person in the
+ * extract, and which country did a registration near a date name. Built
+ * once, then read-only (any number of threads). Country strings point into
+ * the datasets' dictionaries: valid while those datasets are open. */
+typedef struct nmdi_regindex nmdi_regindex;
+
+/* NMDI_I64_NONE when a part of the identity is missing. */
+int64_t nmdi_identity_id(int64_t surname, int64_t given, int64_t dob, const char *sex);
+/* base or events may be absent (NULL / 0). */
+int nmdi_regindex_build(const nmdi_dataset *base, const nmdi_dataset *const *events, size_t nevents,
+                        nmdi_regindex **out, nmdi_error *err);
+void nmdi_regindex_free(nmdi_regindex *x);
+/* The latest registered_since of the extract: the extract is at least that recent. */
+nmdi_date nmdi_regindex_extract_date(const nmdi_regindex *x);
+/* 1 in the extract, 0 not, -1 unknown identity or no index. */
+int nmdi_regindex_registered(const nmdi_regindex *x, int64_t id);
+/* The country of the identity's registration from abroad (inward 1) or
+ * deregistration to abroad (inward 0) nearest to date, within maxdays; NULL. */
+const char *nmdi_regindex_country(const nmdi_regindex *x, int64_t id, int inward, nmdi_date date,
+                                  int maxdays);
+
 #endif

@@ -353,3 +353,191 @@ void nmdi_travellers_counts(const nmdi_travellers *t, uint64_t *docs, uint64_t *
     *docs = t ? t->ndocs : 0;
     *persons = t ? t->npersons : 0;
 }
+
+/* ---- the population register by identity --------------------------------------------- */
+
+int64_t nmdi_identity_id(int64_t surname, int64_t given, int64_t dob, const char *sex)
+{
+    if (surname == NMDI_I64_NONE || given == NMDI_I64_NONE || dob == NMDI_I64_NONE)
+        return NMDI_I64_NONE;
+    int c = sex && *sex ? sex[0] : 0;
+    int64_t v[4] = {surname, given, dob, c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c};
+    int64_t id = (int64_t)nmdi_hash64(v, sizeof v, 0x72656769);
+    return id == NMDI_I64_NONE ? id + 1 : id;
+}
+
+typedef struct regev {
+    int64_t id;
+    nmdi_date date;
+    uint8_t kind; /* 1 registration from abroad, 2 deregistration to abroad */
+    const char *country;
+} regev;
+
+struct nmdi_regindex {
+    i64map base;  /* identity -> 1: in the register extract      */
+    i64map first; /* identity -> index of its first event in ev  */
+    regev *ev;
+    size_t nev, capev;
+    nmdi_date extract;
+    uint64_t base_rows;
+};
+
+static int regev_cmp(const void *a, const void *b)
+{
+    const regev *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->date < y->date ? -1 : x->date > y->date;
+}
+
+/* The identity columns of one partition; 0 when all are present. */
+static int id_cols(const nmdi_dataset *ds, size_t p, const int64_t **h, const int32_t **sex,
+                   const char *const **sexd, size_t *nsex)
+{
+    nmdi_error e;
+    for (int i = 0; i < 3; i++)
+        if (nmdi_dataset_find(ds, idf[i]) < 0 || nmdi_dataset_i64(ds, p, idf[i], &h[i], &e))
+            return -1;
+    *sex = NULL;
+    *sexd = NULL;
+    *nsex = 0;
+    if (nmdi_dataset_find(ds, "sex") >= 0 && !nmdi_dataset_i32(ds, p, "sex", sex, &e))
+        *sexd = nmdi_dataset_dict(ds, "sex", nsex);
+    if (!*sexd)
+        *sex = NULL;
+    return 0;
+}
+
+static const char *code_str(const int32_t *col, const char *const *dict, size_t n, size_t r)
+{
+    return col && col[r] >= 0 && (size_t)col[r] < n ? dict[col[r]] : "";
+}
+
+int nmdi_regindex_build(const nmdi_dataset *base, const nmdi_dataset *const *events, size_t nevents,
+                        nmdi_regindex **out, nmdi_error *err)
+{
+    *out = NULL;
+    nmdi_regindex *x = calloc(1, sizeof *x);
+    if (!x || map_init(&x->base, base ? (size_t)nmdi_dataset_rows(base) + 16 : 16))
+        goto oom;
+    x->extract = NMDI_DATE_NONE;
+    for (size_t p = 0; base && p < nmdi_dataset_nparts(base); p++) {
+        size_t n = (size_t)nmdi_dataset_part_rows(base, p), ns;
+        const int64_t *h[3];
+        const int32_t *sex, *since = NULL;
+        const char *const *sd;
+        if (!n || id_cols(base, p, h, &sex, &sd, &ns))
+            continue;
+        nmdi_error e;
+        if (nmdi_dataset_find(base, "registered_since") < 0 ||
+            nmdi_dataset_i32(base, p, "registered_since", &since, &e))
+            since = NULL;
+        for (size_t r = 0; r < n; r++) {
+            x->base_rows++;
+            if (since && since[r] != NMDI_DATE_NONE &&
+                (x->extract == NMDI_DATE_NONE || since[r] > x->extract))
+                x->extract = since[r];
+            int64_t id = nmdi_identity_id(h[0][r], h[1][r], h[2][r], code_str(sex, sd, ns, r));
+            uint32_t v;
+            if (id != NMDI_I64_NONE && map_put(&x->base, id, 1, &v) < 0)
+                goto oom;
+        }
+    }
+    for (size_t k = 0; k < nevents; k++) {
+        const nmdi_dataset *ds = events[k];
+        size_t nev = 0, ncty = 0;
+        const char *const *evd = nmdi_dataset_dict(ds, "event", &nev);
+        const char *const *cd = nmdi_dataset_dict(ds, "country", &ncty);
+        if (!evd)
+            continue;
+        for (size_t p = 0; p < nmdi_dataset_nparts(ds); p++) {
+            size_t n = (size_t)nmdi_dataset_part_rows(ds, p), ns;
+            const int64_t *h[3];
+            const int32_t *sex, *ev, *date, *cty = NULL;
+            const char *const *sd;
+            nmdi_error e;
+            if (!n || id_cols(ds, p, h, &sex, &sd, &ns) || nmdi_dataset_i32(ds, p, "event", &ev, &e) ||
+                nmdi_dataset_i32(ds, p, "date", &date, &e))
+                continue;
+            if (cd && nmdi_dataset_i32(ds, p, "country", &cty, &e))
+                cty = NULL;
+            for (size_t r = 0; r < n; r++) {
+                const char *s = code_str(ev, evd, nev, r);
+                uint8_t kind = !strcmp(s, "REG_IN") ? 1 : !strcmp(s, "DEREG_OUT") ? 2 : 0;
+                const char *c = code_str(cty, cd, ncty, r);
+                if (!kind || !*c || date[r] == NMDI_DATE_NONE)
+                    continue;
+                int64_t id = nmdi_identity_id(h[0][r], h[1][r], h[2][r], code_str(sex, sd, ns, r));
+                if (id == NMDI_I64_NONE)
+                    continue;
+                if (x->nev == x->capev) {
+                    size_t c2 = x->capev ? 2 * x->capev : 1024;
+                    regev *q = realloc(x->ev, c2 * sizeof *q);
+                    if (!q)
+                        goto oom;
+                    x->ev = q;
+                    x->capev = c2;
+                }
+                x->ev[x->nev++] = (regev){id, date[r], kind, c};
+            }
+        }
+    }
+    if (x->nev)
+        qsort(x->ev, x->nev, sizeof *x->ev, regev_cmp);
+    if (map_init(&x->first, x->nev + 16))
+        goto oom;
+    for (size_t i = 0; i < x->nev; i++) {
+        uint32_t v;
+        if ((i == 0 || x->ev[i].id != x->ev[i - 1].id) && map_put(&x->first, x->ev[i].id, (uint32_t)i, &v) < 0)
+            goto oom;
+    }
+    *out = x;
+    return 0;
+oom:
+    nmdi_regindex_free(x);
+    return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory indexing the population register");
+}
+
+void nmdi_regindex_free(nmdi_regindex *x)
+{
+    if (!x)
+        return;
+    free(x->base.keys), free(x->base.vals), free(x->first.keys), free(x->first.vals), free(x->ev);
+    free(x);
+}
+
+nmdi_date nmdi_regindex_extract_date(const nmdi_regindex *x)
+{
+    return x ? x->extract : NMDI_DATE_NONE;
+}
+
+int nmdi_regindex_registered(const nmdi_regindex *x, int64_t id)
+{
+    if (!x || id == NMDI_I64_NONE)
+        return -1;
+    return x->base.keys[slot(&x->base, id)] == id;
+}
+
+const char *nmdi_regindex_country(const nmdi_regindex *x, int64_t id, int inward, nmdi_date date,
+                                  int maxdays)
+{
+    if (!x || id == NMDI_I64_NONE || !x->nev)
+        return NULL;
+    size_t s = slot(&x->first, id);
+    if (x->first.keys[s] != id)
+        return NULL;
+    const char *best = NULL;
+    int64_t bestd = (int64_t)maxdays + 1;
+    for (size_t i = x->first.vals[s]; i < x->nev && x->ev[i].id == id; i++) {
+        if (x->ev[i].kind != (inward ? 1 : 2))
+            continue;
+        int64_t dd = (int64_t)x->ev[i].date - date;
+        if (dd < 0)
+            dd = -dd;
+        if (dd < bestd) {
+            bestd = dd;
+            best = x->ev[i].country;
+        }
+    }
+    return best;
+}
