@@ -122,11 +122,12 @@ typedef struct nmdi_cfg_rule {
     const char **codes;      /* codelist given inline                          */
     const char *codelist;    /* or a built-in codelist id ("sex", "CL_SEX")    */
     int has_min, has_max;
-    double min, max;
+    double min, max;         /* range bounds; dates as days since 1970-01-01  */
     const char *format;      /* date_format                                    */
     const char *expr;        /* expr: "when ... then ... [errorcode "x"]"      */
     const char *errorcode;
     long line;
+    int min_is_date, max_is_date; /* range: the bound was written YYYY-MM-DD  */
 } nmdi_cfg_rule;
 
 typedef struct nmdi_cfg_source {

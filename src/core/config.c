@@ -512,10 +512,27 @@ static int load_rule(loader *L, const nmdi_cfg_node *n, nmdi_cfg_rule *r, int to
         const nmdi_cfg_node *mn = nmdi_cfg_get(body, "min"), *mx = nmdi_cfg_get(body, "max");
         if (!mn && !mx)
             return LERR(L, body, "range", "give min, max or both");
-        if (mn && nmdi_cfg_as_double(mn, L->file, "min", &r->min, L->err))
-            return NMDI_EDATA;
-        if (mx && nmdi_cfg_as_double(mx, L->file, "max", &r->max, L->err))
-            return NMDI_EDATA;
+        /* a bound is a number or a calendar date YYYY-MM-DD (kept as days) */
+        const nmdi_cfg_node *bn[2] = {mn, mx};
+        double *bv[2] = {&r->min, &r->max};
+        int *bd[2] = {&r->min_is_date, &r->max_is_date};
+        for (int k = 0; k < 2; k++) {
+            const char *s = NULL;
+            nmdi_date d;
+            if (!bn[k])
+                continue;
+            if (nmdi_cfg_as_str(bn[k], L->file, k ? "max" : "min", &s, L->err))
+                return NMDI_EDATA;
+            if (!nmdi_date_parse(s, strlen(s), &d)) {
+                *bv[k] = d;
+                *bd[k] = 1;
+            } else if (nmdi_parse_double(s, bv[k])) {
+                return nmdi_error_at(L->err, NMDI_EDATA, L->file, bn[k]->line, k ? "max" : "min",
+                                     "expected a number or a date (YYYY-MM-DD), got '%s'", s);
+            }
+        }
+        if (mn && mx && r->min_is_date != r->max_is_date)
+            return LERR(L, body, "range", "min and max must both be dates or both be numbers");
         r->has_min = !!mn;
         r->has_max = !!mx;
         if (mn && mx && r->min > r->max)

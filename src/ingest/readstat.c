@@ -1,25 +1,36 @@
 /*
- * readstat.c — Stata (.dta), SPSS (.sav) and SAS (.sas7bdat) deliveries read
- * through ReadStat's streaming parser. Each observation becomes a row of text
- * fields handed to the same row function as CSV rows, so mapping, codes,
- * validation and pseudonymisation are shared. Values with a date display
- * format become ISO dates (Stata %td: days since 1960-01-01; SPSS DATE-like
- * formats: seconds since 1582-10-14; SAS DATE-like formats: days since
- * 1960-01-01); numbers are written at full precision; missing values are
- * empty. The "line" of a row is its observation number + 1.
+ * readstat.c — Stata (.dta), SPSS (.sav, .por) and SAS (.sas7bdat, .xpt
+ * transport) deliveries read through ReadStat's streaming parser. Format
+ * "spss" reads a system file or a portable file, "sas" a SAS7BDAT or a
+ * transport (XPORT) file, told apart by their first bytes. Each observation
+ * becomes a row of text fields handed to the same row function as CSV rows,
+ * so mapping, codes, validation and pseudonymisation are shared. Values with
+ * a date or date-time display format become ISO dates (Stata %td: days since
+ * 1960-01-01, %tc: milliseconds; SPSS DATE-like formats and DATETIME:
+ * seconds since 1582-10-14; SAS DATE-like formats: days since 1960-01-01,
+ * DATETIME-like formats: seconds since 1960-01-01); other numbers are
+ * written at full precision (a value label never replaces the value: map
+ * codes under codes:); missing values (system, SPSS user-defined, Stata and
+ * SAS tagged .a-.z) are empty. The "line" of a row is its observation
+ * number, counted from 1 (Stata's _n, SPSS's case number).
  */
 #include "ingest_impl.h"
 
+#include <math.h>
 #include <readstat.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-typedef enum { DT_NONE, DT_STATA_DAYS, DT_STATA_MS, DT_SPSS_SECS, DT_SAS_DAYS } datekind;
+typedef enum { DT_NONE, DT_STATA_DAYS, DT_STATA_MS, DT_SPSS_SECS, DT_SAS_DAYS, DT_SAS_SECS } datekind;
+
+/* readers: 0 dta, 1 sav, 2 sas7bdat, 3 por, 4 xport */
+enum { K_DTA, K_SAV, K_SAS, K_POR, K_XPT };
 
 typedef struct rsctx {
     const char *path;
-    int kind;           /* 0 dta, 1 sav, 2 sas */
+    int kind;           /* K_DTA, ...                           */
     int (*header)(void *, size_t, const char *const *, nmdi_error *);
     row_fn row;
     void *arg;
@@ -34,24 +45,42 @@ typedef struct rsctx {
     long obs;
 } rsctx;
 
+static int prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
 static datekind date_kind(int kind, const char *fmt)
 {
     if (!fmt || !*fmt)
         return DT_NONE;
-    if (kind == 0) {
-        if (!strncmp(fmt, "%td", 3) || !strncmp(fmt, "%d", 2))
+    if (kind == K_DTA) {
+        if (prefix(fmt, "%td") || prefix(fmt, "%d"))
             return DT_STATA_DAYS;
-        if (!strncmp(fmt, "%tc", 3) || !strncmp(fmt, "%tC", 3))
+        if (prefix(fmt, "%tc") || prefix(fmt, "%tC"))
             return DT_STATA_MS;
         return DT_NONE;
     }
-    static const char *const spss[] = {"DATE", "ADATE", "EDATE", "SDATE", "JDATE", "DATETIME", NULL};
-    static const char *const sas[] = {"DATE", "YYMMDD", "MMDDYY", "DDMMYY", "E8601DA", "IS8601DA",
-                                      "B8601DA", "WORDDATE", "WEEKDATE", NULL};
-    const char *const *list = kind == 1 ? spss : sas;
-    for (size_t i = 0; list[i]; i++)
-        if (!strncmp(fmt, list[i], strlen(list[i])))
-            return kind == 1 ? DT_SPSS_SECS : DT_SAS_DAYS;
+    if (kind == K_SAV || kind == K_POR) {
+        /* SPSS keeps dates and date-times alike as seconds since 1582-10-14 */
+        static const char *const spss[] = {"DATETIME", "YMDHMS", "DATE", "ADATE", "EDATE", "SDATE",
+                                           "JDATE", NULL};
+        for (size_t i = 0; spss[i]; i++)
+            if (prefix(fmt, spss[i]))
+                return DT_SPSS_SECS;
+        return DT_NONE;
+    }
+    /* SAS: date-times (seconds) first, since DATETIME starts like DATE */
+    static const char *const secs[] = {"DATETIME", "DATEAMPM", "E8601DT", "IS8601DT", "B8601DT",
+                                       "MDYAMPM", "NLDATM", NULL};
+    static const char *const days[] = {"DATE", "YYMMDD", "MMDDYY", "DDMMYY", "E8601DA", "IS8601DA",
+                                       "B8601DA", "WORDDATE", "WEEKDATE", "NLDATE", "YYMMN", NULL};
+    for (size_t i = 0; secs[i]; i++)
+        if (prefix(fmt, secs[i]))
+            return DT_SAS_SECS;
+    for (size_t i = 0; days[i]; i++)
+        if (prefix(fmt, days[i]))
+            return DT_SAS_DAYS;
     return DT_NONE;
 }
 
@@ -166,14 +195,14 @@ static int on_value(int obs, readstat_variable_t *v, readstat_value_t value, voi
         double x = readstat_double_value(value);
         datekind dk = c->dk[idx];
         if (dk != DT_NONE) {
-            double days = dk == DT_STATA_DAYS ? x
-                          : dk == DT_STATA_MS ? x / 86400000.0
-                          : dk == DT_SAS_DAYS ? x
-                                              : x / 86400.0;
+            double days = dk == DT_STATA_DAYS || dk == DT_SAS_DAYS ? x
+                          : dk == DT_STATA_MS                      ? x / 86400000.0
+                                                                   : x / 86400.0;
             nmdi_date base = dk == DT_SPSS_SECS ? nmdi_date_from_ymd(1582, 10, 14)
                                                 : nmdi_date_from_ymd(1960, 1, 1);
-            double d = base + (days < 0 ? -(double)(long)(-days + 0.999999) : (double)(long)days);
-            if (d > -2000000 && d < 2000000) {
+            /* the calendar day that contains the instant */
+            double d = base + floor(days);
+            if (isfinite(d) && d > -2000000 && d < 2000000) {
                 nmdi_date_format((nmdi_date)d, buf);
                 s = buf;
                 len = strlen(buf);
@@ -198,7 +227,6 @@ int nmdi_readstat_read(const char *path, const char *format,
 {
     rsctx c = {0};
     c.path = path;
-    c.kind = !strcmp(format, "stata") ? 0 : !strcmp(format, "spss") ? 1 : 2;
     c.header = header;
     c.row = row;
     c.arg = arg;
@@ -209,15 +237,31 @@ int nmdi_readstat_read(const char *path, const char *format,
         return nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "cannot open the file");
     if (st.st_size == 0)
         return nmdi_error_at(err, NMDI_EDATA, path, 1, NULL, "the file is empty");
+    /* SPSS system files start with $FL2/$FL3 (else: portable); SAS transport
+     * files with "HEADER RECORD" (else: SAS7BDAT) */
+    char magic[16] = {0};
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "cannot open the file");
+    size_t got = fread(magic, 1, sizeof magic - 1, fp);
+    fclose(fp);
+    if (!strcmp(format, "stata"))
+        c.kind = K_DTA;
+    else if (!strcmp(format, "spss"))
+        c.kind = got >= 4 && !memcmp(magic, "$FL", 3) ? K_SAV : K_POR;
+    else
+        c.kind = got >= 13 && !memcmp(magic, "HEADER RECORD", 13) ? K_XPT : K_SAS;
     readstat_parser_t *p = readstat_parser_init();
     if (!p)
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     readstat_set_metadata_handler(p, on_meta);
     readstat_set_variable_handler(p, on_var);
     readstat_set_value_handler(p, on_value);
-    readstat_error_t e = c.kind == 0   ? readstat_parse_dta(p, path, &c)
-                         : c.kind == 1 ? readstat_parse_sav(p, path, &c)
-                                       : readstat_parse_sas7bdat(p, path, &c);
+    readstat_error_t e = c.kind == K_DTA   ? readstat_parse_dta(p, path, &c)
+                         : c.kind == K_SAV ? readstat_parse_sav(p, path, &c)
+                         : c.kind == K_POR ? readstat_parse_por(p, path, &c)
+                         : c.kind == K_XPT ? readstat_parse_xport(p, path, &c)
+                                           : readstat_parse_sas7bdat(p, path, &c);
     readstat_parser_free(p);
     int rc = 0;
     if (c.failed) {

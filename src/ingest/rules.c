@@ -6,8 +6,13 @@
  * Expressions: fields, numbers, "text", and/or/not, = <> < <= > >=,
  * + - * /, x in {"a","b"}, x not in (...), x is [not] null,
  * x between a and b, isnull(x), year(d), month(d), day(d), length(s),
- * nvl(x, y), abs(x), date("YYYY-MM-DD"). Null propagates as in VTL; a rule
- * whose result is null passes (completeness is the job of `required`).
+ * nvl(x, y), abs(x), date("YYYY-MM-DD"). Dates are a type of their own:
+ * date fields, date literals (1990-01-01 unquoted, "1990-01-01" next to a
+ * date, or date("...")), date ± days (a date) and date − date (days); a
+ * date compares with dates only, so `date_of_birth >= 1900` is refused
+ * rather than read as a day count. Null propagates as in VTL; a rule whose
+ * result is null passes (completeness is the job of `required`). Range
+ * rules take number or date bounds to match their field.
  * Also: date formats (nmdi_ingest_parse_date).
  */
 #include "ingest_impl.h"
@@ -88,7 +93,7 @@ int nmdi_ingest_parse_date(const char *format, const char *s, size_t len, nmdi_d
 
 /* ---- expressions --------------------------------------------------------------- */
 
-enum { T_NUM = 1, T_STR, T_BOOL };
+enum { T_NUM = 1, T_STR, T_BOOL, T_DATE };
 enum {
     E_NUM, E_STR, E_NULL, E_FIELD, E_OR, E_AND, E_NOT, E_EQ, E_NE, E_LT, E_LE, E_GT, E_GE,
     E_ADD, E_SUB, E_MUL, E_DIV, E_NEG, E_IN, E_ISNULL, E_YEAR, E_MONTH, E_DAY, E_LENGTH, E_NVL,
@@ -169,6 +174,17 @@ static expr *node(parser *P, int op, int type)
 }
 
 static expr *parse_or(parser *P);
+static int coerce(parser *P, expr *field, expr *lit);
+
+/* DDDD-DD-DD not followed by a digit, letter, '_' or '.' */
+static int is_date_literal(const char *p)
+{
+    static const char shape[] = "9999-99-99";
+    for (int i = 0; i < 10; i++)
+        if (shape[i] == '9' ? !isdigit((unsigned char)p[i]) : p[i] != '-')
+            return 0;
+    return !isalnum((unsigned char)p[10]) && p[10] != '_' && p[10] != '.';
+}
 
 static expr *parse_primary(parser *P)
 {
@@ -187,6 +203,18 @@ static expr *parse_primary(parser *P)
         e->s = nmdi_arena_strndup(P->a, start, (size_t)(p - start));
         e->len = (size_t)(p - start);
         P->p = p + 1;
+        return e;
+    }
+    if (is_date_literal(p)) {
+        /* an unquoted YYYY-MM-DD is a date, never the subtraction 1990 - 01 - 01 */
+        nmdi_date d;
+        if (nmdi_date_parse(p, 10, &d))
+            return perr(P, "%s", "not a calendar date");
+        expr *e = node(P, E_NUM, T_DATE);
+        if (!e)
+            return NULL;
+        e->num = d;
+        P->p = p + 10;
         return e;
     }
     if (isdigit((unsigned char)*p) || (*p == '.' && isdigit((unsigned char)p[1]))) {
@@ -235,7 +263,7 @@ static expr *parse_primary(parser *P)
                 {"isnull", E_ISNULL, 1, T_BOOL}, {"year", E_YEAR, 1, T_NUM},
                 {"month", E_MONTH, 1, T_NUM},    {"day", E_DAY, 1, T_NUM},
                 {"length", E_LENGTH, 1, T_NUM},  {"nvl", E_NVL, 2, 0},
-                {"abs", E_ABS, 1, T_NUM},        {"date", -1, 1, T_NUM},
+                {"abs", E_ABS, 1, T_NUM},        {"date", -1, 1, T_DATE},
             };
             for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
                 if (strcasecmp(fns[i].name, name))
@@ -254,16 +282,21 @@ static expr *parse_primary(parser *P)
                     return perr(P, "expected ')' after the arguments of %s()", fns[i].name);
                 if (fns[i].op == -1) { /* date literal */
                     nmdi_date d;
+                    if (x->type == T_DATE)
+                        return x;
                     if (x->op != E_STR || nmdi_date_parse(x->s, x->len, &d))
                         return perr(P, "%s", "date() takes a \"YYYY-MM-DD\" literal");
-                    expr *e = node(P, E_NUM, T_NUM);
+                    expr *e = node(P, E_NUM, T_DATE);
                     if (e) e->num = d;
                     return e;
                 }
                 int op = fns[i].op;
-                if ((op == E_YEAR || op == E_MONTH || op == E_DAY || op == E_ABS) && x->type != T_NUM &&
-                    x->op != E_NULL)
-                    return perr(P, "%s() needs a date or number", fns[i].name);
+                if ((op == E_YEAR || op == E_MONTH || op == E_DAY) && x->type != T_DATE && x->op != E_NULL)
+                    return perr(P, "%s() needs a date", fns[i].name);
+                if (op == E_ABS && x->type != T_NUM && x->op != E_NULL)
+                    return perr(P, "%s", "abs() needs a number");
+                if (op == E_NVL && y && coerce(P, x, y))
+                    return NULL;
                 if (op == E_LENGTH && x->type != T_STR && x->op != E_NULL)
                     return perr(P, "%s", "length() needs text");
                 expr *e = node(P, op, fns[i].type ? fns[i].type : x->type);
@@ -278,11 +311,12 @@ static expr *parse_primary(parser *P)
         for (size_t i = 0; i < P->nf; i++)
             if (!strcmp(P->fields[i].name, name)) {
                 nmdi_ftype t = P->fields[i].type;
-                int ty = (t == NMDI_F_DATE || t == NMDI_F_INT || t == NMDI_F_DOUBLE) ? T_NUM
-                         : t == NMDI_F_BOOL ? T_BOOL : T_STR;
+                int ty = t == NMDI_F_DATE                          ? T_DATE
+                         : (t == NMDI_F_INT || t == NMDI_F_DOUBLE) ? T_NUM
+                         : t == NMDI_F_BOOL                        ? T_BOOL
+                                                                   : T_STR;
                 expr *e = node(P, E_FIELD, ty);
                 if (e) e->field = (int)i;
-                if (e && t == NMDI_F_DATE) e->len = 1; /* marks a date field */
                 return e;
             }
         return perr(P, "unknown field '%s' (not mapped by this source)", name);
@@ -295,7 +329,7 @@ static expr *parse_unary(parser *P)
     if (accept(P, "-")) {
         expr *x = parse_unary(P);
         if (!x) return NULL;
-        if (x->type != T_NUM) return perr(P, "%s", "'-' needs a number");
+        if (x->type != T_NUM && x->type != T_BOOL) return perr(P, "%s", "'-' needs a number");
         expr *e = node(P, E_NEG, T_NUM);
         if (e) e->a = x;
         return e;
@@ -320,6 +354,8 @@ static expr *parse_mul(parser *P)
         if (op < 0) break;
         expr *r = parse_unary(P);
         if (r && (e->type == T_STR || r->type == T_STR)) return perr(P, "%s", "arithmetic on text");
+        if (r && (e->type == T_DATE || r->type == T_DATE))
+            return perr(P, "%s", "dates can only be added to or subtracted from");
         e = binary(P, op, T_NUM, e, r);
     }
     return e;
@@ -333,20 +369,28 @@ static expr *parse_add(parser *P)
         if (op < 0) break;
         expr *r = parse_mul(P);
         if (r && (e->type == T_STR || r->type == T_STR)) return perr(P, "%s", "arithmetic on text");
-        e = binary(P, op, T_NUM, e, r);
+        if (!r)
+            return NULL;
+        /* date + days, days + date, date - days: a date; date - date: days */
+        int da = e->type == T_DATE, db = r->type == T_DATE;
+        if (da && db && op == E_ADD)
+            return perr(P, "%s", "two dates cannot be added (subtract them for the days between)");
+        if (db && !da && op == E_SUB)
+            return perr(P, "%s", "a date cannot be subtracted from a number");
+        e = binary(P, op, (da != db) ? T_DATE : T_NUM, e, r);
     }
     return e;
 }
 
-/* A text literal compared with a date field is read as a date. */
+/* A text literal compared with a date is read as a date. */
 static int coerce(parser *P, expr *field, expr *lit)
 {
-    if (field->op == E_FIELD && field->len == 1 && lit->op == E_STR) {
+    if (field->type == T_DATE && lit->op == E_STR) {
         nmdi_date d;
         if (nmdi_date_parse(lit->s, lit->len, &d))
             return perr(P, "%s", "compare a date with \"YYYY-MM-DD\""), -1;
         lit->op = E_NUM;
-        lit->type = T_NUM;
+        lit->type = T_DATE;
         lit->num = d;
     }
     return 0;
@@ -359,6 +403,11 @@ static int comparable(parser *P, expr *a, expr *b)
     if (a->op == E_NULL || b->op == E_NULL)
         return 0;
     int ta = a->type == T_BOOL ? T_NUM : a->type, tb = b->type == T_BOOL ? T_NUM : b->type;
+    if (ta == T_DATE || tb == T_DATE) {
+        if (ta != tb)
+            return perr(P, "%s", "a date compares with a date only (write it as YYYY-MM-DD)"), -1;
+        return 0;
+    }
     if (ta != tb)
         return perr(P, "%s", "comparing text with a number"), -1;
     return 0;
@@ -533,6 +582,13 @@ int nmdi_rule_compile(nmdi_arena *a, const char *file, const nmdi_cfg_rule *r, c
         if (t != NMDI_F_INT && t != NMDI_F_DOUBLE && t != NMDI_F_DATE)
             return nmdi_error_at(err, NMDI_EDATA, file, r->line, r->fields[0],
                                  "rule '%s': range needs a number or date field", r->id);
+        int date = t == NMDI_F_DATE;
+        if ((r->has_min && r->min_is_date != date) || (r->has_max && r->max_is_date != date))
+            return nmdi_error_at(err, NMDI_EDATA, file, r->line, r->fields[0],
+                                 date ? "rule '%s': the bounds of a date field's range are dates "
+                                        "(min: 1900-01-01)"
+                                      : "rule '%s': the bounds of a number field's range are numbers",
+                                 r->id);
         return 0;
     }
     case NMDI_RULE_DATE_FORMAT:

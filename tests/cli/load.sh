@@ -11,7 +11,7 @@ versions() { "$NMDI" datasets "$D" --json | grep -c '"version"'; }
 
 "$NMDI" load "$D" census "$DATA/census.csv" >"$TMP/rep" 2>"$TMP/err"
 assert_eq "load census: exit 0" 0 "$?"
-check "report: read = loaded + quarantined" grep -q "read = loaded + quarantined: 7 = 2 + 5" "$TMP/rep"
+check "report: read = loaded + quarantined" grep -q "read = loaded + quarantined: 9 = 2 + 7" "$TMP/rep"
 "$NMDI" quarantine "$D" census >"$TMP/q"
 check "quarantine: unknown sex code (codelist of CL_SEX)" grep -q ",4,codelist,sex,3," "$TMP/q"
 check "quarantine: impossible date (declared format)" grep -q ",5,type,date_of_birth,31/02/1999," "$TMP/q"
@@ -19,6 +19,9 @@ check "quarantine: cross-field rule with its errorcode" grep -q ",6,ARR_BEFORE_B
 check "quarantine: unknown country" grep -q ",7,codelist,country_of_birth,ZZZ," "$TMP/q"
 check "quarantine: area outside the configuration" grep -q ",7,codelist,area,R3," "$TMP/q"
 check "quarantine: wrong column count" grep -q ",8,columns,,8," "$TMP/q"
+check "quarantine: date range (bounds written as dates)" grep -q ",9,DOB_RANGE,date_of_birth,01/01/1880," "$TMP/q"
+check "quarantine: date comparison rule, unquoted date" grep -q ",10,BORN_BEFORE_1900,date_of_birth,31/12/1899," "$TMP/q"
+check "quarantine: a record inside the date range passes it" sh -c "! grep -q ',10,DOB_RANGE' '$TMP/q'"
 "$NMDI" quarantine "$D" census --json >"$TMP/q.json"
 check "quarantine --json" grep -q '"rule": "ARR_BEFORE_BIRTH"' "$TMP/q.json"
 

@@ -8,13 +8,18 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../../src/ingest/ingest_impl.h"
+#include "nmdi/catalog.h"
 #include "nmdi/csv.h"
+
+#include <fcntl.h>
+#include <readstat.h>
 
 static void test_dates(void **state)
 {
@@ -136,7 +141,62 @@ static void test_rules(void **state)
     assert_false(nmdi_rule_check(&c, v, &bad));
     assert_int_equal(bad, 1);
     nmdi_rule_free(&c);
+    /* ranges of dates: bounds written YYYY-MM-DD (days), checked against the date */
+    static const char *dobf[] = {"dob"};
+    nmdi_cfg_rule r5 = {.id = "DOB", .kind = NMDI_RULE_RANGE, .nfields = 1, .fields = dobf, .has_min = 1,
+                        .min = nmdi_date_from_ymd(1900, 1, 1), .min_is_date = 1, .has_max = 1,
+                        .max = nmdi_date_from_ymd(1990, 4, 30), .max_is_date = 1};
+    assert_int_equal(nmdi_rule_compile(a, "t", &r5, F, 5, &c, &err), 0);
+    assert_false(nmdi_rule_check(&c, v, &bad)); /* 1990-05-01 > 1990-04-30 */
+    assert_int_equal(bad, 2);
+    r5.max = nmdi_date_from_ymd(1990, 5, 1);
+    assert_true(nmdi_rule_check(&c, v, &bad));
+    v[2].num = nmdi_date_from_ymd(1899, 12, 31);
+    assert_false(nmdi_rule_check(&c, v, &bad));
+    v[2] = (ival){V_NULL, 0, NULL, 0};
+    assert_true(nmdi_rule_check(&c, v, &bad)); /* missing: the job of required */
+    nmdi_rule_free(&c);
+    r5.min_is_date = 0; /* a number bound on a date field is refused */
+    assert_int_equal(nmdi_rule_compile(a, "t", &r5, F, 5, &c, &err), NMDI_EDATA);
+    assert_non_null(strstr(err.msg, "bounds of a date field's range are dates"));
+    nmdi_rule_free(&c);
+    r3.max_is_date = 1; /* and a date bound on a number field */
+    assert_int_equal(nmdi_rule_compile(a, "t", &r3, F, 5, &c, &err), NMDI_EDATA);
+    nmdi_rule_free(&c);
     nmdi_arena_free(a);
+}
+
+/* Comparisons of dates in expressions: unquoted and quoted literals, date
+ * arithmetic in days, lists, between, nvl; numbers are no dates. */
+static void test_rule_dates(void **state)
+{
+    (void)state;
+    nmdi_date dob = nmdi_date_from_ymd(1990, 5, 1);
+    ival v[5] = {{V_STR, 0, "F", 1}, {V_NUM, 30, NULL, 0}, {V_NUM, dob, NULL, 0}, {V_NUM, 2015, NULL, 0},
+                 {V_STR, 0, "DEU", 3}};
+    assert_true(check_expr("dob >= 1900-01-01", v));
+    assert_false(check_expr("dob < 1990-05-01", v));
+    assert_true(check_expr("dob <= 1990-05-01 and dob = 1990-05-01 and dob <> 1990-05-02", v));
+    assert_true(check_expr("dob between 1990-01-01 and 1990-12-31", v));
+    assert_false(check_expr("dob not between 1990-01-01 and \"1990-12-31\"", v));
+    assert_true(check_expr("dob in {1990-05-01, 2000-01-01} and dob not in (\"1990-05-02\")", v));
+    assert_true(check_expr("dob + 30 = 1990-05-31 and dob - 1 = 1990-04-30 and 1 + dob > dob", v));
+    assert_true(check_expr("dob - 1990-01-01 = 120", v)); /* days between */
+    assert_true(check_expr("when arrival_year > 2000-5 then dob > date(\"1980-01-01\")", v));
+    assert_true(check_expr("year(dob) = 1990 and date(1990-05-01) = dob", v));
+    assert_false(check_expr("dob > 2000-01-01 or dob < 1950-01-01", v));
+    v[2] = (ival){V_NULL, 0, NULL, 0};
+    assert_true(check_expr("dob >= 2100-01-01", v)); /* null passes */
+    assert_false(check_expr("nvl(dob, \"1890-01-01\") >= 1900-01-01", v));
+    assert_true(check_expr("nvl(dob, 1950-01-01) >= 1900-01-01", v));
+    compile_fails("dob >= 1900", "a date compares with a date only");
+    compile_fails("dob between 0 and 40000", "a date compares with a date only");
+    compile_fails("age > 1990-01-01", "a date compares with a date only");
+    compile_fails("dob > 1990-02-30", "not a calendar date");
+    compile_fails("year(age) > 1", "year() needs a date");
+    compile_fails("dob + dob > 1990-01-01", "two dates cannot be added");
+    compile_fails("dob * 2 > 1990-01-01", "dates can only be added");
+    compile_fails("1 - dob > 1", "cannot be subtracted from a number");
 }
 
 static void test_pseudo(void **state)
@@ -272,6 +332,226 @@ static void test_load(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ---- SPSS and SAS deliveries: files written with ReadStat's writer --------------- */
+enum { W_SAV, W_POR, W_SAS7BDAT, W_XPT };
+
+static ssize_t rs_out(const void *data, size_t len, void *ctx)
+{
+    return write(*(int *)ctx, data, len);
+}
+
+/* Five persons: p1 and p5 are the same person (same PID, name spelt without
+ * the umlaut); p3 lacks sex (system missing); p4's sex is missing by the
+ * agency's convention (SPSS user-missing 9, SAS special missing .A) and its
+ * area R3 is not an area of the configuration. Dates: before both epochs
+ * (1850), around them, and a date-time with a time of day. */
+static void rs_write(const char *path, int kind)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    readstat_writer_t *w = readstat_writer_init();
+    assert_non_null(w);
+    readstat_set_data_writer(w, rs_out);
+    int sas = kind == W_SAS7BDAT || kind == W_XPT;
+    readstat_label_set_t *ls = readstat_add_label_set(w, READSTAT_TYPE_DOUBLE, sas ? "SEXF" : "sexlab");
+    readstat_label_double_value(ls, 1, "Male");
+    readstat_label_double_value(ls, 2, "Female");
+    readstat_variable_t *pid = readstat_add_variable(w, "PID", READSTAT_TYPE_STRING, 8);
+    readstat_variable_t *name = readstat_add_variable(w, "NAME", READSTAT_TYPE_STRING, 24);
+    readstat_variable_t *sex = readstat_add_variable(w, "SEX", READSTAT_TYPE_DOUBLE, 0);
+    readstat_variable_set_label(sex, "Sex of the person");
+    readstat_variable_set_label_set(sex, ls);
+    if (!sas)
+        assert_int_equal(readstat_variable_add_missing_double_value(sex, 9), READSTAT_OK);
+    readstat_variable_t *dob = readstat_add_variable(w, "DOB", READSTAT_TYPE_DOUBLE, 0);
+    readstat_variable_set_format(dob, sas ? "DATE9" : "DATE11");
+    readstat_variable_t *arr = readstat_add_variable(w, "ARRTS", READSTAT_TYPE_DOUBLE, 0);
+    readstat_variable_set_format(arr, sas ? "DATETIME20" : "DATETIME20");
+    readstat_variable_t *wt = readstat_add_variable(w, "WT", READSTAT_TYPE_DOUBLE, 0);
+    readstat_variable_t *area = readstat_add_variable(w, "AREA", READSTAT_TYPE_STRING, 4);
+    readstat_error_t e = kind == W_SAV       ? readstat_begin_writing_sav(w, &fd, 5)
+                         : kind == W_POR     ? readstat_begin_writing_por(w, &fd, 5)
+                         : kind == W_XPT     ? readstat_begin_writing_xport(w, &fd, 5)
+                                             : readstat_begin_writing_sas7bdat(w, &fd, 5);
+    assert_int_equal(e, READSTAT_OK);
+    static const char *const pids[] = {"p1", "p2", "p3", "p4", "p1"};
+    /* ASCII names in the portable file (its own character set) */
+    const char *names[] = {kind == W_POR ? "Anna Muller" : "Anna M\xc3\xbcller", "Li Wei", "", "Eve",
+                           "ANNA MULLER"};
+    static const int ymd[5][3] = {{1980, 2, 1}, {1850, 3, 1}, {0, 0, 0}, {2000, 12, 31}, {1980, 2, 1}};
+    static const double wts[] = {1.5, 2, NAN, 0.25, 1};
+    static const char *const areas[] = {"R1", "R2", "R1", "R3", "R2"};
+    nmdi_date epoch = sas ? nmdi_date_from_ymd(1960, 1, 1) : nmdi_date_from_ymd(1582, 10, 14);
+    double secs_per_day = sas ? 1 : 86400;
+    for (int r = 0; r < 5; r++) {
+        assert_int_equal(readstat_begin_row(w), READSTAT_OK);
+        readstat_insert_string_value(w, pid, pids[r]);
+        readstat_insert_string_value(w, name, names[r]);
+        if (r == 2)
+            readstat_insert_missing_value(w, sex);
+        else if (r == 3 && sas)
+            readstat_insert_tagged_missing_value(w, sex, 'A');
+        else
+            readstat_insert_double_value(w, sex, r == 3 ? 9 : r == 1 ? 2 : 1);
+        if (ymd[r][0])
+            readstat_insert_double_value(
+                w, dob, (nmdi_date_from_ymd(ymd[r][0], ymd[r][1], ymd[r][2]) - epoch) * secs_per_day);
+        else
+            readstat_insert_missing_value(w, dob);
+        /* 2015-06-30 13:45:00 (seconds in both SPSS and SAS date-times) */
+        double t = (double)(nmdi_date_from_ymd(2015, 6, 30) - epoch) * 86400 + 13 * 3600 + 45 * 60;
+        if (r == 1)
+            readstat_insert_double_value(w, arr, t);
+        else
+            readstat_insert_missing_value(w, arr);
+        if (isnan(wts[r]))
+            readstat_insert_missing_value(w, wt);
+        else
+            readstat_insert_double_value(w, wt, wts[r]);
+        readstat_insert_string_value(w, area, areas[r]);
+        assert_int_equal(readstat_end_row(w), READSTAT_OK);
+    }
+    assert_int_equal(readstat_end_writing(w), READSTAT_OK);
+    readstat_writer_free(w);
+    close(fd);
+}
+
+static int q_collect(void *arg, const nmdi_quarantine_row *q)
+{
+    char *buf = arg;
+    size_t n = strlen(buf);
+    snprintf(buf + n, 1024 - n, "%ld,%s,%s,%s;", q->line, q->rule, q->field, q->value);
+    return 0;
+}
+
+static int32_t col_i32(const nmdi_dataset *ds, const char *name, uint64_t row)
+{
+    const int32_t *v;
+    nmdi_error err;
+    assert_int_equal(nmdi_dataset_i32(ds, 0, name, &v, &err), 0);
+    return v[row];
+}
+
+static void test_readstat(void **state)
+{
+    (void)state;
+    char d[] = "/tmp/nmdi-readstat-XXXXXX";
+    assert_non_null(mkdtemp(d));
+    char dir[256], cfg[256];
+    snprintf(dir, sizeof dir, "%s/infra", d);
+    snprintf(cfg, sizeof cfg, "%s/c.yaml", d);
+    static const char *const src_of[] = {"spss", "spss", "sas", "sas"};
+    static const char *const ext[] = {"sav", "por", "sas7bdat", "xpt"};
+    char text[2048];
+    int u = snprintf(text, sizeof text, "country: {code: XKN, areas: [{code: R1}, {code: R2}]}\n"
+                                        "agencies: [{id: A}]\n"
+                                        "store: {partitions: 1}\n"
+                                        "sources:\n");
+    for (int k = 0; k < 4; k += 2)
+        u += snprintf(text + u, sizeof text - (size_t)u,
+                      "  - id: %s\n"
+                      "    agency: A\n"
+                      "    record_type: person\n"
+                      "    format: %s\n"
+                      "    columns:\n"
+                      "      PID: person_key\n"
+                      "      SEX: sex\n"
+                      "      DOB: date_of_birth\n"
+                      "      ARRTS: {field: arrival_date, type: date}\n"
+                      "      WT: weight\n"
+                      "      AREA: area\n"
+                      "    codes: {SEX: {'1': M, '2': F}}\n"
+                      "    identifiers: [{column: NAME, kind: name}]\n"
+                      "    rules:\n"
+                      "      - {id: SEX_REQ, required: [sex]}\n"
+                      "      - {id: WT_RANGE, range: {field: weight, min: 0, max: 100}}\n",
+                      src_of[k], src_of[k]);
+    write_file(cfg, text);
+    nmdi_error err;
+    if (nmdi_ingest_init(dir, cfg, &err))
+        fail_msg("init: %s", err.msg);
+    nmdi_ctx ctx;
+    nmdi_ctx_init(&ctx);
+    ctx.quiet = 1;
+    for (int k = 0; k < 4; k++) {
+        char path[300];
+        snprintf(path, sizeof path, "%s/delivery.%s", d, ext[k]);
+        rs_write(path, k);
+        nmdi_load_report *r;
+        const char *files[] = {path};
+        if (nmdi_ingest_load(&ctx, dir, src_of[k], 1, files, NULL, &r, &err))
+            fail_msg("load %s: %s (line %ld, field %s)", ext[k], err.msg, err.line, err.field);
+        /* p3 (no sex) and p4 (sex missing, area R3) are quarantined */
+        assert_int_equal(r->read, 5);
+        assert_int_equal(r->loaded, 3);
+        assert_int_equal(r->quarantined, 2);
+        assert_int_equal(r->read, r->loaded + r->quarantined);
+        nmdi_load_report_free(r);
+        /* the quarantine names the observation (1-based: the "line"), rule, field, value */
+        char qpath[300], q[1024] = "";
+        snprintf(qpath, sizeof qpath, "%s/catalog.db", dir);
+        nmdi_catalog *cat;
+        assert_int_equal(nmdi_catalog_open(&cat, qpath, 1, &err), 0);
+        assert_int_equal(nmdi_catalog_quarantine(cat, src_of[k], 0, q_collect, q, &err), 0);
+        nmdi_catalog_close(cat);
+        assert_string_equal(q, "3,SEX_REQ,sex,;4,codelist,area,R3;4,SEX_REQ,sex,;");
+        nmdi_dataset *ds;
+        assert_int_equal(nmdi_ingest_open_latest(dir, src_of[k], &ds, &err), 0);
+        assert_int_equal(nmdi_dataset_rows(ds), 3);
+        /* types: codes dictionary-encoded, dates as days, weight as double */
+        assert_int_equal(nmdi_dataset_field(ds, (size_t)nmdi_dataset_find(ds, "sex"))->type, NMDI_COL_CODE);
+        assert_int_equal(nmdi_dataset_field(ds, (size_t)nmdi_dataset_find(ds, "date_of_birth"))->type,
+                         NMDI_COL_DATE);
+        assert_int_equal(nmdi_dataset_field(ds, (size_t)nmdi_dataset_find(ds, "weight"))->type, NMDI_COL_F64);
+        const char *const *sexd = nmdi_dataset_dict(ds, "sex", NULL);
+        const char *const *aread = nmdi_dataset_dict(ds, "area", NULL);
+        /* rows in file order (one partition): p1, p2, p1 again */
+        assert_string_equal(sexd[col_i32(ds, "sex", 0)], "M");   /* value 1 labelled Male */
+        assert_string_equal(sexd[col_i32(ds, "sex", 1)], "F");
+        assert_int_equal(col_i32(ds, "date_of_birth", 0), nmdi_date_from_ymd(1980, 2, 1));
+        assert_int_equal(col_i32(ds, "date_of_birth", 1), nmdi_date_from_ymd(1850, 3, 1));
+        assert_int_equal(col_i32(ds, "date_of_birth", 2), nmdi_date_from_ymd(1980, 2, 1));
+        assert_int_equal(col_i32(ds, "arrival_date", 0), NMDI_DATE_NONE);
+        assert_int_equal(col_i32(ds, "arrival_date", 1), nmdi_date_from_ymd(2015, 6, 30));
+        assert_string_equal(aread[col_i32(ds, "area", 1)], "R2");
+        const double *wt;
+        const int64_t *pk, *nh;
+        assert_int_equal(nmdi_dataset_f64(ds, 0, "weight", &wt, &err), 0);
+        assert_true(wt[0] == 1.5 && wt[1] == 2 && wt[2] == 1);
+        assert_int_equal(nmdi_dataset_i64(ds, 0, "person_key", &pk, &err), 0);
+        assert_int_equal(nmdi_dataset_i64(ds, 0, "NAME_hash", &nh, &err), 0);
+        assert_true(pk[0] == pk[2] && pk[0] != pk[1]);
+        assert_true(nh[0] == nh[2] && nh[0] != nh[1]); /* Müller = MULLER after normalisation */
+        const uint64_t *off;
+        const char *bytes;
+        assert_int_equal(nmdi_dataset_str(ds, 0, "NAME_qgram", &off, &bytes, &err), 0);
+        assert_true(off[1] > off[0]);
+        assert_null(memmem(bytes, off[3], "Anna", 4));
+        assert_int_equal(nmdi_dataset_find(ds, "NAME"), -1);
+        nmdi_dataset_close(ds);
+    }
+    /* the same persons get the same pseudonyms from every format */
+    nmdi_dataset *a, *b;
+    assert_int_equal(nmdi_ingest_open_latest(dir, "spss", &a, &err), 0);
+    assert_int_equal(nmdi_ingest_open_latest(dir, "sas", &b, &err), 0);
+    const int64_t *ka, *kb;
+    assert_int_equal(nmdi_dataset_i64(a, 0, "person_key", &ka, &err), 0);
+    assert_int_equal(nmdi_dataset_i64(b, 0, "person_key", &kb, &err), 0);
+    assert_true(ka[0] == kb[0] && ka[1] == kb[1]);
+    nmdi_dataset_close(a);
+    nmdi_dataset_close(b);
+    /* a file of the wrong kind is refused, naming the file */
+    char path[300];
+    snprintf(path, sizeof path, "%s/delivery.sav", d);
+    const char *files[] = {path};
+    nmdi_load_report *r;
+    assert_int_equal(nmdi_ingest_load(&ctx, dir, "sas", 1, files, NULL, &r, &err), NMDI_EDATA);
+    assert_non_null(strstr(err.file, "delivery.sav"));
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* Deterministic random inputs (the fuzz targets' checks, without libFuzzer):
  * CSV bytes through the reader, mutated configurations through the parser and
  * the mapping check, random bytes through normalisation and date parsing. */
@@ -344,8 +624,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_rule_dates),
         cmocka_unit_test(test_pseudo),
         cmocka_unit_test(test_load),
+        cmocka_unit_test(test_readstat),
         cmocka_unit_test(test_random_inputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
