@@ -15,13 +15,35 @@
 #define NMDI_PSEUDO_CACHE 12
 typedef struct nmdi_pseudo_cache {
     unsigned char key[NMDI_KEY_BYTES];
+    unsigned char qsub[crypto_shorthash_KEYBYTES]; /* bigram subkey (nmdi_pseudo_qgram) */
     size_t n;
     const char *domain[NMDI_PSEUDO_CACHE];
     crypto_generichash_state st[NMDI_PSEUDO_CACHE];
 } nmdi_pseudo_cache;
 void nmdi_pseudo_cache_init(nmdi_pseudo_cache *c, const unsigned char key[NMDI_KEY_BYTES]);
 int64_t nmdi_pseudo_cache_hash(nmdi_pseudo_cache *c, const char *domain, const char *s, size_t len);
+/* nmdi_pseudo_qgram with the subkey already derived (same output). */
+void nmdi_pseudo_cache_qgram(const nmdi_pseudo_cache *c, const char *norm,
+                             unsigned char out[NMDI_QGRAM_BYTES]);
 void nmdi_pseudo_cache_wipe(nmdi_pseudo_cache *c);
+
+/* A bounded memo of per-value results (memo.c): direct-mapped, 2^log2
+ * entries, each holding a value of at most NMDI_MEMO_VALUE bytes and a
+ * payload of the caller's. Single-threaded; wiped by nmdi_memo_free. */
+#define NMDI_MEMO_VALUE 48
+typedef struct nmdi_memo {
+    unsigned char *mem;
+    size_t mask, payload, stride;
+    unsigned char *last; /* entry of the latest lookup  */
+    size_t last_len;
+    uint64_t hits, misses;
+} nmdi_memo;
+int nmdi_memo_init(nmdi_memo *m, unsigned log2_entries, size_t payload);
+/* The payload of value s on a hit; NULL on a miss, when *fill (if not NULL:
+ * a value longer than NMDI_MEMO_VALUE is never kept) is the payload the
+ * caller must fill now with the value's results. */
+void *nmdi_memo_find(nmdi_memo *m, const char *s, size_t len, void **fill);
+void nmdi_memo_free(nmdi_memo *m);
 
 /* A value of one field of the current record. */
 typedef enum { V_NULL = 0, V_NUM, V_STR } vkind;

@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <math.h>
+#include <stddef.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +82,24 @@ typedef struct loadst {
     nmdi_load_report *rep;
     nmdi_progress prog;
     char *norm;
+    nmdi_memo *fmemo;   /* per field (KEY fields): value → keyed hash       */
+    nmdi_memo *imemo;   /* per identifier: raw value → its encodings         */
 } loadst;
+
+/* What the memos keep per distinct value (memo.c). */
+typedef struct keyres {
+    int64_t hash;
+    double rk;          /* record key (the record type's key field only)     */
+} keyres;
+typedef struct identres {
+    int64_t hash, phon;
+    uint32_t n;         /* length of the normalised value (0: missing)       */
+    char qhex[3 + 2 * NMDI_QGRAM_BYTES + 1]; /* last: absent from memos of
+                                                identifiers without bigrams */
+} identres;
+
+/* entries of each memo: 2^17 (about 13 MiB for a name with its bigram filter) */
+#define MEMO_LOG2 17
 
 /* ---- planning ------------------------------------------------------------------- */
 
@@ -271,6 +289,10 @@ static int plan_store(loadst *L, nmdi_error *err)
 
 static void free_plan(loadst *L)
 {
+    for (size_t i = 0; L->fmemo && i < L->nf; i++)
+        nmdi_memo_free(&L->fmemo[i]);
+    for (size_t i = 0; L->imemo && i < L->nid; i++)
+        nmdi_memo_free(&L->imemo[i]);
     for (size_t i = 0; L->f && i < L->nf; i++)
         nmdi_strmap_free(L->f[i].cmap);
     for (size_t i = 0; L->rules && i < L->nrules; i++)
@@ -466,17 +488,91 @@ static int convert(loadst *L, size_t i, const char *s, size_t len, const char **
     return 0;
 }
 
+/* The keyed hash of key field i's value (and, for the record type's key,
+ * the record key), through the field's memo. */
+static const keyres *key_hash(loadst *L, size_t i, const char *domain, keyres *tmp)
+{
+    const ival *v = &L->vals[i];
+    void *fill = NULL;
+    keyres *r = L->fmemo[i].mem ? nmdi_memo_find(&L->fmemo[i], v->s, v->len, &fill) : NULL;
+    if (r)
+        return r;
+    r = fill ? fill : tmp;
+    r->hash = nmdi_pseudo_cache_hash(&L->pc, domain, v->s, v->len);
+    r->rk = NAN;
+    if ((int)i == L->keyf) {
+        unsigned char pk[8];
+        memcpy(pk, &r->hash, 8);
+        int64_t rk = nmdi_pseudo_cache_hash(&L->pc, "record_key", (const char *)pk, 8);
+        r->rk = (double)((uint64_t)rk >> 11) * 0x1.0p-53;
+    }
+    return r;
+}
+
+/* The encodings of identifier d's raw value, through its memo. */
+static const identres *ident_encode(loadst *L, size_t i, const char *s, size_t len, identres *tmp)
+{
+    pident *d = &L->id[i];
+    void *fill = NULL;
+    identres *r = nmdi_memo_find(&L->imemo[i], s, len, &fill);
+    if (r)
+        return r;
+    r = fill ? fill : tmp;
+    size_t n = 0;
+    if (len && !strcmp(d->cfg->kind, "date")) {
+        nmdi_date dt;
+        if (!nmdi_ingest_parse_date(d->cfg->format, s, len, &dt)) {
+            nmdi_date_format(dt, L->norm);
+            n = 10;
+        }
+    } else if (len) {
+        n = nmdi_pseudo_normalise(d->cfg->kind, s, len, L->norm, 1024);
+    }
+    L->norm[n] = 0;
+    r->n = (uint32_t)n;
+    r->hash = r->phon = NMDI_I64_NONE;
+    if (!n)
+        return r;
+    if (d->st_hash >= 0)
+        r->hash = nmdi_pseudo_cache_hash(&L->pc, d->cfg->kind, L->norm, n);
+    if (d->st_phon >= 0) {
+        char ph[5];
+        nmdi_pseudo_phonetic(L->norm, ph);
+        r->phon = nmdi_pseudo_cache_hash(&L->pc, "phonetic", ph, 4);
+    }
+    if (d->st_qgram >= 0) {
+        static const char hexd[] = "0123456789abcdef";
+        unsigned char q[NMDI_QGRAM_BYTES];
+        nmdi_pseudo_cache_qgram(&L->pc, L->norm, q);
+        memcpy(r->qhex, "b1:", 3);
+        for (size_t k = 0; k < NMDI_QGRAM_BYTES; k++) {
+            r->qhex[3 + 2 * k] = hexd[q[k] >> 4];
+            r->qhex[4 + 2 * k] = hexd[q[k] & 15];
+        }
+        r->qhex[sizeof r->qhex - 1] = 0;
+    }
+    return r;
+}
+
 static int write_record(loadst *L, const char *const *fields, const size_t *lens, long line,
                         nmdi_error *err)
 {
     nmdi_store_writer *w = L->w;
     int64_t pkey;
-    if (L->keyf >= 0 && L->vals[L->keyf].kind == V_STR)
-        pkey = nmdi_pseudo_cache_hash(&L->pc, "key", L->vals[L->keyf].s, L->vals[L->keyf].len);
-    else {
+    double rkey;
+    keyres tmp;
+    if (L->keyf >= 0 && L->vals[L->keyf].kind == V_STR) {
+        const keyres *k = key_hash(L, (size_t)L->keyf, "key", &tmp);
+        pkey = k->hash;
+        rkey = k->rk;
+    } else {
         char buf[600];
         int n = snprintf(buf, sizeof buf, "%s:%s:%ld", L->src->id, L->curname, line);
         pkey = nmdi_pseudo_cache_hash(&L->pc, "record", buf, (size_t)n);
+        unsigned char pk[8];
+        memcpy(pk, &pkey, 8);
+        int64_t rk = nmdi_pseudo_cache_hash(&L->pc, "record_key", (const char *)pk, 8);
+        rkey = (double)((uint64_t)rk >> 11) * 0x1.0p-53;
     }
     nmdi_store_row_begin(w, (uint32_t)((uint64_t)pkey % (uint64_t)L->cfg->partitions));
     for (size_t i = 0; i < L->nf; i++) {
@@ -486,7 +582,7 @@ static int write_record(loadst *L, const char *const *fields, const size_t *lens
         case NMDI_F_KEY:
             nmdi_store_put_i64(w, (size_t)st, v->kind == V_NULL ? NMDI_I64_NONE
                                : (int)i == L->keyf ? pkey
-                                                   : nmdi_pseudo_cache_hash(&L->pc, "key", v->s, v->len));
+                                                   : key_hash(L, i, "key", &tmp)->hash);
             break;
         case NMDI_F_DATE:
         case NMDI_F_INT:
@@ -504,41 +600,17 @@ static int write_record(loadst *L, const char *const *fields, const size_t *lens
         pident *d = &L->id[i];
         const char *s = fields[d->src];
         size_t len = lens[d->src];
-        size_t n = 0;
+        identres itmp;
         nmdi_str_trim(&s, &len);
-        if (len && !strcmp(d->cfg->kind, "date")) {
-            nmdi_date dt;
-            if (!nmdi_ingest_parse_date(d->cfg->format, s, len, &dt)) {
-                nmdi_date_format(dt, L->norm);
-                n = 10;
-            }
-        } else if (len) {
-            n = nmdi_pseudo_normalise(d->cfg->kind, s, len, L->norm, 1024);
-        }
-        L->norm[n] = 0;
+        const identres *r = ident_encode(L, i, s, len, &itmp);
         if (d->st_hash >= 0)
-            nmdi_store_put_i64(w, (size_t)d->st_hash,
-                               n ? nmdi_pseudo_cache_hash(&L->pc, d->cfg->kind, L->norm, n) : NMDI_I64_NONE);
-        if (d->st_phon >= 0) {
-            char ph[5];
-            nmdi_pseudo_phonetic(L->norm, ph);
-            nmdi_store_put_i64(w, (size_t)d->st_phon,
-                               n ? nmdi_pseudo_cache_hash(&L->pc, "phonetic", ph, 4) : NMDI_I64_NONE);
-        }
-        if (d->st_qgram >= 0) {
-            unsigned char q[NMDI_QGRAM_BYTES];
-            char hex[3 + 2 * NMDI_QGRAM_BYTES + 1] = "b1:";
-            if (n) {
-                nmdi_pseudo_qgram(L->key, L->norm, q);
-                sodium_bin2hex(hex + 3, sizeof hex - 3, q, sizeof q);
-            }
-            nmdi_store_put_str(w, (size_t)d->st_qgram, hex, n ? sizeof hex - 1 : 0);
-        }
+            nmdi_store_put_i64(w, (size_t)d->st_hash, r->hash);
+        if (d->st_phon >= 0)
+            nmdi_store_put_i64(w, (size_t)d->st_phon, r->phon);
+        if (d->st_qgram >= 0)
+            nmdi_store_put_str(w, (size_t)d->st_qgram, r->qhex, r->n ? sizeof r->qhex - 1 : 0);
     }
-    unsigned char pk[8];
-    memcpy(pk, &pkey, 8);
-    int64_t rk = nmdi_pseudo_cache_hash(&L->pc, "record_key", (const char *)pk, 8);
-    nmdi_store_put_f64(w, (size_t)L->st_rk, (double)((uint64_t)rk >> 11) * 0x1.0p-53);
+    nmdi_store_put_f64(w, (size_t)L->st_rk, rkey);
     nmdi_store_put_str(w, (size_t)L->st_file, L->curname, strlen(L->curname));
     nmdi_store_put_i32(w, (size_t)L->st_line, (int32_t)line);
     return nmdi_store_row_end(w, err);
@@ -853,6 +925,23 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
         (rc = nmdi_pseudo_key_load(dir, L.key, err)))
         goto done;
     nmdi_pseudo_cache_init(&L.pc, L.key);
+    L.fmemo = nmdi_arena_calloc(L.arena, L.nf + 1, sizeof *L.fmemo);
+    L.imemo = nmdi_arena_calloc(L.arena, L.nid + 1, sizeof *L.imemo);
+    if (!L.fmemo || !L.imemo) {
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < L.nf; i++)
+        if (L.f[i].type == NMDI_F_KEY && nmdi_memo_init(&L.fmemo[i], MEMO_LOG2, sizeof(keyres))) {
+            rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+            goto done;
+        }
+    for (size_t i = 0; i < L.nid; i++)
+        if (nmdi_memo_init(&L.imemo[i], MEMO_LOG2, L.id[i].st_qgram >= 0 ? sizeof(identres)
+                                                                         : offsetof(identres, qhex))) {
+            rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+            goto done;
+        }
     /* checksums first: a file that cannot be read fails before anything is written */
     for (size_t i = 0; i < nfiles; i++)
         if ((rc = file_checksum(files[i], L.rep->files[i].checksum, err)))

@@ -217,16 +217,19 @@ void nmdi_pseudo_phonetic(const char *norm, char out[5])
     out[4] = 0;
 }
 
-void nmdi_pseudo_qgram(const unsigned char key[NMDI_KEY_BYTES], const char *norm,
+/* bigrams of " NAME " (padded), each set in k=2 positions of a Bloom filter
+ * of NMDI_QGRAM_BYTES*8 bits; positions from SipHash-2-4 (crypto_shorthash)
+ * under a subkey derived from the infrastructure key, so that filters of
+ * guessed names cannot be built without the key */
+static void qgram_subkey(const unsigned char key[NMDI_KEY_BYTES], unsigned char sub[crypto_shorthash_KEYBYTES])
+{
+    crypto_generichash(sub, crypto_shorthash_KEYBYTES, (const unsigned char *)"nmdi-qgram-subkey", 17, key,
+                       NMDI_KEY_BYTES);
+}
+
+static void qgram_with(const unsigned char sub[crypto_shorthash_KEYBYTES], const char *norm,
                        unsigned char out[NMDI_QGRAM_BYTES])
 {
-    /* bigrams of " NAME " (padded), each set in k=2 positions of a Bloom filter
-     * of NMDI_QGRAM_BYTES*8 bits; positions from SipHash-2-4 (crypto_shorthash)
-     * under a subkey derived from the infrastructure key, so that filters of
-     * guessed names cannot be built without the key */
-    unsigned char sub[crypto_shorthash_KEYBYTES];
-    crypto_generichash(sub, sizeof sub, (const unsigned char *)"nmdi-qgram-subkey", 17, key,
-                       NMDI_KEY_BYTES);
     memset(out, 0, NMDI_QGRAM_BYTES);
     size_t len = strlen(norm);
     char buf[260];
@@ -245,13 +248,28 @@ void nmdi_pseudo_qgram(const unsigned char key[NMDI_KEY_BYTES], const char *norm
             out[bit / 8] |= (unsigned char)(1u << (bit % 8));
         }
     }
+}
+
+void nmdi_pseudo_qgram(const unsigned char key[NMDI_KEY_BYTES], const char *norm,
+                       unsigned char out[NMDI_QGRAM_BYTES])
+{
+    unsigned char sub[crypto_shorthash_KEYBYTES];
+    qgram_subkey(key, sub);
+    qgram_with(sub, norm, out);
     sodium_memzero(sub, sizeof sub);
+}
+
+void nmdi_pseudo_cache_qgram(const nmdi_pseudo_cache *c, const char *norm,
+                             unsigned char out[NMDI_QGRAM_BYTES])
+{
+    qgram_with(c->qsub, norm, out);
 }
 
 void nmdi_pseudo_cache_init(nmdi_pseudo_cache *c, const unsigned char key[NMDI_KEY_BYTES])
 {
     memset(c, 0, sizeof *c);
     memcpy(c->key, key, NMDI_KEY_BYTES);
+    qgram_subkey(key, c->qsub);
 }
 
 int64_t nmdi_pseudo_cache_hash(nmdi_pseudo_cache *c, const char *domain, const char *s, size_t len)

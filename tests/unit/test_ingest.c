@@ -332,6 +332,46 @@ static void test_load(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The memo of keyed results: exact hits only (the whole value is compared),
+ * evictions of colliding values, long values never kept, bounded size. */
+static void test_memo(void **state)
+{
+    (void)state;
+    nmdi_memo m;
+    assert_int_equal(nmdi_memo_init(&m, 4, sizeof(int64_t)), 0); /* 16 entries */
+    void *fill;
+    char v[32];
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 100; i++) {
+            int n = snprintf(v, sizeof v, "value-%d", i);
+            int64_t *r = nmdi_memo_find(&m, v, (size_t)n, &fill);
+            if (r) {
+                assert_int_equal(*r, i * 7); /* a hit is always the value's own result */
+            } else {
+                assert_non_null(fill);
+                *(int64_t *)fill = i * 7;
+            }
+        }
+    assert_int_equal(m.hits + m.misses, 200);
+    assert_true(m.misses > 16); /* 100 values do not fit in 16 entries */
+    /* the same value twice in a row is a hit; a prefix of it is not */
+    int64_t *r = nmdi_memo_find(&m, "abc", 3, &fill);
+    assert_null(r);
+    *(int64_t *)fill = 42;
+    r = nmdi_memo_find(&m, "abc", 3, &fill);
+    assert_non_null(r);
+    assert_int_equal(*r, 42);
+    assert_null(nmdi_memo_find(&m, "ab", 2, &fill));
+    *(int64_t *)fill = 41;
+    /* longer than NMDI_MEMO_VALUE: never kept, the caller computes it */
+    char longv[NMDI_MEMO_VALUE + 2];
+    memset(longv, 'x', sizeof longv);
+    assert_null(nmdi_memo_find(&m, longv, sizeof longv, &fill));
+    assert_null(fill);
+    nmdi_memo_free(&m);
+    assert_null(m.mem);
+}
+
 /* ---- SPSS and SAS deliveries: files written with ReadStat's writer --------------- */
 enum { W_SAV, W_POR, W_SAS7BDAT, W_XPT };
 
@@ -627,6 +667,7 @@ int main(void)
         cmocka_unit_test(test_rule_dates),
         cmocka_unit_test(test_pseudo),
         cmocka_unit_test(test_load),
+        cmocka_unit_test(test_memo),
         cmocka_unit_test(test_readstat),
         cmocka_unit_test(test_random_inputs),
     };
