@@ -10,7 +10,9 @@
  *   crossings (nmdi_residence_classify, initial status non-resident): days
  *   present per subscriber and month; short visit (< 90 days in the spell),
  *   temporary stay (90 days to < 12 months), long-term presence (the
- *   threshold/window rule says "migration");
+ *   threshold/window rule says "migration"); a spell already under way
+ *   when the data begin (first day within gap_days of the first day of
+ *   data) is left-censored: it counts as presence, never as a start;
  * - domestic subscribers seen abroad (outbound roaming; area = visited
  *   country): absence spells classified by the same engine with initial
  *   status resident; a long-term migration is an emigration signal, by
@@ -91,7 +93,7 @@ int nmdi_mobile_check(const nmdi_mobile_params *p, nmdi_error *err);
 
 /* The derivation in steps, for records split by subscriber (every record of
  * a subscriber in the same part): one accumulator per part, filled with
- * nmdi_mobile_acc_add (dmax = the last day of the WHOLE data), merged, and
+ * nmdi_mobile_acc_add (dmin/dmax = the first/last day of the WHOLE data), merged, and
  * finished into the cubes. Counts and cell keys are integers, so the result
  * does not depend on the partitioning or the order of merging. An
  * accumulator is used by one thread at a time. */
@@ -99,7 +101,8 @@ typedef struct nmdi_mobile_acc nmdi_mobile_acc;
 nmdi_mobile_acc *nmdi_mobile_acc_new(void); /* NULL on OOM */
 void nmdi_mobile_acc_free(nmdi_mobile_acc *acc);
 int nmdi_mobile_acc_add(nmdi_mobile_acc *acc, const nmdi_mobile_params *p,
-                        const nmdi_mobile_input *in, nmdi_date dmax, nmdi_error *err);
+                        const nmdi_mobile_input *in, nmdi_date dmin, nmdi_date dmax,
+                        nmdi_error *err);
 int nmdi_mobile_acc_merge(nmdi_mobile_acc *dst, const nmdi_mobile_acc *src, nmdi_error *err);
 int nmdi_mobile_acc_finish(nmdi_mobile_acc *acc, const nmdi_mobile_params *p,
                            nmdi_mobile_result *out, nmdi_error *err);

@@ -264,7 +264,7 @@ static int spells_to_cells(const nmdi_mobile_input *in, const nmdi_mobile_params
                            const nmdi_residence_rule *rule, const size_t *idx, const spell *sp,
                            size_t nsp, int inbound, uint64_t rk, nmdi_date *cdate, uint8_t *cdir,
                            nmdi_residence_result *res, agg *gin, agg *gout, agg *glt,
-                           nmdi_date dmax)
+                           nmdi_date dmin, nmdi_date dmax)
 {
     size_t nc = 0;
     size_t *first_cross = malloc(nsp * sizeof *first_cross);
@@ -286,7 +286,9 @@ static int spells_to_cells(const nmdi_mobile_input *in, const nmdi_mobile_params
         const char *type = spell_type(r, sp[s].first, sp[s].last);
         const char *country =
             inbound ? in->home[idx[sp[s].a]] : modal(in, idx, sp[s].a, sp[s].b, in->area);
-        if (r->ltm) {
+        /* a spell under way when the data begin (its first day within gap_days
+         * of the first day of data) is a stock, not a start: left-censored */
+        if (r->ltm && sp[s].first > dmin + p->gap_days) {
             char yr[11];
             nmdi_date_format(sp[s].first, yr);
             yr[4] = 0;
@@ -364,7 +366,8 @@ void nmdi_mobile_acc_free(nmdi_mobile_acc *acc)
 }
 
 int nmdi_mobile_acc_add(nmdi_mobile_acc *acc, const nmdi_mobile_params *p,
-                        const nmdi_mobile_input *in, nmdi_date dmax, nmdi_error *err)
+                        const nmdi_mobile_input *in, nmdi_date dmin, nmdi_date dmax,
+                        nmdi_error *err)
 {
     size_t n = in->n;
     size_t *idx = malloc((n ? n : 1) * sizeof *idx);
@@ -458,7 +461,7 @@ int nmdi_mobile_acc_add(nmdi_mobile_acc *acc, const nmdi_mobile_params *p,
                     goto fail;
             }
             if (spells_to_cells(in, p, &rule, idx, acc->sp, nsp, inbound, rk, acc->cdate, acc->cdir, acc->res, &acc->gin,
-                                &acc->gout, &acc->glt, dmax))
+                                &acc->gout, &acc->glt, dmin, dmax))
                 goto fail;
         }
         /* internal mobility of domestic subscribers: home area per month */
@@ -545,14 +548,16 @@ int nmdi_mobile_run(const nmdi_ctx *ctx, const nmdi_mobile_params *p,
     memset(out, 0, sizeof *out);
     if (nmdi_mobile_check(p, err))
         return err->code;
-    nmdi_date dmax = INT32_MIN;
+    nmdi_date dmin = INT32_MAX, dmax = INT32_MIN;
     for (size_t i = 0; i < in->n; i++)
-        if (in->day[i] != NMDI_DATE_NONE && in->day[i] > dmax)
-            dmax = in->day[i];
+        if (in->day[i] != NMDI_DATE_NONE) {
+            dmin = in->day[i] < dmin ? in->day[i] : dmin;
+            dmax = in->day[i] > dmax ? in->day[i] : dmax;
+        }
     nmdi_mobile_acc *acc = nmdi_mobile_acc_new();
     if (!acc)
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory in the mobile derivation");
-    int rc = nmdi_mobile_acc_add(acc, p, in, dmax, err);
+    int rc = nmdi_mobile_acc_add(acc, p, in, dmin, dmax, err);
     if (!rc)
         rc = nmdi_mobile_acc_finish(acc, p, out, err);
     nmdi_mobile_acc_free(acc);

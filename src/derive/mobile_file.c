@@ -245,7 +245,7 @@ typedef struct prun {
     const char **str;
     size_t nstr, strcap;
     nmdi_arena *arena;
-    nmdi_date dmax;
+    nmdi_date dmin, dmax;
     /* pass 2 */
     nmdi_mobile_acc *total;
     pthread_mutex_t lock;
@@ -298,6 +298,8 @@ static int part_rec(void *arg, uint64_t sub, nmdi_date day, const char *area, co
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     if (day > r->dmax)
         r->dmax = day;
+    if (day < r->dmin)
+        r->dmin = day;
     part_out *o = &r->out[nmdi_hash64(&sub, sizeof sub, 0x70617274ULL) % r->nparts];
     if (o->used + REC_BYTES > BUF_BYTES && flush_part(r, o, err))
         return err->code;
@@ -357,7 +359,7 @@ static int part_run(void *arg, size_t part)
     free(buf);
     if (!rc) {
         nmdi_mobile_input in = {n, sub, day, area, home, roam};
-        rc = nmdi_mobile_acc_add(acc, r->p, &in, r->dmax, err);
+        rc = nmdi_mobile_acc_add(acc, r->p, &in, r->dmin, r->dmax, err);
     }
     free(sub);
     free(day);
@@ -393,6 +395,7 @@ int nmdi_mobile_run_file(const nmdi_ctx *ctx, const nmdi_mobile_params *p, const
     memset(&r, 0, sizeof r);
     r.p = p;
     r.nparts = nparts;
+    r.dmin = INT32_MAX;
     r.dmax = INT32_MIN;
     const char *tmp = p->tmpdir ? p->tmpdir : getenv("TMPDIR");
     snprintf(r.dir, sizeof r.dir, "%s/nmdi-mobile-XXXXXX", tmp && *tmp ? tmp : "/tmp");

@@ -1,8 +1,9 @@
 /* mobile.c — daily presence records of one mobile operator in the synthetic
  * country, consistent with the true travel histories, with the known biases:
  * only the operator's customers and inbound roamers on its network (market
- * share), visitors switching to a local SIM, second SIMs, machine SIMs, data
- * roaming switched off abroad, silent days. */
+ * share), visitors and immigrants switching to a local SIM (immigrants who
+ * do not switch within a month keep roaming for up to two years), second
+ * SIMs, machine SIMs, data roaming switched off abroad, silent days. */
 #include "synth_int.h"
 
 #define MAXKEYS 48
@@ -69,6 +70,21 @@ static int op_area(srng *r, int home)
     return a * 3 + srng_int(r, 3) + 1;
 }
 
+/* The segment of the foreigner's immigration the stay si belongs to (the
+ * last long-term arrival at or before si with no long-term departure since),
+ * or -1. */
+static int immigration_of(const sy_person *p, int si, int home_c)
+{
+    for (int j = si; j >= 0; j--) {
+        if (!p->ltm[j])
+            continue;
+        if (p->seg[j].loc != C_XKN)
+            return -1; /* emigrated since */
+        return p->cob != C_XKN && home_c != C_XKN && !sy_citizen_on(p, p->seg[j].start) ? j : -1;
+    }
+    return -1;
+}
+
 void sy_mobile_person(const sy_world *w, const sy_household *h, const sy_person *p, sy_chunk *o)
 {
     srng r = srng_at(w->o.seed, p->idx, 61, 0);
@@ -83,8 +99,8 @@ void sy_mobile_person(const sy_world *w, const sy_household *h, const sy_person 
     int home_c = p->cit1 >= 0 ? p->cit1 : p->cob >= 0 ? p->cob : C_XKN;
     if (p->nat_date != NMDI_DATE_NONE && p->cit_before >= 0)
         home_c = p->cit_before;
-    int cur_seg = -1, switched = 0, roam_on = 0;
-    nmdi_date switch_day = 0;
+    int cur_seg = -1, switched = 0, roam_on = 0, imm = -1;
+    nmdi_date switch_day = 0, foreign_until = 0;
     for (nmdi_date d = w->mobile_from; d < w->E; d++) {
         if (!sy_alive_on(p, d))
             continue;
@@ -98,23 +114,42 @@ void sy_mobile_person(const sy_world *w, const sy_household *h, const sy_person 
             switched = (e - p->seg[si].start) > 30 && srng_bern(&rs, 0.6);
             switch_day = p->seg[si].start + srng_range(&rs, 7, 30);
             roam_on = srng_bern(&rs, 0.7);
+            /* a foreigner who immigrates arrives with a home SIM: 60 % take a local
+             * one within a month, the others keep roaming (trips abroad included)
+             * for up to two years after the arrival */
+            imm = immigration_of(p, si, home_c);
+            if (imm >= 0) {
+                srng ri = srng_at(w->o.seed, p->idx, 66, (uint64_t)imm);
+                nmdi_date a = p->seg[imm].start;
+                foreign_until = srng_bern(&ri, 0.6) ? a + srng_range(&ri, 7, 30) : a + 730;
+            }
         }
         srng rd = srng_at(w->o.seed, p->idx, 63, (uint64_t)d);
         if (srng_bern(&rd, 0.08))
             continue; /* a silent day */
         int loc = p->seg[si].loc;
         int resident = p->res_after[si];
+        uint64_t klocal = kdom ^ (uint64_t)(imm >= 0 ? imm : si);
         if (loc == C_XKN) {
             int area = op_area(&rd, h->area);
-            if (resident || p->cob == C_XKN) {
+            if (imm >= 0) {
+                if (d < foreign_until)
+                    row(w, o, &ks, kfor, d, area, home_c, 1, 0, p->idx);
+                else
+                    row(w, o, &ks, klocal, d, area, C_XKN, 0, 0, p->idx);
+            } else if (resident || p->cob == C_XKN) {
                 row(w, o, &ks, kdom, d, area, C_XKN, 0, 0, p->idx);
                 if (second && srng_bern(&rd, 0.5))
                     row(w, o, &ks, k2, d, op_area(&rd, h->area), C_XKN, 0, 0, p->idx);
             } else if (switched && d >= switch_day) {
-                row(w, o, &ks, kdom ^ (uint64_t)si, d, area, C_XKN, 0, 0, p->idx);
+                row(w, o, &ks, klocal, d, area, C_XKN, 0, 0, p->idx);
             } else {
                 row(w, o, &ks, kfor, d, area, home_c, 1, 0, p->idx);
             }
+        } else if (imm >= 0) {
+            /* an immigrant's trip: the local SIM roams once it exists */
+            if (d >= foreign_until && roam_on && !(switched && d >= p->seg[si].start + 60))
+                row(w, o, &ks, klocal, d, -1, C_XKN, 2, loc, p->idx);
         } else if (resident || p->cob == C_XKN) {
             /* abroad with a domestic SIM: seen while roaming is on, until a local SIM */
             if (roam_on && !(switched && d >= p->seg[si].start + 60))

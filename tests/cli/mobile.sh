@@ -6,12 +6,17 @@ echo "subscriber,date,area,home_country,roaming" >"$f"
 awk 'BEGIN{for(s=1;s<=16;s++){t=mktime("2024 01 01 12 00 00"); for(d=0;d<547;d++){print "in" s "," strftime("%Y-%m-%d",t+d*86400,1) "," (d%30==15?"A02":"A01") ",DEU,inbound"}}}' >>"$f"
 # 3 short visitors
 awk 'BEGIN{for(s=1;s<=3;s++){t=mktime("2024 03 01 12 00 00"); for(d=0;d<5;d++){print "v" s "," strftime("%Y-%m-%d",t+d*86400,1) ",A02,FRA,1"}}}' >>"$f"
+# the data begin on 2023-12-01 (a domestic subscriber), so the 16 arrive within them
+echo "early,2023-12-01,A01,XKN,0" >>"$f"
 echo "bad,2024-02-30,A01,DEU,1" >>"$f"
 "$NMDI" mobile "$f" --table longterm >"$TMP/lt.csv" 2>"$TMP/err"
 assert_eq "exit 0 with a bad record" 0 "$?"
 check "bad record reported with file, line and field" grep -q "p.csv:$(($(wc -l <"$f"))): field 'date'" "$TMP/err"
 assert_eq "long-term presence of 16 subscribers in 2024" "2024,IMM,DEU,16,,,,,16" \
     "$(grep '^2024,IMM,DEU' "$TMP/lt.csv" | cut -d, -f1-9)"
+grep -v '^early,' "$f" >"$TMP/late.csv"
+"$NMDI" mobile "$TMP/late.csv" --table longterm >"$TMP/lt2.csv" 2>/dev/null
+check "a stay under way when the data begin is not a long-term start (left-censored)" sh -c "! grep -q '^2024,IMM,DEU' '$TMP/lt2.csv'"
 "$NMDI" mobile "$f" --table inbound >"$TMP/in.csv" 2>/dev/null
 check "3 short visitors are redacted" sh -c "grep '^2024-03,FRA,SHORT' '$TMP/in.csv' | grep -q ',M,C$'"
 check "redacted cell has no value" sh -c "grep '^2024-03,FRA,SHORT' '$TMP/in.csv' | cut -d, -f4 | grep -qx ''"

@@ -223,9 +223,11 @@ static void test_order_and_partition_independent(void **state)
     assert_string_equal(ref, shuf);
     nmdi_mobile_result_free(&res);
     /* three parts by subscriber, merged in reverse order */
-    nmdi_date dmax = INT32_MIN;
-    for (size_t i = 0; i < r.n; i++)
+    nmdi_date dmin = INT32_MAX, dmax = INT32_MIN;
+    for (size_t i = 0; i < r.n; i++) {
         dmax = r.day[i] > dmax ? r.day[i] : dmax;
+        dmin = r.day[i] < dmin ? r.day[i] : dmin;
+    }
     nmdi_mobile_acc *part[3], *total = nmdi_mobile_acc_new();
     assert_non_null(total);
     for (int k = 0; k < 3; k++) {
@@ -236,7 +238,7 @@ static void test_order_and_partition_independent(void **state)
         nmdi_mobile_input qi = {q.n, q.sub, q.day, q.area, q.home, q.roam};
         part[k] = nmdi_mobile_acc_new();
         assert_non_null(part[k]);
-        assert_int_equal(nmdi_mobile_acc_add(part[k], &p, &qi, dmax, &err), 0);
+        assert_int_equal(nmdi_mobile_acc_add(part[k], &p, &qi, dmin, dmax, &err), 0);
         recs_free(&q);
     }
     for (int k = 2; k >= 0; k--) {
