@@ -323,7 +323,7 @@ int nmdi_cmd_link(nmdi_ctx *ctx, int argc, char **argv)
     o.max_cluster = 50;
     enum {
         O_ID = 256, O_FIELDS, O_TYPE, O_BLOCK, O_ONE, O_THRESH, O_JSON, O_EXPLAIN, O_SAVE,
-        O_MODEL, O_MAXBP, O_MAXP, O_SEED, O_USAMP, O_NOTF, O_CLUST, O_MAXCL, O_HELP
+        O_MODEL, O_MAXBP, O_MAXP, O_SEED, O_USAMP, O_EMP, O_NOTF, O_CLUST, O_MAXCL, O_HELP
     };
     static const struct option lo[] = {
         {"id", required_argument, 0, O_ID},
@@ -340,6 +340,7 @@ int nmdi_cmd_link(nmdi_ctx *ctx, int argc, char **argv)
         {"max-pairs", required_argument, 0, O_MAXP},
         {"seed", required_argument, 0, O_SEED},
         {"u-samples", required_argument, 0, O_USAMP},
+        {"em-pairs", required_argument, 0, O_EMP},
         {"no-tf", no_argument, 0, O_NOTF},
         {"clusters", required_argument, 0, O_CLUST},
         {"max-cluster", required_argument, 0, O_MAXCL},
@@ -394,6 +395,7 @@ int nmdi_cmd_link(nmdi_ctx *ctx, int argc, char **argv)
         case O_MAXP:
         case O_SEED:
         case O_USAMP:
+        case O_EMP:
         case O_MAXCL:
             if (parse_u64(optarg, &u) != 0)
                 return nmdi_cli_usage(&nmdi_cmd_link_info, "%s needs a whole number, not '%s'",
@@ -406,6 +408,8 @@ int nmdi_cmd_link(nmdi_ctx *ctx, int argc, char **argv)
                 o.cfg.seed = u;
             else if (c == O_USAMP)
                 o.cfg.u_samples = u ? u : 1;
+            else if (c == O_EMP)
+                o.cfg.em_pairs = u;
             else
                 o.max_cluster = (size_t)u;
             break;
@@ -461,10 +465,13 @@ const nmdi_cmd_info nmdi_cmd_link_info = {
     "  --json               print the model and blocking analysis instead of pairs\n"
     "  --save-model FILE    save the estimated model (JSON)\n"
     "  --model FILE         use a saved model instead of estimating one\n"
-    "  --max-block-pairs N  skip (with a warning) blocks of more pairs (1e7)\n"
+    "  --max-block-pairs N  larger blocks of a --block rule are split by a further\n"
+    "                       field, else skipped, with a warning (1e7)\n"
     "  --max-pairs N        refuse more candidate pairs in all (5e8)\n"
     "  --seed N             seed of the random pairs for u (42)\n"
     "  --u-samples N        random pairs for u (1e6; all pairs when fewer)\n"
+    "  --em-pairs N         EM on a deterministic sample of about N pairs per rule\n"
+    "                       when a rule makes more (1e7; 0 = all pairs)\n"
     "  --no-tf              no term-frequency adjustment of name weights\n"
     "  --clusters FILE      dedupe: write record_id,cluster_id (persons)\n"
     "  --max-cluster N      chaining guard: largest cluster (50; 0 = none)\n"

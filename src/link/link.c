@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -134,6 +135,14 @@ void nmdi_link_config_init(nmdi_link_config *cfg)
 }
 
 /* ---- session bookkeeping --------------------------------------------------- */
+
+double lk_cpu_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 void lk_warn(nmdi_link *lk, const char *fmt, ...)
 {
@@ -695,7 +704,190 @@ static uint64_t block_pairs(const nmdi_link *lk, const lrule *R, uint32_t k)
     return a * (uint64_t)(R->offR[k + 1] - R->offR[k]);
 }
 
-static int build_rule(nmdi_link *lk, lrule *R, nmdi_error *err)
+/* The largest block (in pairs) that splitting the oversized blocks of R by
+ * the values of field F would leave; UINT64_MAX on OOM. */
+static uint64_t largest_split(const nmdi_link *lk, const lrule *R, const lfield *F)
+{
+    nmdi_strmap *m = nmdi_strmap_new();
+    uint64_t *cnt = NULL; /* per sub-block: left count, right count */
+    size_t cap = 0;
+    uint64_t mx = 0;
+    char buf[64];
+    if (!m)
+        return UINT64_MAX;
+    for (uint32_t i = 0; i < lk->n; i++) {
+        uint32_t k = R->key[i], v = F->rec[i].vid;
+        if (!k || !v || block_pairs(lk, R, k) <= lk->cfg.max_block_pairs)
+            continue;
+        int ins;
+        int64_t *slot = nmdi_strmap_put(m, buf, (size_t)snprintf(buf, sizeof buf, "%u:%u", k, v), &ins);
+        if (!slot)
+            goto oom;
+        if (ins)
+            *slot = (int64_t)nmdi_strmap_count(m) - 1;
+        size_t id = (size_t)*slot;
+        if (id >= cap) {
+            size_t nc = cap ? cap * 2 : 1024;
+            uint64_t *c = realloc(cnt, nc * 2 * sizeof *c);
+            if (!c)
+                goto oom;
+            memset(c + 2 * cap, 0, (nc - cap) * 2 * sizeof *c);
+            cnt = c;
+            cap = nc;
+        }
+        cnt[2 * id + (i >= lk->nl)]++;
+    }
+    for (size_t id = 0; id < nmdi_strmap_count(m); id++) {
+        uint64_t a = cnt[2 * id], p = lk->dedupe ? a * (a - (a > 0)) / 2 : a * cnt[2 * id + 1];
+        if (p > mx)
+            mx = p;
+    }
+    free(cnt);
+    nmdi_strmap_free(m);
+    return mx;
+oom:
+    free(cnt);
+    nmdi_strmap_free(m);
+    return UINT64_MAX;
+}
+
+/* The fallback for skewed blocks: blocks of R with more pairs than
+ * --max-block-pairs are split by the values of a further compared field
+ * (one the rule does not block on yet: the coarsest that brings every
+ * block under the limit, else the one leaving the smallest largest block),
+ * up to three levels; a record missing that field leaves
+ * the oversized block (counted in the warning). Blocks still too large
+ * after that are skipped by build_rule. Returns 0, or -1 on OOM. */
+static int split_blocks(nmdi_link *lk, lrule *R)
+{
+    uint8_t used[NMDI_LINK_MAX_FIELDS] = {0};
+    for (size_t f = 0; f < lk->nfields; f++)
+        used[f] = (uint8_t)((R->fieldmask >> f) & 1);
+    for (int level = 0; level < 3; level++) {
+        uint64_t nbig = 0, bigpairs = 0, top = 0;
+        uint32_t topk = 0;
+        for (uint32_t k = 1; k <= R->nkeys; k++) {
+            uint64_t p = block_pairs(lk, R, k);
+            if (p > lk->cfg.max_block_pairs) {
+                nbig++;
+                bigpairs += p;
+                if (p > top) {
+                    top = p;
+                    topk = k;
+                }
+            }
+        }
+        if (nbig == 0)
+            return 0;
+        /* the coarsest field that brings every block under the limit, or
+         * else the one leaving the smallest largest block */
+        int best = -1;
+        uint64_t bestmax = UINT64_MAX;
+        uint32_t bestvals = 0;
+        for (size_t f = 0; f < lk->nfields; f++) {
+            if (used[f] || lk->F[f].nonmissing == 0 || lk->F[f].nvals < 2)
+                continue;
+            uint64_t mx = largest_split(lk, R, &lk->F[f]);
+            if (mx == UINT64_MAX)
+                return -1;
+            int fits = mx <= lk->cfg.max_block_pairs, bfits = bestmax <= lk->cfg.max_block_pairs;
+            if (best < 0 || (fits && !bfits) || (fits && bfits && lk->F[f].nvals < bestvals) ||
+                (!fits && !bfits && mx < bestmax)) {
+                best = (int)f;
+                bestmax = mx;
+                bestvals = lk->F[f].nvals;
+            }
+        }
+        if (best < 0)
+            return 0;
+        used[best] = 1;
+        const lfield *F = &lk->F[best];
+        uint8_t *big = calloc((size_t)R->nkeys + 1, 1);
+        nmdi_strmap *m = nmdi_strmap_new();
+        if (!big || !m) {
+            free(big);
+            nmdi_strmap_free(m);
+            return -1;
+        }
+        for (uint32_t k = 1; k <= R->nkeys; k++)
+            big[k] = block_pairs(lk, R, k) > lk->cfg.max_block_pairs;
+        const char *topname = R->keyname && R->keyname[topk] ? R->keyname[topk] : "*";
+        uint64_t dropped = 0;
+        char buf[64];
+        for (uint32_t i = 0; i < lk->n; i++) {
+            uint32_t k = R->key[i];
+            if (!k || !big[k])
+                continue;
+            uint32_t v = F->rec[i].vid;
+            if (!v) {
+                R->key[i] = 0;
+                dropped++;
+                continue;
+            }
+            int ins;
+            int64_t *slot = nmdi_strmap_put(m, buf, (size_t)snprintf(buf, sizeof buf, "%u:%u", k, v), &ins);
+            if (!slot) {
+                free(big);
+                nmdi_strmap_free(m);
+                return -1;
+            }
+            if (ins)
+                *slot = (int64_t)R->nkeys + (int64_t)nmdi_strmap_count(m);
+            R->key[i] = (uint32_t)*slot;
+        }
+        uint32_t oldn = R->nkeys, newn = oldn + (uint32_t)nmdi_strmap_count(m);
+        const char **names = nmdi_arena_calloc(lk->arena, (size_t)newn + 1, sizeof *names);
+        if (!names) {
+            free(big);
+            nmdi_strmap_free(m);
+            return -1;
+        }
+        for (uint32_t k = 1; k <= oldn; k++)
+            names[k] = R->keyname && R->keyname[k] ? R->keyname[k] : "*";
+        size_t it = 0;
+        const char *ks;
+        int64_t kv;
+        while (nmdi_strmap_iter(m, &it, &ks, &kv)) {
+            unsigned k0 = 0, v0 = 0;
+            if (sscanf(ks, "%u:%u", &k0, &v0) == 2 && k0 <= oldn && v0 <= F->nvals) {
+                char nb[600];
+                snprintf(nb, sizeof nb, "%s,%s", names[k0], F->vals[v0] ? F->vals[v0] : "");
+                names[kv] = nmdi_arena_strdup(lk->arena, nb);
+            }
+        }
+        free(big);
+        nmdi_strmap_free(m);
+        R->keyname = names;
+        R->nkeys = newn;
+        R->fieldmask |= 1u << best;
+        if (group(R->key, R->nkeys, 0, (uint32_t)lk->nl, &R->offL, &R->idxL, lk->arena) < 0 ||
+            (!lk->dedupe && group(R->key, R->nkeys, (uint32_t)lk->nl, (uint32_t)lk->n, &R->offR,
+                                  &R->idxR, lk->arena) < 0))
+            return -1;
+        uint64_t sub = 0, subpairs = 0, largest = 0, still = 0;
+        for (uint32_t k = oldn + 1; k <= newn; k++) {
+            uint64_t p = block_pairs(lk, R, k);
+            sub++;
+            subpairs += p;
+            if (p > largest)
+                largest = p;
+            still += p > lk->cfg.max_block_pairs;
+        }
+        lk_warn(lk,
+                "block rule '%s': %llu block(s) would make more than --max-block-pairs %llu "
+                "pairs (%llu pairs in all; the largest '%s' makes %llu): split by '%s' into %llu "
+                "sub-blocks (%llu pairs, the largest %llu; %llu still too large); %llu records "
+                "missing '%s' left out of them",
+                R->text, (unsigned long long)nbig, (unsigned long long)lk->cfg.max_block_pairs,
+                (unsigned long long)bigpairs, topname, (unsigned long long)top, F->name,
+                (unsigned long long)sub, (unsigned long long)subpairs, (unsigned long long)largest,
+                (unsigned long long)still, (unsigned long long)dropped, F->name);
+        R->split_blocks += nbig;
+    }
+    return 0;
+}
+
+static int build_rule(nmdi_link *lk, lrule *R, int split, nmdi_error *err)
 {
     R->key = calloc(lk->n ? lk->n : 1, sizeof *R->key);
     if (!R->key)
@@ -741,6 +933,8 @@ static int build_rule(nmdi_link *lk, lrule *R, nmdi_error *err)
     if (group(R->key, R->nkeys, 0, (uint32_t)lk->nl, &R->offL, &R->idxL, lk->arena) < 0 ||
         (!lk->dedupe && group(R->key, R->nkeys, (uint32_t)lk->nl, (uint32_t)lk->n, &R->offR,
                               &R->idxR, lk->arena) < 0))
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    if (split && split_blocks(lk, R) < 0)
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     R->skip = nmdi_arena_calloc(lk->arena, (size_t)R->nkeys + 1, 1);
     if (!R->skip)
@@ -794,7 +988,7 @@ static int default_rules(nmdi_link *lk, nmdi_error *err)
     if (lk->total_pairs <= 10000) {
         lrule *R = &lk->R[lk->nrules++];
         int rc = parse_rule(lk, R, "*", err);
-        return rc ? rc : build_rule(lk, R, err);
+        return rc ? rc : build_rule(lk, R, 0, err);
     }
     lrule best;
     int have_best = 0;
@@ -821,7 +1015,7 @@ static int default_rules(nmdi_link *lk, nmdi_error *err)
         memset(R, 0, sizeof *R);
         int rc = parse_rule(lk, R, text, err);
         if (!rc)
-            rc = build_rule(lk, R, err);
+            rc = build_rule(lk, R, 0, err);
         if (rc)
             return rc;
         if (R->pairs <= 50 * nmax && R->skipped_blocks == 0) {
@@ -990,7 +1184,7 @@ int nmdi_link_new(nmdi_link **out, const nmdi_link_source *left, const nmdi_link
     for (size_t r = 0; r < cfg->nblocks; r++) {
         lrule *R = &lk->R[lk->nrules++];
         if ((rc = parse_rule(lk, R, cfg->blocks[r], err)) != 0 ||
-            (rc = build_rule(lk, R, err)) != 0)
+            (rc = build_rule(lk, R, 1, err)) != 0)
             goto fail;
     }
     if (cfg->nblocks == 0 && (rc = default_rules(lk, err)) != 0)
@@ -1281,7 +1475,7 @@ int nmdi_link_run(nmdi_link *lk, const nmdi_ctx *ctx, const nmdi_link_pair **pai
     else
         plan.wmin = log2(th / (1.0 - th)) - 1e-9;
     plan_scoring(lk, &plan);
-    double t0 = nmdi_now();
+    double t0 = nmdi_now(), c0 = lk_cpu_seconds();
     size_t nu = 0;
     lk_unit *units = lk_units(lk, 0, lk->nrules, lk_units_per_rule(ctx), &nu);
     score_ctx *parts = calloc(nu + 1, sizeof *parts);
@@ -1318,6 +1512,7 @@ int nmdi_link_run(nmdi_link *lk, const nmdi_ctx *ctx, const nmdi_link_pair **pai
     free(parts);
     free(units);
     lk->score_seconds = nmdi_now() - t0;
+    lk->score_cpu = lk_cpu_seconds() - c0;
     lk->compared = S.compared;
     if (S.oom) {
         free(S.v);
@@ -1355,8 +1550,9 @@ int nmdi_link_run(nmdi_link *lk, const nmdi_ctx *ctx, const nmdi_link_pair **pai
     *pairs = S.v;
     *npairs = S.n;
     if (ctx)
-        nmdi_note(ctx, "link: %llu pairs compared in %.2fs, %zu at or above %g\n",
-                  (unsigned long long)S.compared, lk->score_seconds, S.n, th);
+        nmdi_note(ctx, "link: %llu pairs compared in %.2fs (CPU %.2fs: %.2f M pairs/s per core), %zu at or above %g\n",
+                  (unsigned long long)S.compared, lk->score_seconds, lk->score_cpu,
+                  lk->score_cpu > 0 ? (double)S.compared / lk->score_cpu / 1e6 : 0.0, S.n, th);
     return 0;
 }
 

@@ -60,6 +60,7 @@ typedef struct lrule {
     uint8_t *skip;       /* per key: block too large                       */
     uint64_t pairs, blocks, largest, skipped_blocks, skipped_pairs;
     uint64_t new_pairs;  /* pairs not already made by an earlier rule      */
+    uint64_t split_blocks; /* oversized blocks split by a further field    */
     int em_iter, em_converged;
     uint64_t em_pairs;   /* pairs compared for EM (all, or a hash sample)   */
     double em_lambda;   /* share of matches among the rule's pairs (EM)   */
@@ -85,7 +86,7 @@ struct nmdi_link {
     int trained, from_file, em_iter, converged;
     double lambda, lambda_c;
     uint64_t u_pairs, npatterns, em_sampled;
-    double train_seconds, score_seconds;
+    double train_seconds, score_seconds, train_cpu, score_cpu; /* wall, process CPU */
     nmdi_link_pair *pairs;
     size_t npairs;
 };
@@ -108,6 +109,8 @@ size_t lk_units_per_rule(const nmdi_ctx *ctx);
 void lk_enumerate_rule(const nmdi_link *lk, size_t r, int skip_earlier, lk_pair_fn fn, void *arg);
 int lk_compare(const lfield *F, uint32_t a, uint32_t b);
 double lk_field_weight(const nmdi_link *lk, size_t f, int level, uint32_t a);
+/* CPU seconds of the process (all threads). */
+double lk_cpu_seconds(void);
 void lk_warn(nmdi_link *lk, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

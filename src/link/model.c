@@ -438,7 +438,7 @@ static void patmap_free(patmap *P)
 
 int nmdi_link_train(nmdi_link *lk, const nmdi_ctx *ctx, nmdi_error *err)
 {
-    double t0 = nmdi_now();
+    double t0 = nmdi_now(), c0 = lk_cpu_seconds();
     size_t nf = lk->nfields;
     if (estimate_u(lk, ctx) < 0)
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
@@ -528,12 +528,14 @@ int nmdi_link_train(nmdi_link *lk, const nmdi_ctx *ctx, nmdi_error *err)
     }
     lk->trained = 1;
     lk->train_seconds = nmdi_now() - t0;
+    lk->train_cpu = lk_cpu_seconds() - c0;
     if (ctx)
         nmdi_note(ctx,
-                  "link: %llu candidate pairs, %llu patterns, EM %d iterations over %zu "
-                  "rules, lambda %.4g (%.1f matches), %.2fs\n",
-                  (unsigned long long)lk->candidates, (unsigned long long)lk->npatterns, iters,
-                  lk->nrules, lk->lambda, lk->lambda * tot, lk->train_seconds);
+                  "link: %llu candidate pairs (%llu compared for EM), %llu patterns, EM %d "
+                  "iterations over %zu rules, lambda %.4g (%.1f matches), %.2fs (CPU %.2fs)\n",
+                  (unsigned long long)lk->candidates, (unsigned long long)lk->em_sampled,
+                  (unsigned long long)lk->npatterns, iters, lk->nrules, lk->lambda,
+                  lk->lambda * tot, lk->train_seconds, lk->train_cpu);
     return 0;
 }
 
@@ -603,6 +605,8 @@ static json_t *model_json(const nmdi_link *lk)
         json_object_set_new(ro, "largest_block_pairs", json_integer((json_int_t)R->largest));
         json_object_set_new(ro, "skipped_blocks", json_integer((json_int_t)R->skipped_blocks));
         json_object_set_new(ro, "skipped_pairs", json_integer((json_int_t)R->skipped_pairs));
+        json_object_set_new(ro, "split_blocks", json_integer((json_int_t)R->split_blocks));
+        json_object_set_new(ro, "em_pairs", json_integer((json_int_t)R->em_pairs));
         json_object_set_new(ro, "em_iterations", json_integer(R->em_iter));
         json_object_set_new(ro, "em_lambda", json_real(R->em_lambda));
         json_array_append_new(ra, ro);

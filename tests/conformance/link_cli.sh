@@ -76,9 +76,28 @@ assert_eq "missing file: exit 1" 1 "$(run "$TMP/nosuch.csv")"
 assert_eq "bad --threshold: exit 1" 1 "$(run --threshold 2 "$TMP/a.csv")"
 echo '{"nope":1}' >"$TMP/badmodel.json"
 assert_eq "--model not a model: exit 1" 1 "$(run --model "$TMP/badmodel.json" "$TMP/a.csv" "$TMP/b.csv")"
+# skewed blocks: a surname shared by 3,000 of 3,200 records (4.5 million
+# pairs in one block): split by the coarsest further field that brings it
+# under --max-block-pairs, with a warning naming the rule and the key
+awk 'BEGIN { print "id,given_name,surname,sex,birth_year"; s = 7
+    for (i = 1; i <= 3200; i++) { s = (s * 48271) % 2147483647
+        printf "r%d,g%d,%s,%s,%d\n", i, s % 400, i <= 3000 ? "smith" : "n" s % 100, s % 2 ? "F" : "M", 1930 + s % 80 } }' >"$TMP/skew.csv"
+assert_eq "skewed block: exit 0" 0 "$(run --block surname --max-block-pairs 100000 "$TMP/skew.csv")"
+if grep -q "block rule 'surname'.*'smith' makes 4498500.*split by 'birth_year'" "$TMP/err"; then ok "skewed block: warning names rule, key and the split"
+else fail "skewed block: warning names rule, key and the split" "$(cat "$TMP/err")"; fi
+"$NMDI" link -q --json --block surname --max-block-pairs 100000 "$TMP/skew.csv" >"$TMP/skew.json" 2>/dev/null
+n=$(tr -d ' \n' <"$TMP/skew.json" | grep -o '"pairs_compared":[0-9]*' | cut -d: -f2)
+if [ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" -lt 200000 ]; then ok "skewed block: pairs bounded ($n compared, not 4.5 million)"
+else fail "skewed block: pairs bounded" "pairs_compared=$n"; fi
+# no field splits it enough: the block is skipped, with its count reported
+assert_eq "unsplittable skewed block: exit 0" 0 "$(run --fields surname,sex --block surname --max-block-pairs 1000 "$TMP/skew.csv")"
+if grep -q "'smith,[fm]' would make [0-9]* pairs.*skipped" "$TMP/err"; then ok "unsplittable skewed block: skipped with a warning"
+else fail "unsplittable skewed block: skipped with a warning" "$(cat "$TMP/err")"; fi
+
 # the sanitizer build on the same input: no leak, no crash
 if [ -x "${NMDI_ASAN:-}" ]; then
     check "ASan build: link, explain, json" sh -c "'$NMDI_ASAN' link -q --explain '$TMP/a.csv' '$TMP/b.csv' >/dev/null && '$NMDI_ASAN' link -q --json --one-to-one '$TMP/a.csv' >/dev/null"
+    check "ASan build: skewed block split, threads" sh -c "'$NMDI_ASAN' link -q --threads 2 --u-samples 20000 --block surname --max-block-pairs 100000 '$TMP/skew.csv' >/dev/null 2>&1"
     check "ASan build: bad inputs exit 1 cleanly" sh -c "'$NMDI_ASAN' link -q '$TMP/header.csv' 2>/dev/null; test \$? -eq 1 && '$NMDI_ASAN' link -q --block ',' '$TMP/a.csv' 2>/dev/null; test \$? -eq 1"
 fi
 done_testing
