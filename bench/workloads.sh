@@ -9,7 +9,7 @@ LFS_FILE=${LFS_FILE:-sources/lfs.csv}
 MOBILE_FILE=${MOBILE_FILE:-sources/mobile_presence.csv}
 MOBILE_AREAS=${MOBILE_AREAS:-sources/mobile_areas.csv}
 TRUTH_CROSSINGS=${TRUTH_CROSSINGS:-truth/crossings.csv}
-WORKLOADS="load tabulate survey residence derive link mobile api"
+WORKLOADS="load tabulate survey residence derive link link1m mobile api"
 
 sqlite_peer() { # NAME SQL...   runs in a fresh database file
     rm -f "$W/peer.db"
@@ -249,6 +249,45 @@ wl_link() {
         local f1m; f1m=$(awk -F, 'NR>1{split($1,x,"-"); split($2,y,"-"); tp+=(x[2]==y[2]); n++} END{p=tp/n; r=tp/5000; printf "P %.4f R %.4f F1 %.4f", p, r, 2*p*r/(p+r)}' "$W/link_febrl_model.out")
         row "link FEBRL4 with the saved model (${pairs:-?} candidate pairs scored)" "$T" "-" NA "$M" "-" "$(rate "${pairs:-0}" "$T" "pairs")" "$f1m"
     fi
+}
+
+# ---- link1m: two synthetic person files of BENCH_LINK_N records (1,000,000)
+# from bench/link_gen.awk (typos, transpositions, name variants, date errors,
+# moves, missing values; truth known), linked end to end (prepare, u from
+# 10^6 random pairs, EM on a sample, score every candidate pair). Reports
+# wall and CPU time, peak memory, candidate pairs scored per CPU second
+# (the scoring phase, all threads' CPU) and precision/recall against truth.
+LINK1M_RULES=${BENCH_LINK_RULES:-"date_of_birth|surname,given_name:1|given_name,postcode|surname,postcode:2"}
+wl_link1m() {
+    local n=${BENCH_LINK_N:-1000000} d=$W/link-${BENCH_LINK_N:-1000000}
+    if [ ! -f "$d/.done" ]; then
+        rm -rf "$d"; mkdir -p "$d"
+        local t0; t0=$(date +%s)
+        awk -v n="$n" -v seed=42 -v dir="$d" -f "$BENCH/link_gen.awk" || { log "link_gen.awk failed"; return 1; }
+        touch "$d/.done"
+        log "link1m: generated 2 x $n records in $(( $(date +%s) - t0 )) s"
+    fi
+    local args=() r
+    local IFS_old=$IFS; IFS='|'
+    for r in $LINK1M_RULES; do args+=(--block "$r"); done
+    IFS=$IFS_old
+    /usr/bin/time -f '%e %U %S %M' -o "$W/link1m.time" "$NMDI" --threads "$THREADS" link --one-to-one \
+        "$d/left.csv" "$d/right.csv" "${args[@]}" >"$W/link1m.out" 2>"$W/link1m.err" ||
+        { log "link1m failed: $(tail -3 "$W/link1m.err")"; return 1; }
+    local wall user sys rss
+    read -r wall user sys rss <"$W/link1m.time"
+    local cand score_wall score_cpu rate
+    cand=$(grep -o 'link: [0-9]* pairs compared' "$W/link1m.err" | grep -o '[0-9]*')
+    score_wall=$(grep -o 'pairs compared in [0-9.]*s' "$W/link1m.err" | grep -o '[0-9.]*s' | tr -d s)
+    score_cpu=$(grep -o '(CPU [0-9.]*s: [0-9.]* M pairs/s per core)' "$W/link1m.err" | head -1)
+    rate=$(echo "$score_cpu" | grep -o '[0-9.]* M pairs' | cut -d' ' -f1)
+    local pr; pr=$(awk -F, 'NR == FNR { if (FNR > 1) t[$1 "," $2] = 1; nt = FNR - 1; next }
+        FNR > 1 { n++; if (($1 "," $2) in t) tp++ }
+        END { p = n ? tp / n : 0; r = nt ? tp / nt : 0; printf "P %.4f R %.4f F1 %.4f (%d links, %d true)", p, r, (p + r) ? 2 * p * r / (p + r) : 0, n, nt }' "$d/truth.csv" "$W/link1m.out")
+    log "link1m: $(grep '^link:' "$W/link1m.err" | tr '\n' ' ')"
+    row "link $n x $n synthetic persons, whole run (${THREADS} threads; rules: $LINK1M_RULES): ${cand:-?} candidate pairs scored in ${score_wall:-?} s wall" \
+        "$wall" "-" NA "$((rss / 1024))" "-" \
+        "${rate:-?} M pairs/s per core (scoring CPU); CPU total $(awk "BEGIN{printf \"%.1f\", $user + $sys}") s" "$pr"
 }
 
 # ---- mobile: presence records → the four aggregate tables

@@ -161,7 +161,7 @@ typedef struct nmdi_link_config {
 } nmdi_link_config;
 
 /* Defaults: threshold 0.5, tf 1, max_block_pairs 10^7, max_pairs 5*10^8,
- * u_samples 10^6, seed 42, max_iter 200, em_pairs 10^7. */
+ * u_samples 10^6, seed 42, max_iter 200, em_pairs 2*10^6. */
 void nmdi_link_config_init(nmdi_link_config *cfg);
 
 typedef struct nmdi_link nmdi_link;

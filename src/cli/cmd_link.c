@@ -471,7 +471,7 @@ const nmdi_cmd_info nmdi_cmd_link_info = {
     "  --seed N             seed of the random pairs for u (42)\n"
     "  --u-samples N        random pairs for u (1e6; all pairs when fewer)\n"
     "  --em-pairs N         EM on a deterministic sample of about N pairs per rule\n"
-    "                       when a rule makes more (1e7; 0 = all pairs)\n"
+    "                       when a rule makes more (2e6; 0 = all pairs)\n"
     "  --no-tf              no term-frequency adjustment of name weights\n"
     "  --clusters FILE      dedupe: write record_id,cluster_id (persons)\n"
     "  --max-cluster N      chaining guard: largest cluster (50; 0 = none)\n"

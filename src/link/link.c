@@ -131,7 +131,7 @@ void nmdi_link_config_init(nmdi_link_config *cfg)
     cfg->u_samples = 1000000ULL;
     cfg->seed = 42;
     cfg->max_iter = 200;
-    cfg->em_pairs = 10000000ULL;
+    cfg->em_pairs = 2000000ULL;
 }
 
 /* ---- session bookkeeping --------------------------------------------------- */
