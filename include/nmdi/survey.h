@@ -110,6 +110,16 @@ typedef struct nmdi_svy_result {
 
 typedef struct nmdi_svy_design nmdi_svy_design;
 
+/* Read a survey CSV file as nmdi_table_read_csv does, keeping only the
+ * columns the design (spec: ids, strata, weights, fpc, replicate weights,
+ * the calibration variables of the margins file) and the estimates (req,
+ * by) use, in file order, each repeated value stored once. Errors are those
+ * of the full reader (every record is parsed and checked whole). The table
+ * belongs to the caller (nmdi_table_free). */
+int nmdi_svy_read_csv(nmdi_table **out, const char *path, const nmdi_csv_opts *opts,
+                      const nmdi_svy_spec *spec, const nmdi_svy_request *req, size_t nreq,
+                      const char *const *by, size_t nby, nmdi_error *err);
+
 /* Build (and calibrate, when asked) the design over table t. Errors name the
  * file, line and field (missing or negative weight, lonely PSU with
  * --lonely-psu fail is reported at estimation, clusters not nested...). */

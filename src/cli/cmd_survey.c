@@ -274,7 +274,7 @@ int nmdi_cmd_survey(nmdi_ctx *ctx, int argc, char **argv)
     nmdi_svy_design *d = NULL;
     nmdi_svy_result *res = NULL;
     nmdi_csv_opts copts = {0, 1, 1};
-    if ((rc = nmdi_table_read_csv(&t, argv[optind], &copts, &err)) ||
+    if ((rc = nmdi_svy_read_csv(&t, argv[optind], &copts, &spec, req, nreq, by, nby, &err)) ||
         (rc = nmdi_svy_design_new(&d, t, &spec, &err)) ||
         (rc = nmdi_svy_estimate(d, req, nreq, by, nby, &res, &err))) {
         rc = nmdi_cli_error(info->name, &err);

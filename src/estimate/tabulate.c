@@ -5,7 +5,7 @@
  * from those cells, each margin level from its parent level with one total
  * fewer, never from the records again. Cell keys are exact fixed-point sums.
  */
-#include "nmdi/tabulate.h"
+#include "tabulate_internal.h"
 #include "nmdi/csv.h"
 
 #include <assert.h>
@@ -462,6 +462,11 @@ int nmdi_tabulate_csv(const nmdi_ctx *ctx, const char *path, const nmdi_tab_spec
             if (strcmp(spec->by[i], spec->by[j]) == 0)
                 return nmdi_error_at(err, NMDI_EDATA, NULL, 0, spec->by[i],
                                      "column listed twice in --by");
+    /* plain files: the parallel path (tabulate_fast.c), which steps back to
+     * the streaming reader below for anything it does not handle */
+    int fr = nmdi_tab_csv_fast(ctx, path, spec, out, err);
+    if (fr != 0)
+        return fr > 0 ? 0 : -fr;
     nmdi_csv *csv;
     int rc = nmdi_csv_open(&csv, path, NULL, err);
     if (rc)

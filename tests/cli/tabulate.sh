@@ -81,4 +81,24 @@ if command -v Rscript >/dev/null 2>&1; then
 else
     skip "weighted means equal R's" "Rscript not installed"
 fi
+# the parallel path over a plain file (> 1 MB: 8 chunks) gives the cube of the
+# streaming reader (standard input), with 1 and 2 threads; a bad record deep in
+# the file is the streaming reader's error with its line
+awk 'BEGIN{srand(7); print "sex,age,cob,area,w,rk"; for(i=0;i<60000;i++) printf "%s,%d,%s,KN%02d,%.3f,%.6f\n", (rand()<0.5?"F":"M"), int(rand()*90), substr("ABCDEFGHIJ", 1+int(rand()*10), 1) "X", 1+int(rand()*10), rand()*3, rand()}' >"$TMP/big.csv"
+cat "$TMP/big.csv" | "$NMDI" tabulate - --by sex,age,cob,area --weight w --rkey rk --margins >"$TMP/big_stream.csv" 2>/dev/null
+"$NMDI" --threads 1 tabulate "$TMP/big.csv" --by sex,age,cob,area --weight w --rkey rk --margins >"$TMP/big_t1.csv" 2>/dev/null
+"$NMDI" --threads 2 tabulate "$TMP/big.csv" --by sex,age,cob,area --weight w --rkey rk --margins >"$TMP/big_t2.csv" 2>/dev/null
+cut -d, -f1-4,6- "$TMP/big_stream.csv" >"$TMP/s.k"; cut -d, -f1-4,6- "$TMP/big_t1.csv" >"$TMP/t1.k"
+check "parallel path: same cells, n and cell keys as the streaming reader" cmp -s "$TMP/s.k" "$TMP/t1.k"
+check "parallel path: a non-trivial cube" test "$(wc -l <"$TMP/big_t1.csv")" -gt 10000
+check "parallel path: weighted values equal the streaming reader's to 1e-12" awk -F, 'NR==FNR{v[$1","$2","$3","$4]=$5; next} {d=v[$1","$2","$3","$4]-$5; if(d<0)d=-d; if(d>1e-12*($5>1?$5:1)) bad=1} END{exit bad}' "$TMP/big_stream.csv" "$TMP/big_t1.csv"
+check "parallel path: the same cube with 1 and 2 threads" cmp -s "$TMP/big_t1.csv" "$TMP/big_t2.csv"
+awk 'NR==40001{print "F,3,AX,KN01,-2,0.5"; next} {print}' "$TMP/big.csv" >"$TMP/bigneg.csv"
+err=$("$NMDI" --threads 2 tabulate "$TMP/bigneg.csv" --by sex --weight w 2>&1 >/dev/null); rc=$?
+case "$rc:$err" in 1:*"bigneg.csv:40001: field 'w': negative weight"*) ok "parallel path: a bad record is the streaming reader's error" ;;
+    *) fail "parallel path: a bad record is the streaming reader's error" "rc=$rc $err" ;; esac
+awk 'NR==50001{print "F,3,AX"; next} {print}' "$TMP/big.csv" >"$TMP/bigshort.csv"
+err=$("$NMDI" tabulate "$TMP/bigshort.csv" --by sex 2>&1 >/dev/null); rc=$?
+case "$rc:$err" in 1:*"bigshort.csv:50001:"*"3 fields where the header has 6"*) ok "parallel path: a short record is named by its line" ;;
+    *) fail "parallel path: a short record is named by its line" "rc=$rc $err" ;; esac
 done_testing

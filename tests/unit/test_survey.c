@@ -1,7 +1,8 @@
 /* test_survey.c — unit tests of src/estimate/survey*.c and calibrate.c: the
  * linear solver, the replicate variance, the Taylor variance by stratum and
  * stage (hand-computed values), lonely PSUs, domains, missing values, bad
- * input, and calibration meeting its margins. The comparison with R is in
+ * input, calibration meeting its margins, and the reader of the needed
+ * columns. The comparison with R is in
  * tests/conformance/survey_r.sh. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -263,13 +264,90 @@ static void test_calibrate(void **state)
     drop(t, path);
 }
 
+/* nmdi_svy_read_csv keeps only the columns the design and the estimates
+ * use, in file order, with the values and lines of the full reader, and
+ * gives the same estimates. */
+static void test_read_selected(void **state)
+{
+    (void)state;
+    const char *csv = "name,psu,st,w,r1,r2,y,note,d,x\n"
+                      "\"a, b\",1,A,10,9,11,3,z,P,1\n"
+                      "c,1,A,10,9,11,4,,P,2\n"
+                      "e,2,A,10,11,9,5,q,Q,3\n"
+                      "f,3,B,20,19,21,6,,Q,4\n"
+                      "g,4,B,20,21,19,8,,P,5\n";
+    char *path;
+    nmdi_table *full = load(csv, &path);
+    nmdi_svy_spec spec = {0};
+    spec.ids[0] = "psu";
+    spec.nids = 1;
+    spec.strata = "st";
+    spec.weights = "w";
+    spec.nest = 1;
+    nmdi_svy_request rq[2] = {{NMDI_SVY_MEAN, "y", NULL}, {NMDI_SVY_RATIO, "y", "x"}};
+    const char *by[1] = {"d"};
+    nmdi_table *t = NULL;
+    nmdi_error err;
+    nmdi_csv_opts o = {0, 1, 1};
+    assert_int_equal(nmdi_svy_read_csv(&t, path, &o, &spec, rq, 2, by, 1, &err), 0);
+    assert_int_equal(t->ncols, 6);
+    static const char *const want[] = {"psu", "st", "w", "y", "d", "x"};
+    for (size_t c = 0; c < 6; c++)
+        assert_string_equal(t->names[c], want[c]);
+    assert_int_equal(t->nrows, 5);
+    assert_string_equal(nmdi_table_cell(t, 3, 1), "B");
+    assert_string_equal(nmdi_table_cell(t, 4, 3), "8");
+    assert_int_equal(t->lines[4], 6);
+    /* the same estimates as over the full table */
+    nmdi_svy_design *d1, *d2;
+    nmdi_svy_result *r1, *r2;
+    assert_int_equal(nmdi_svy_design_new(&d1, full, &spec, &err), 0);
+    assert_int_equal(nmdi_svy_design_new(&d2, t, &spec, &err), 0);
+    assert_int_equal(nmdi_svy_estimate(d1, rq, 2, by, 1, &r1, &err), 0);
+    assert_int_equal(nmdi_svy_estimate(d2, rq, 2, by, 1, &r2, &err), 0);
+    assert_int_equal(r1->nrows, r2->nrows);
+    for (size_t i = 0; i < r1->nrows; i++) {
+        assert_true(r1->rows[i].estimate == r2->rows[i].estimate);
+        assert_true(r1->rows[i].se == r2->rows[i].se);
+    }
+    nmdi_svy_result_free(r1);
+    nmdi_svy_result_free(r2);
+    nmdi_svy_design_free(d1);
+    nmdi_svy_design_free(d2);
+    nmdi_table_free(t);
+    /* replicate weights by regex */
+    nmdi_svy_spec rs = {0};
+    rs.weights = "w";
+    rs.repweights = "^r[0-9]+$";
+    rs.type = NMDI_SVY_REP_JK1;
+    assert_int_equal(nmdi_svy_read_csv(&t, path, &o, &rs, rq, 1, NULL, 0, &err), 0);
+    assert_int_equal(t->ncols, 4);
+    assert_string_equal(t->names[1], "r1");
+    assert_string_equal(t->names[2], "r2");
+    nmdi_table_free(t);
+    drop(full, path);
+    /* a record with the wrong number of fields is an error naming its line,
+     * even when the missing field is one that is not kept */
+    path = write_tmp("psu,w,y,other\n1,1,2,a\n2,1,3\n");
+    spec.strata = NULL;
+    assert_int_not_equal(nmdi_svy_read_csv(&t, path, &o, &spec, rq, 1, NULL, 0, &err), 0);
+    assert_int_equal(err.line, 3);
+    assert_null(t);
+    unlink(path);
+    free(path);
+    path = write_tmp("");
+    assert_int_not_equal(nmdi_svy_read_csv(&t, path, &o, &spec, rq, 1, NULL, 0, &err), 0);
+    unlink(path);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_solve),         cmocka_unit_test(test_rep_var),
         cmocka_unit_test(test_taylor_strata), cmocka_unit_test(test_lonely),
         cmocka_unit_test(test_missing_and_prop), cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_calibrate),
+        cmocka_unit_test(test_calibrate),     cmocka_unit_test(test_read_selected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
