@@ -188,16 +188,16 @@ wl_residence() {
         "$(rate "$rows" "$nt" crossings), $(awk "BEGIN{printf \"%.0f MB/s\", $mb/$nt}") (memory copy ${bw})" "$agree"
 }
 
-# ---- derive: `nmdi derive DIR` from the store (border crossings, register events and
-# permits loaded once per size and kept; each run works on a hard-linked copy so that
+# ---- derive: `nmdi derive DIR` from the store (border crossings, the register extract,
+# register events and permits loaded once per size and kept; each run works on a hard-linked copy so that
 # the derived versions do not pile up)
 wl_derive() {
     has derive && "$LOADER" help 2>/dev/null | grep -q '^  load ' || { log "derive or load not in this build"; return 1; }
     local infra=$W/derive-infra-$PERSONS run=$W/derive-run
     if [ ! -f "$infra/.loaded" ]; then
         rm -rf "$infra"
-        "$LOADER" -q init "$infra" >/dev/null 2>"$W/derive_init.err" || { log "nmdi init failed: $(tail -1 "$W/derive_init.err")"; return 1; }
-        for src in border_crossings register_events permits; do
+        "$LOADER" -q init "$infra" --config "$ROOT/examples/nmdi.yaml" >/dev/null 2>"$W/derive_init.err" || { log "nmdi init failed: $(tail -1 "$W/derive_init.err")"; return 1; }
+        for src in border_crossings register_base register_events permits; do
             [ -f "$S/sources/$src.csv" ] || continue
             "$LOADER" --threads "$THREADS" -q load "$infra" "$src" "$S/sources/$src.csv" >/dev/null 2>"$W/derive_load.err" ||
                 { log "load $src failed: $(tail -2 "$W/derive_load.err")"; return 1; }

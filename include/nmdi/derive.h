@@ -180,8 +180,13 @@ typedef struct nmdi_circular_opts {
 
 void nmdi_circular_opts_default(nmdi_circular_opts *o, nmdi_date ref);
 /* For ONE person's crossings in time order; res may be NULL (all valid),
- * else crossings with res[i].error are ignored. Sets *circular and
- * *temp_circular to 0/1 (a circular migrant is also temporary circular). */
+ * else crossings with res[i].error are ignored. A crossing counts when the
+ * stay after it (up to ref) AND the stay before it (since the previous valid
+ * crossing; the first crossing's is unknown and taken as long enough) are
+ * both at least long_stay (circular) or short_stay (temporary circular): a
+ * resident's return from a short trip followed by a long stay at home is
+ * not a move. Sets *circular and *temp_circular to 0/1 (a circular migrant
+ * is also temporary circular). */
 void nmdi_derive_circular(const nmdi_circular_opts *o, size_t n, const nmdi_date *date,
                           const nmdi_residence_result *res, int *circular, int *temp_circular);
 

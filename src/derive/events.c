@@ -109,21 +109,29 @@ void nmdi_derive_circular(const nmdi_circular_opts *o, size_t n, const nmdi_date
     nmdi_date ring_l[64], ring_s[64];
     size_t nl = 0, ns = 0, in_l = 0, in_s = 0;
     int slide_l = 0, slide_s = 0;
+    nmdi_date prev = NMDI_DATE_NONE; /* the previous counted-or-not valid crossing */
     for (size_t i = 0; i < n; i++) {
         if (!valid(res, i) || date[i] == NMDI_DATE_NONE || date[i] > o->ref)
             continue;
         size_t nx = i + 1;
         while (nx < n && (!valid(res, nx) || date[nx] == NMDI_DATE_NONE))
             nx++;
-        /* the stay after the crossing, seen from the reference date */
+        /* the stay after the crossing, seen from the reference date, and the
+         * stay before it (on the side it leaves; unknown before the first
+         * crossing): a crossing is a move only when the person had stayed
+         * where they leave as long as they then stay where they go. Without
+         * the stay before, a resident's return from a two-week trip followed
+         * by a year at home would count as a crossing with a 12-month stay. */
         nmdi_date end = nx < n && date[nx] < o->ref ? date[nx] : o->ref;
         int64_t stay = (int64_t)end - date[i];
+        int64_t before = prev == NMDI_DATE_NONE ? INT64_MAX : (int64_t)date[i] - prev;
+        prev = date[i];
         int in_window = (int64_t)date[i] > (int64_t)o->ref - o->window_days;
-        if (stay >= o->long_stay) {
+        if (stay >= o->long_stay && before >= o->long_stay) {
             in_l += (size_t)in_window;
             slide_l |= push(ring_l, &nl, m, date[i], o->window_days);
         }
-        if (stay >= o->short_stay) {
+        if (stay >= o->short_stay && before >= o->short_stay) {
             in_s += (size_t)in_window;
             slide_s |= push(ring_s, &ns, m, date[i], o->window_days);
         }

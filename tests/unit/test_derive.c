@@ -906,6 +906,52 @@ static void test_circular(void **state)
     assert_int_equal(t, 0);
 }
 
+/* A resident's short trips: the returns are followed by more than a year at
+ * home, but the person never moved: neither circular nor temporary circular. */
+static void test_circular_short_trips(void **state)
+{
+    (void)state;
+    int c, t;
+    nmdi_date d[6] = {dt("2010-01-01"), dt("2010-01-15"), dt("2011-03-01"),
+                      dt("2011-03-15"), dt("2012-06-01"), dt("2012-06-15")};
+    circ("2016-01-01", 0, d, 6, &c, &t);
+    assert_int_equal(c, 0);
+    assert_int_equal(t, 0);
+    circ("2016-01-01", 1, d, 6, &c, &t);
+    assert_int_equal(c, 0);
+    assert_int_equal(t, 0);
+    /* 100-day trips between long stays at home: temporary circular (each
+     * crossing has 90+ days on both sides), not circular */
+    nmdi_date e[6] = {dt("2010-01-01"), dt("2010-04-11"), dt("2011-03-01"),
+                      dt("2011-06-09"), dt("2012-06-01"), dt("2012-09-09")};
+    circ("2016-01-01", 0, e, 6, &c, &t);
+    assert_int_equal(c, 0);
+    assert_int_equal(t, 1);
+    /* long stays on both sides (400 days abroad, 400 at home): circular */
+    nmdi_date f[4] = {dt("2010-01-01"), dt("2011-02-05"), dt("2012-03-11"), dt("2013-04-15")};
+    circ("2016-01-01", 0, f, 4, &c, &t);
+    assert_int_equal(c, 1);
+    assert_int_equal(t, 1);
+    /* a short trip between moves counts for nothing (neither its departure nor
+     * its return), the three moves around it still do */
+    nmdi_date g[5] = {dt("2010-01-01"), dt("2011-02-05"), dt("2011-02-20"), dt("2012-03-11"),
+                      dt("2013-04-15")};
+    circ("2016-01-01", 0, g, 5, &c, &t);
+    assert_int_equal(c, 1);
+    circ("2016-01-01", 0, g, 4, &c, &t); /* without the last move: two */
+    assert_int_equal(c, 0);
+    /* invariance: the same itinerary shifted by any number of days */
+    for (int k = 0; k < 400; k += 37) {
+        nmdi_date h[4];
+        for (int i = 0; i < 4; i++)
+            h[i] = f[i] + k;
+        nmdi_circular_opts o;
+        nmdi_circular_opts_default(&o, dt("2016-01-01") + k);
+        nmdi_derive_circular(&o, 4, h, NULL, &c, &t);
+        assert_int_equal(c, 1);
+    }
+}
+
 /* ---- migratory status ----------------------------------------------------------- */
 
 static nmdi_migratory_status status(const char *birth, const char *cit, const char *cit2,
@@ -1122,6 +1168,7 @@ int main(void)
         cmocka_unit_test(test_events),
         cmocka_unit_test(test_residence_at),
         cmocka_unit_test(test_circular),
+        cmocka_unit_test(test_circular_short_trips),
         cmocka_unit_test(test_migratory_status),
         cmocka_unit_test(test_add_months),
         cmocka_unit_test(test_permits),
