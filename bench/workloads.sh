@@ -77,6 +77,46 @@ wl_load() {
     # the nmdi load validates, maps codes, pseudonymises and commits with fsync; the peers only parse text
 }
 
+# ---- loadbig: peak memory of `nmdi load` against the size of the file (not in the default
+# WORKLOADS: BENCH_ONLY=loadbig). Border-crossing files of BENCH_LOADBIG_MB (MB, default
+# "256 512 1024 2048") are built from the synthetic file by concatenating copies whose
+# document numbers and record ids are renumbered (each copy: new travellers), then loaded
+# one by one; each file is deleted after its load. Peak RSS should not grow with the size.
+wl_loadbig() {
+    local src=$S/$CROSSINGS_FILE
+    [ -f "$src" ] || { log "no $src"; return 1; }
+    "$LOADER" help 2>/dev/null | grep -q '^  load ' || { log "nmdi load is not in this build"; return 1; }
+    local mb f rows
+    for mb in ${BENCH_LOADBIG_MB:-256 512 1024 2048}; do
+        f=$W/crossings_${mb}mb.csv
+        # copy k renumbers DOC_NO (column 8) and REC_ID (column 1) with a suffix
+        awk -F, -v OFS=, -v max=$((mb * 1048576)) -v src="$src" 'BEGIN {
+                while ((getline l < src) > 0) { if (!h) { print l; n += length(l) + 1; h = 1 } }
+                close(src)
+                for (k = 0; n < max; k++) {
+                    first = 1
+                    while (n < max && (getline l < src) > 0) {
+                        if (first) { first = 0; continue }
+                        split(l, a, ","); if (k) { a[1] = a[1] "K" k; a[8] = a[8] "K" k }
+                        out = a[1]; for (i = 2; i <= 14; i++) out = out "," a[i]
+                        print out; n += length(out) + 1
+                    }
+                    close(src)
+                }
+            }' >"$f"
+        rows=$(($(wc -l <"$f") - 1))
+        local size; size=$(du -m "$f" | cut -f1)
+        rm -rf "$W/infra"; "$LOADER" -q init "$W/infra" >/dev/null 2>&1
+        /usr/bin/time -f '%e %U %S %M' -o "$W/loadbig.time" "$LOADER" --threads "$THREADS" -q load "$W/infra" border_crossings "$f" --json \
+            >"$W/loadbig_$mb.out" 2>"$W/loadbig_$mb.err" || log "loadbig $mb failed: $(tail -2 "$W/loadbig_$mb.err")"
+        local t u sy m; read -r t u sy m <"$W/loadbig.time"
+        local acc; acc=$(tr -d ' \n' <"$W/loadbig_$mb.out" | grep -o '"read":[0-9]*,"loaded":[0-9]*,"quarantined":[0-9]*' | head -1)
+        row "load border_crossings, large file ($rows rows, $size MB)" "$t" "(memory bound: no peer)" NA "$((m / 1024))" "-" \
+            "$(rate "$rows" "$t" rows), CPU $(awk "BEGIN{printf \"%.1f s = %.0f rows per CPU-second\", $u+$sy, $rows/($u+$sy)}")" "${acc:-NA}"
+        rm -f "$f"; rm -rf "$W/infra"
+    done
+}
+
 # ---- tabulate: weighted 4-D cube with margins (sex x 5-year age x country of birth x region)
 census5() { # the census with a 5-year age group column AGE5 (same file for nmdi and the peers)
     local f=$S/census_age5.csv

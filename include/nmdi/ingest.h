@@ -12,7 +12,8 @@
  * every function that uses it; callers keep it in locked memory and wipe it.
  *
  * Threading: loads of different sources may run in different processes
- * (the catalog serialises their commits); one load runs on one thread.
+ * (the catalog serialises their commits); one load runs on one thread, plus,
+ * when ctx->nthreads > 1, a thread that checksums the delivered files.
  * Everything else here is reentrant.
  */
 #ifndef NMDI_INGEST_H

@@ -12,8 +12,9 @@
  * doubles, an empty string for strings. All files are little-endian native.
  *
  * A writer builds a version in STORE/<dataset>/.tmp-<version>-<pid>/; finish
- * fsyncs every file, writes the manifest (rows and a BLAKE2b checksum per
- * file), fsyncs, and renames the directory into place. Only after that does
+ * fsyncs every file, writes the manifest (rows and a 64-bit checksum per
+ * file, "sum64"; versions written before it carry BLAKE2b-256 sums, still
+ * verified), fsyncs, and renames the directory into place. Only after that does
  * the caller commit the catalog row: a version is visible when both exist.
  *
  * Ownership/threading: a writer is used by one thread. A dataset opened for

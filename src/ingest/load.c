@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ typedef struct pfield {
     const nmdi_codelist *cl; /* built-in codelist the codes must be in    */
     int areas;          /* codes must be areas of the configuration      */
     const char **cto;
+    nmdi_strmap *ccache;     /* country fields: text → nmdi_country* (or -1) */
 } pfield;
 
 typedef struct pident {
@@ -293,8 +295,10 @@ static void free_plan(loadst *L)
         nmdi_memo_free(&L->fmemo[i]);
     for (size_t i = 0; L->imemo && i < L->nid; i++)
         nmdi_memo_free(&L->imemo[i]);
-    for (size_t i = 0; L->f && i < L->nf; i++)
+    for (size_t i = 0; L->f && i < L->nf; i++) {
         nmdi_strmap_free(L->f[i].cmap);
+        nmdi_strmap_free(L->f[i].ccache);
+    }
     for (size_t i = 0; L->rules && i < L->nrules; i++)
         nmdi_rule_free(&L->rules[i]);
 }
@@ -415,7 +419,19 @@ static int convert(loadst *L, size_t i, const char *s, size_t len, const char **
             !strcmp(tmp, "XXC") || !strcmp(tmp, "XXX") || !strcmp(tmp, "XKX") || !strcmp(tmp, "_U"))
             a3 = s;
         else {
-            const nmdi_country *ct = nmdi_country_find(tmp);
+            /* the codelist is searched once per distinct text (at most 4096 kept) */
+            const nmdi_country *ct;
+            int64_t *slot = p->ccache ? nmdi_strmap_get(p->ccache, tmp, len) : NULL;
+            if (slot) {
+                ct = *slot < 0 ? NULL : (const nmdi_country *)(intptr_t)*slot;
+            } else {
+                ct = nmdi_country_find(tmp);
+                if (!p->ccache)
+                    p->ccache = nmdi_strmap_new();
+                if (p->ccache && nmdi_strmap_count(p->ccache) < 4096 &&
+                    (slot = nmdi_strmap_put(p->ccache, tmp, len, NULL)))
+                    *slot = ct ? (int64_t)(intptr_t)ct : -1;
+            }
             if (ct)
                 a3 = ct->alpha3, len = strlen(a3);
         }
@@ -840,6 +856,25 @@ static int file_checksum(const char *path, char hex[65], nmdi_error *err)
     return 0;
 }
 
+/* Checksums of the delivered files, on a thread of their own while the load
+ * runs (ctx->nthreads > 1), else before it. */
+typedef struct cksum_job {
+    size_t nfiles;
+    const char *const *files;
+    nmdi_load_file_report *reps;
+    int rc;
+    nmdi_error err;
+} cksum_job;
+
+static void *cksum_run(void *arg)
+{
+    cksum_job *j = arg;
+    nmdi_error_clear(&j->err);
+    for (size_t i = 0; i < j->nfiles && !j->rc; i++)
+        j->rc = file_checksum(j->files[i], j->reps[i].checksum, &j->err);
+    return NULL;
+}
+
 static char *lineage_json(loadst *L, const char *const *files, size_t nfiles)
 {
     json_t *j = json_object(), *in = json_array();
@@ -886,6 +921,9 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
     *out = NULL;
     nmdi_load_opts defopts = {0};
     loadst L = {0};
+    cksum_job ck = {0};
+    pthread_t ckt;
+    int ck_running = 0;
     L.ctx = ctx;
     L.opts = opts ? opts : &defopts;
     char path[4096];
@@ -942,10 +980,26 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
             rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
             goto done;
         }
-    /* checksums first: a file that cannot be read fails before anything is written */
-    for (size_t i = 0; i < nfiles; i++)
-        if ((rc = file_checksum(files[i], L.rep->files[i].checksum, err)))
+    /* every file must open before anything is written; the checksums run
+     * alongside the load on a second thread when there is one */
+    for (size_t i = 0; i < nfiles; i++) {
+        FILE *fp = fopen(files[i], "rb");
+        if (!fp) {
+            rc = nmdi_error_at(err, NMDI_EDATA, files[i], 0, NULL, "cannot open: %s", strerror(errno));
             goto done;
+        }
+        fclose(fp);
+    }
+    ck.nfiles = nfiles;
+    ck.files = files;
+    ck.reps = L.rep->files;
+    if (ctx->nthreads > 1 && pthread_create(&ckt, NULL, cksum_run, &ck) == 0)
+        ck_running = 1;
+    else if ((cksum_run(&ck), ck.rc)) {
+        *err = ck.err;
+        rc = ck.rc;
+        goto done;
+    }
     snprintf(path, sizeof path, "%s/catalog.db", dir);
     if ((rc = nmdi_catalog_open(&L.cat, path, 0, err)) || (rc = nmdi_catalog_sync_config(L.cat, cfg, err)) ||
         (rc = nmdi_catalog_begin(L.cat, err)))
@@ -984,6 +1038,14 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
             rc = nmdi_readstat_read(files[i], L.src->format, header, process_row, &L, &L.rep->bytes, err);
     }
     nmdi_progress_end(&L.prog);
+    if (ck_running) {
+        pthread_join(ckt, NULL);
+        ck_running = 0;
+        if (!rc && ck.rc) {
+            *err = ck.err;
+            rc = ck.rc;
+        }
+    }
     if (rc)
         goto done;
     char *lin = lineage_json(&L, files, nfiles);
@@ -1008,6 +1070,8 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
     }
     L.rep->path = vdir;
 done:
+    if (ck_running)
+        pthread_join(ckt, NULL);
     if (L.w)
         nmdi_store_writer_abort(L.w);
     if (L.cat) {

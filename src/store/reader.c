@@ -6,6 +6,8 @@
  */
 #include "nmdi/store.h"
 
+#include "sum64.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -337,11 +339,20 @@ const char *const *nmdi_dataset_dict(const nmdi_dataset *ds, const char *name, s
 
 static int check_sum(const char *path, const void *p, size_t len, json_t *entry, nmdi_error *err)
 {
-    const char *want = json_string_value(json_object_get(entry, "blake2b"));
-    unsigned char h[32];
+    const char *want = json_string_value(json_object_get(entry, "sum64"));
     char hex[65];
-    crypto_generichash(h, 32, p, len, NULL, 0);
-    sodium_bin2hex(hex, sizeof hex, h, 32);
+    if (want) {
+        sum64 st;
+        sum64_init(&st);
+        sum64_update(&st, p, len);
+        sum64_hex(sum64_final(&st), hex);
+    } else {
+        /* versions written before sum64 */
+        unsigned char h[32];
+        want = json_string_value(json_object_get(entry, "blake2b"));
+        crypto_generichash(h, 32, p, len, NULL, 0);
+        sodium_bin2hex(hex, sizeof hex, h, 32);
+    }
     if (!want || strcmp(want, hex))
         return nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "checksum mismatch: the store is damaged");
     return 0;

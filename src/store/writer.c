@@ -1,12 +1,14 @@
 /*
  * writer.c — writes one immutable dataset version of the store (nmdi/store.h):
  * per-partition, per-column append buffers flushed to column files, code
- * columns dictionary-encoded, a BLAKE2b checksum per file computed while
- * writing, and the crash-safe commit: temporary directory → fsync → manifest
+ * columns dictionary-encoded, a checksum per file computed while writing
+ * (sum64.h), and the crash-safe commit: temporary directory → fsync → manifest
  * → fsync → rename. Memory is bounded by partitions × columns × BUF_FLUSH
  * plus the code dictionaries, independent of the number of rows.
  */
 #include "nmdi/store.h"
+
+#include "sum64.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -26,7 +28,7 @@ typedef struct colbuf {
     unsigned char *buf, *sbuf; /* data (or string offsets), string bytes     */
     size_t len, cap, slen, scap;
     uint64_t soff;             /* running byte offset of the string column   */
-    crypto_generichash_state h, hs;
+    sum64 h, hs;
 } colbuf;
 
 typedef struct dict {
@@ -146,14 +148,14 @@ static int flush_col(nmdi_store_writer *w, int part, size_t f, nmdi_error *err)
     char path[4096];
     if (c->len) {
         col_path(w, path, sizeof path, part, f, ext_of(w->fields[f].type));
-        crypto_generichash_update(&c->h, c->buf, c->len);
+        sum64_update(&c->h, c->buf, c->len);
         if (append_file(w, path, c->buf, c->len, err))
             return NMDI_EDATA;
         c->len = 0;
     }
     if (c->slen) {
         col_path(w, path, sizeof path, part, f, "str");
-        crypto_generichash_update(&c->hs, c->sbuf, c->slen);
+        sum64_update(&c->hs, c->sbuf, c->slen);
         if (append_file(w, path, c->sbuf, c->slen, err))
             return NMDI_EDATA;
         c->slen = 0;
@@ -348,8 +350,8 @@ int nmdi_store_writer_open(nmdi_store_writer **out, const char *store_dir, const
         }
         for (size_t f = 0; f < nfields; f++) {
             colbuf *c = &w->cols[(size_t)p * nfields + f];
-            crypto_generichash_init(&c->h, NULL, 0, 32);
-            crypto_generichash_init(&c->hs, NULL, 0, 32);
+            sum64_init(&c->h);
+            sum64_init(&c->hs);
             w->part = (uint32_t)p;
             if (fields[f].type == NMDI_COL_STR) {
                 uint64_t zero = 0;
@@ -460,19 +462,12 @@ uint64_t nmdi_store_writer_rows(const nmdi_store_writer *w)
     return w->rows;
 }
 
-static void hex32(const unsigned char h[32], char out[65])
+static int add_file(json_t *files, const char *name, const sum64 *st, uint64_t bytes)
 {
-    sodium_bin2hex(out, 65, h, 32);
-}
-
-static int add_file(json_t *files, const char *name, crypto_generichash_state *st, uint64_t bytes)
-{
-    unsigned char h[32];
-    char hex[65];
-    crypto_generichash_final(st, h, 32);
-    hex32(h, hex);
+    char hex[17];
+    sum64_hex(sum64_final(st), hex);
     return json_object_set_new(files, name, json_pack("{s:I,s:s}", "bytes", (json_int_t)bytes,
-                                                      "blake2b", hex));
+                                                      "sum64", hex));
 }
 
 static int file_size(const char *path, uint64_t *out)
@@ -543,15 +538,15 @@ int nmdi_store_writer_finish(nmdi_store_writer *w, const char *meta_json, char *
         if (w->fields[f].type != NMDI_COL_CODE)
             continue;
         dict *d = &w->dicts[f];
-        crypto_generichash_state st;
-        crypto_generichash_init(&st, NULL, 0, 32);
+        sum64 st;
+        sum64_init(&st);
         snprintf(path, sizeof path, "%s/%s.dict", w->tmpdir, w->fields[f].name);
         uint64_t total = 0;
         if ((rc = append_file(w, path, "", 0, err)))
             break;
         for (size_t k = 0; k < d->n && !rc; k++) {
             size_t len = strlen(d->keys[k]) + 1;
-            crypto_generichash_update(&st, (const unsigned char *)d->keys[k], len);
+            sum64_update(&st, d->keys[k], len);
             rc = append_file(w, path, d->keys[k], len, err);
             total += len;
         }

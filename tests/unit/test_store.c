@@ -16,6 +16,9 @@
 
 #include "nmdi/catalog.h"
 #include "nmdi/store.h"
+#include "../../src/store/sum64.h"
+
+#include <sodium.h>
 
 static char *tmpdir(void)
 {
@@ -179,6 +182,110 @@ static int count_v(void *arg, const nmdi_dsversion *v)
     return 0;
 }
 
+/* The store checksum: the same for any split of the bytes between updates,
+ * different for one changed bit, for a shorter file and for swapped halves. */
+static void test_sum64(void **state)
+{
+    (void)state;
+    unsigned char buf[1000];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)(i * 37 + 11);
+    sum64 s;
+    sum64_init(&s);
+    sum64_update(&s, buf, sizeof buf);
+    uint64_t whole = sum64_final(&s);
+    for (size_t cut = 0; cut <= sizeof buf; cut += 7)
+        for (size_t cut2 = cut; cut2 <= sizeof buf; cut2 += 101) {
+            sum64_init(&s);
+            sum64_update(&s, buf, cut);
+            sum64_update(&s, buf + cut, cut2 - cut);
+            sum64_update(&s, buf + cut2, sizeof buf - cut2);
+            assert_true(sum64_final(&s) == whole);
+        }
+    for (size_t n = 0; n < sizeof buf; n += 13) {
+        sum64_init(&s);
+        sum64_update(&s, buf, n);
+        assert_true(sum64_final(&s) != whole);
+    }
+    for (size_t bit = 0; bit < 8 * sizeof buf; bit += 61) {
+        buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+        sum64_init(&s);
+        sum64_update(&s, buf, sizeof buf);
+        assert_true(sum64_final(&s) != whole);
+        buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+    }
+    sum64_init(&s);
+    sum64_update(&s, buf + 500, 500);
+    sum64_update(&s, buf, 500);
+    assert_true(sum64_final(&s) != whole);
+    char hex[17];
+    sum64_hex(0x0123456789abcdefULL, hex);
+    assert_string_equal(hex, "0123456789abcdef");
+}
+
+/* A version written before sum64 (BLAKE2b-256 in its manifest) still verifies. */
+static void test_old_manifest(void **state)
+{
+    (void)state;
+    char *d = strdup("/tmp/nmdi-store-old-XXXXXX");
+    assert_non_null(mkdtemp(d));
+    nmdi_store_field xf[] = {{"x", NMDI_COL_I32}};
+    nmdi_store_opts o = {1, 0};
+    nmdi_store_writer *w;
+    nmdi_error err;
+    assert_int_equal(nmdi_store_writer_open(&w, d, "ds", "1", 1, xf, &o, &err), 0);
+    for (int i = 0; i < 10; i++) {
+        nmdi_store_row_begin(w, 0);
+        nmdi_store_put_i32(w, 0, i);
+        assert_int_equal(nmdi_store_row_end(w, &err), 0);
+    }
+    char *path;
+    assert_int_equal(nmdi_store_writer_finish(w, NULL, &path, &err), 0);
+    /* rewrite the manifest's sum64 of x.i32 as the BLAKE2b of the file */
+    char mf[4200], text[8192];
+    snprintf(mf, sizeof mf, "%s/manifest.json", path);
+    FILE *fp = fopen(mf, "rb");
+    assert_non_null(fp);
+    size_t n = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[n] = 0;
+    int32_t data[10];
+    for (int i = 0; i < 10; i++)
+        data[i] = i;
+    unsigned char h[32];
+    char hex[65], repl[8300];
+    assert_int_equal(sodium_init() >= 0, 1);
+    crypto_generichash(h, 32, (const unsigned char *)data, sizeof data, NULL, 0);
+    sodium_bin2hex(hex, sizeof hex, h, 32);
+    char *at = strstr(text, "\"sum64\"");
+    assert_non_null(at);
+    char *q1 = strchr(at + 7, '"');
+    assert_non_null(q1);
+    char *end = strchr(q1 + 1, '"');
+    assert_non_null(end);
+    *at = 0;
+    snprintf(repl, sizeof repl, "%s\"blake2b\": \"%s%s", text, hex, end);
+    fp = fopen(mf, "wb");
+    fputs(repl, fp);
+    fclose(fp);
+    nmdi_dataset *ds;
+    assert_int_equal(nmdi_dataset_open(&ds, path, &err), 0);
+    assert_int_equal(nmdi_dataset_verify(ds, &err), 0);
+    nmdi_dataset_close(ds);
+    /* and a wrong BLAKE2b is caught */
+    hex[0] = hex[0] == '0' ? '1' : '0';
+    snprintf(repl, sizeof repl, "%s\"blake2b\": \"%s%s", text, hex, end);
+    fp = fopen(mf, "wb");
+    fputs(repl, fp);
+    fclose(fp);
+    assert_int_equal(nmdi_dataset_open(&ds, path, &err), 0);
+    assert_int_equal(nmdi_dataset_verify(ds, &err), NMDI_EDATA);
+    nmdi_dataset_close(ds);
+    free(path);
+    rmrf(d);
+    free(d);
+}
+
 static void test_catalog(void **state)
 {
     (void)state;
@@ -226,6 +333,8 @@ int main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_disk_full_and_empty),
         cmocka_unit_test(test_catalog),
+        cmocka_unit_test(test_sum64),
+        cmocka_unit_test(test_old_manifest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
