@@ -322,11 +322,167 @@ static void test_run(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Initial residence and previous/next residence from the population register:
+ * r1 resident (in the extract) returning 2019-02-01 from a trip begun before
+ *   the data, stays: inferred, an immigration; with the extract, nothing;
+ * m1 immigrant (not in the extract) arriving 2019-03-01 and staying, registered
+ *   from FRA on 2019-03-10: IMM with previous_residence FRA;
+ * e1 resident leaving 2019-04-01 for good, deregistered to DEU: EMI with
+ *   next_residence DEU;
+ * the names are keyed in other cases in the register (the keyed hash of a
+ * name is of its normalised form). */
+static const char *REG_CONFIG =
+    "country: {code: XKN}\n"
+    "agencies: [{id: A}]\n"
+    "store: {partitions: 2}\n"
+    "sources:\n"
+    "  - id: bc\n"
+    "    agency: A\n"
+    "    record_type: border_crossing\n"
+    "    columns: {DOC: traveller_key, DIR: direction, DATE: date, SEX: sex}\n"
+    "    codes: {DIR: {E: A, X: D}}\n"
+    "    identifiers:\n"
+    "      - {column: SURNAME, name: surname, kind: name}\n"
+    "      - {column: GIVEN, name: given_name, kind: name}\n"
+    "      - {column: DOB, name: dob, kind: date}\n"
+    "  - id: base\n"
+    "    agency: A\n"
+    "    record_type: person\n"
+    "    columns: {PIN: person_key, SEX: sex, SINCE: {field: registered_since, type: date}}\n"
+    "    identifiers:\n"
+    "      - {column: SURNAME, name: surname, kind: name}\n"
+    "      - {column: GIVEN, name: given_name, kind: name}\n"
+    "      - {column: DOB, name: dob, kind: date}\n"
+    "  - id: ev\n"
+    "    agency: A\n"
+    "    record_type: register_event\n"
+    "    columns: {PIN: person_key, EV: event, DATE: date, SEX: sex, CTY: country}\n"
+    "    identifiers:\n"
+    "      - {column: SURNAME, name: surname, kind: name}\n"
+    "      - {column: GIVEN, name: given_name, kind: name}\n"
+    "      - {column: DOB, name: dob, kind: date}\n"
+    "residence: {rule: \"12/16\"%s}\n";
+
+static void reg_infra(const char *d, const char *dir, const char *extra, int with_base)
+{
+    char cfg[512], csv[512], text[4096];
+    snprintf(cfg, sizeof cfg, "%s/r.yaml", d);
+    snprintf(text, sizeof text, REG_CONFIG, extra);
+    write_file(cfg, text);
+    nmdi_error err;
+    if (nmdi_ingest_init(dir, cfg, &err))
+        fail_msg("init: %s", err.msg);
+    nmdi_ctx ctx;
+    nmdi_ctx_init(&ctx);
+    ctx.quiet = 1;
+    static const struct {
+        const char *src, *text;
+    } loads[] = {
+        {"bc", "DOC,SURNAME,GIVEN,DOB,DIR,DATE,SEX\n"
+               "r1,RUIZ,ROSA,1980-01-01,E,2019-02-01,F\n"
+               "m1,MORI,MAX,1990-02-02,E,2019-03-01,M\n"
+               "e1,EKE,EVA,1970-03-03,X,2019-04-01,F\n"
+               "x1,XU,XI,1999-09-09,E,2021-06-30,M\n"},
+        {"base", "PIN,SURNAME,GIVEN,DOB,SEX,SINCE\n"
+                 "1,Ruiz,Rosa,1980-01-01,F,2001-01-01\n"
+                 "3,Eke,Eva,1970-03-03,F,1970-03-03\n"
+                 "4,Other,Olga,1950-05-05,F,2018-12-31\n"},
+        {"ev", "PIN,SURNAME,GIVEN,DOB,SEX,EV,DATE,CTY\n"
+               "2,Mori,Max,1990-02-02,M,REG_IN,2019-03-10,FRA\n"
+               "3,Eke,Eva,1970-03-03,F,DEREG_OUT,2019-04-05,DEU\n"},
+    };
+    for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++) {
+        if (i == 1 && !with_base)
+            continue;
+        snprintf(csv, sizeof csv, "%s/%s.csv", d, loads[i].src);
+        write_file(csv, loads[i].text);
+        const char *files[] = {csv};
+        nmdi_load_report *r;
+        if (nmdi_ingest_load(&ctx, dir, loads[i].src, 1, files, NULL, &r, &err))
+            fail_msg("load %s: %s", loads[i].src, err.msg);
+        nmdi_load_report_free(r);
+    }
+}
+
+static void test_register(void **state)
+{
+    (void)state;
+    char d[] = "/tmp/nmdi-derive-reg-XXXXXX";
+    assert_non_null(mkdtemp(d));
+    char dir[256], dir2[256], dir3[256], cmd[600];
+    snprintf(dir, sizeof dir, "%s/infra", d);
+    snprintf(dir2, sizeof dir2, "%s/infra2", d);
+    snprintf(dir3, sizeof dir3, "%s/infra3", d);
+    nmdi_ctx ctx;
+    nmdi_ctx_init(&ctx);
+    ctx.quiet = 1;
+    nmdi_error err;
+    nmdi_derive_summary *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    const int y19 = 2019 - NMDI_DERIVE_YEAR0;
+
+    /* no extract: r1's return is an immigration (inferred non-resident) */
+    reg_infra(d, dir, "", 1);
+    assert_int_equal(nmdi_derive_dir(&ctx, dir, NMDI_DATE_NONE, s, &err), 0);
+    assert_int_equal(s->events[NMDI_EV_IMMIGRATION][y19], 2);
+    assert_int_equal(s->events[NMDI_EV_EMIGRATION][y19], 1);
+    assert_int_equal(s->initial_date, NMDI_DATE_NONE);
+    /* previous / next residence need no extract, only register events */
+    assert_int_equal(s->events_with_residence, 2);
+    assert_int_equal(count_code(dir, "migration_events", "previous_residence", "FRA"), 1);
+    assert_int_equal(count_code(dir, "migration_events", "next_residence", "DEU"), 1);
+    assert_int_equal(count_code(dir, "register_flows", "previous_residence", "FRA"), 1);
+    assert_int_equal(count_code(dir, "register_flows", "next_residence", "DEU"), 1);
+
+    /* with the extract dated 2019-01-01: r1 is resident, no immigration */
+    reg_infra(d, dir2, ", initial_register: base, initial_date: 2019-01-01", 1);
+    assert_int_equal(nmdi_derive_dir(&ctx, dir2, NMDI_DATE_NONE, s, &err), 0);
+    assert_int_equal(s->events[NMDI_EV_IMMIGRATION][y19], 1);
+    assert_int_equal(s->events[NMDI_EV_EMIGRATION][y19], 1);
+    assert_int_equal(s->initial_date, D("2019-01-01"));
+    assert_int_equal(s->initial_registered, 2);   /* r1, e1 */
+    assert_int_equal(s->initial_unregistered, 2); /* m1, x1 */
+    assert_int_equal(count_code(dir2, "migration_events", "previous_residence", "FRA"), 1);
+    char lin[4096] = "", path[512];
+    snprintf(path, sizeof path, "%s/catalog.db", dir2);
+    nmdi_catalog *c;
+    assert_int_equal(nmdi_catalog_open(&c, path, 1, &err), 0);
+    assert_int_equal(nmdi_catalog_versions(c, "migration_events", lineage_fn, lin, &err), 0);
+    nmdi_catalog_close(c);
+    assert_non_null(strstr(lin, "\"register\":\"base\""));
+    /* the default date is the latest registered_since (2018-12-31), still before r1 */
+    assert_int_equal(nmdi_derive_dir(&ctx, dir2, D("2022-01-01"), s, &err), 0);
+    assert_int_equal(s->events[NMDI_EV_IMMIGRATION][y19], 1);
+
+    /* a configured extract that is not loaded: a note, the status inferred */
+    reg_infra(d, dir3, ", initial_register: base", 0);
+    assert_int_equal(nmdi_derive_dir(&ctx, dir3, NMDI_DATE_NONE, s, &err), 0);
+    assert_int_equal(s->events[NMDI_EV_IMMIGRATION][y19], 2);
+    assert_int_equal(s->initial_date, NMDI_DATE_NONE);
+
+    /* an unknown source is a configuration error naming the key */
+    nmdi_config *cfg;
+    const char *y = "country: {code: XKN}\nagencies: [{id: A}]\nresidence:\n  initial_register: nope\n";
+    nmdi_derive_params p;
+    assert_int_equal(nmdi_config_parse(&cfg, y, strlen(y), "t.yaml", &err), 0);
+    assert_int_equal(nmdi_derive_params_load(cfg, &p, &err), NMDI_EDATA);
+    assert_int_equal(err.line, 4);
+    nmdi_config_free(cfg);
+    y = "country: {code: XKN}\nagencies: [{id: A}]\nresidence:\n  initial_date: 2019-13-01\n";
+    assert_int_equal(nmdi_config_parse(&cfg, y, strlen(y), "t.yaml", &err), 0);
+    assert_int_equal(nmdi_derive_params_load(cfg, &p, &err), NMDI_EDATA);
+    nmdi_config_free(cfg);
+    free(s);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_run),
+        cmocka_unit_test(test_register),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
