@@ -100,7 +100,7 @@ static size_t count_code(const char *dir, const char *dataset, const char *field
 static const char *CONFIG =
     "country: {code: XKN}\n"
     "agencies: [{id: A}]\n"
-    "store: {partitions: 3}\n"
+    "store: {partitions: %d}\n"
     "sources:\n"
     "  - id: bc\n"
     "    agency: A\n"
@@ -147,11 +147,11 @@ static const char *CROSSINGS =
     "d2,Bell,Bo,1970-05-05,X,2022-06-20,09:00,XKN,M\n"
     "d2,Bell,Bo,1970-05-05,E,2022-06-30,09:00,XKN,M\n";
 
-static void make_infra(const char *d, const char *dir, const char *extra)
+static void make_infra_p(const char *d, const char *dir, const char *extra, int parts)
 {
     char cfg[512], csv[512], text[4096];
     snprintf(cfg, sizeof cfg, "%s/c.yaml", d);
-    snprintf(text, sizeof text, CONFIG, extra);
+    snprintf(text, sizeof text, CONFIG, parts, extra);
     write_file(cfg, text);
     nmdi_error err;
     if (nmdi_ingest_init(dir, cfg, &err))
@@ -190,6 +190,11 @@ static void make_infra(const char *d, const char *dir, const char *extra)
     }
 }
 
+static void make_infra(const char *d, const char *dir, const char *extra)
+{
+    make_infra_p(d, dir, extra, 3);
+}
+
 static int lineage_fn(void *arg, const nmdi_dsversion *v)
 {
     char *out = arg;
@@ -213,7 +218,7 @@ static void test_run(void **state)
     /* nothing loaded yet: nothing to derive, no version written */
     char cfg[512], text[4096];
     snprintf(cfg, sizeof cfg, "%s/c.yaml", d);
-    snprintf(text, sizeof text, CONFIG, "");
+    snprintf(text, sizeof text, CONFIG, 3, "");
     write_file(cfg, text);
     char empty[300];
     snprintf(empty, sizeof empty, "%s/empty", d);
@@ -317,6 +322,32 @@ static void test_run(void **state)
     assert_int_equal(s->travellers, 7);
     assert_int_equal(s->events[NMDI_EV_IMMIGRATION][2020 - NMDI_DERIVE_YEAR0], 1);
     assert_int_equal(s->events[NMDI_EV_EMIGRATION][2020 - NMDI_DERIVE_YEAR0], 1);
+
+    /* the same results for any number of partitions (travellers joined across
+     * partitions are gathered into the home partition of their root document) */
+    nmdi_derive_summary *s1 = calloc(1, sizeof *s1);
+    assert_non_null(s1);
+    for (int parts = 1; parts <= 5; parts += 4) {
+        char dirp[320];
+        snprintf(dirp, sizeof dirp, "%s/infra_p%d", d, parts);
+        make_infra_p(d, dirp, "", parts);
+        assert_int_equal(nmdi_derive_dir(&ctx, dirp, NMDI_DATE_NONE, s, &err), 0);
+        if (parts == 1) {
+            *s1 = *s;
+            continue;
+        }
+        assert_int_equal(s->travellers, s1->travellers);
+        assert_int_equal(s->documents, s1->documents);
+        assert_int_equal(s->crossings_out, s1->crossings_out);
+        assert_memory_equal(s->errors, s1->errors, sizeof s->errors);
+        assert_memory_equal(s->events, s1->events, sizeof s->events);
+        assert_memory_equal(s->events_prov, s1->events_prov, sizeof s->events_prov);
+        assert_int_equal(s->circular_temporary, s1->circular_temporary);
+        assert_memory_equal(s->reg, s1->reg, sizeof s->reg);
+        assert_int_equal(s->first_permits, s1->first_permits);
+    }
+    assert_int_equal(s1->travellers, 6);
+    free(s1);
     free(s);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
     assert_int_equal(system(cmd), 0);
