@@ -332,29 +332,53 @@ wl_link1m() {
 
 # ---- mobile: presence records → the four aggregate tables
 wl_mobile() {
-    local src=$S/$MOBILE_FILE f=$W/mobile_std.csv
-    [ -f "$src" ] || { log "no $src"; return 1; }
-    # the operator's layout → the standalone command's (area KNxx via mobile_areas.csv,
-    # MCC → alpha-3 via data/mcc.csv; Kernland's networks 999 = XKN); preparation, not timed
-    awk -F, 'FILENAME ~ /mcc/ {if(FNR>1) c[$1]=$2; next} FILENAME ~ /areas/ {if(FNR>1) a[$1]=$2; next}
-        FNR==1{print "subscriber,date,area,home_country,roaming"; next}
-        {h=($4=="999")?"XKN":c[$4]; if(h=="") h="ZZZ"; ar=($5==2)?c[$6]:a[$3]; if(ar=="") ar="ZZZ"; print $1 "," $2 "," ar "," h "," $5}' \
-        "$ROOT/data/mcc.csv" "$S/$MOBILE_AREAS" "$src" >"$f"
+    local f=$S/$MOBILE_FILE areas=$S/$MOBILE_AREAS
+    [ -f "$f" ] || { log "no $f"; return 1; }
+    # the operator's own layout (MCC codes through data/mcc.csv, operator areas
+    # through the area table), read by nmdi directly; partitions in $W
     local rows mb; rows=$(($(wc -l <"$f") - 1)); mb=$(du -m "$f" | cut -f1)
     rm -rf "$W/mobile_out"
-    measure mobile_nmdi "$NMDI" --threads "$THREADS" mobile "$f" --out "$W/mobile_out" --market-share "${BENCH_MOBILE_SHARE:-0.02}" || return 1
+    measure mobile_nmdi "$NMDI" --threads "$THREADS" mobile "$f" --areas "$areas" --tmpdir "$W" --out "$W/mobile_out" --market-share "${BENCH_MOBILE_SHARE:-0.02}" || return 1
     local nt=$T nm=$M
     local subs; subs=$(grep -o '[0-9]* subscribers' "$W/mobile_nmdi.err" | head -1)
     if have_duck; then
         # a lower bound for any engine: read the file and count distinct subscribers per month and home network
         measure mobile_duck node "$BENCH/duck.mjs" "$THREADS" \
             "CREATE TABLE m AS SELECT * FROM read_csv('$f', all_varchar=true, header=true)" \
-            "CREATE TABLE r AS SELECT substr(date, 1, 7) mon, home_country, count(DISTINCT subscriber) n FROM m GROUP BY ALL" \
-            "SELECT count(DISTINCT subscriber) FROM m"
+            "CREATE TABLE r AS SELECT substr(DAY, 1, 7) mon, MCC_HOME, count(DISTINCT SUBSCRIBER) n FROM m GROUP BY ALL" \
+            "SELECT count(DISTINCT SUBSCRIBER) FROM m"
         row "mobile presence → 4 tables ($rows records, $mb MB)" "$nt" "DuckDB read + distinct subscribers by month (no spells, no rule)" "$T" "$nm" "$M" "$(rate "$rows" "$nt" records)" "nmdi ${subs:-?}; DuckDB $(cat "$W/mobile_duck.out") distinct keys"
     else
         row "mobile presence → 4 tables ($rows records, $mb MB)" "$nt" "-" NA "$nm" "-" "$(rate "$rows" "$nt" records)" "${subs:-}"
     fi
+    mobile_scale
+}
+
+# Scale: synthetic countries where every person is the operator's subscriber
+# (--mobile-share 1; about 530 presence records per person over 730 days),
+# for each size in BENCH_MOBILE_PERSONS; each is derived by the memory-bounded
+# path (subscriber-hash partitions) and the time is extrapolated to 1e9 records.
+mobile_scale() {
+    local n
+    for n in ${BENCH_MOBILE_PERSONS:-20000 200000}; do
+        local d=$W/mobile-$n
+        if [ ! -f "$d/.done" ]; then
+            rm -rf "$d"
+            "$NMDI" -q --threads "$THREADS" synth --persons "$n" --seed 7 --mobile-share 1 --out "$d" >/dev/null 2>&1 || { log "synth $n failed"; return 1; }
+            touch "$d/.done"
+        fi
+        local f=$d/$MOBILE_FILE rows gb
+        rows=$(($(wc -l <"$f") - 1)); gb=$(du -m "$f" | awk '{printf "%.1f", $1/1024}')
+        rm -rf "$W/mobile_scale_out"
+        /usr/bin/time -f '%e %U %S %M' -o "$W/mobile_scale.time" "$NMDI" --threads "$THREADS" mobile "$f" \
+            --areas "$d/$MOBILE_AREAS" --tmpdir "$W" --out "$W/mobile_scale_out" --market-share 1 \
+            >/dev/null 2>"$W/mobile_scale.err" || { log "mobile $n failed: $(tail -2 "$W/mobile_scale.err")"; return 1; }
+        local e u s m; read -r e u s m <"$W/mobile_scale.time"
+        local cpu; cpu=$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.1f", u+s}')
+        local x; x=$(awk -v r="$rows" -v e="$e" -v c="$cpu" -v g="$gb" 'BEGIN{
+            printf "1e9 records: ~%.0f min wall, ~%.0f min CPU; ~%.0f GB CSV + ~21 GB partition files", 1e9/r*e/60, 1e9/r*c/60, g*1e9/r }')
+        row "mobile, memory-bounded: $rows records ($gb GB, $n persons all subscribers)" "$e" "-" NA "$((m / 1024))" "-" "$(rate "$rows" "$e" records) wall, $(rate "$rows" "$cpu" records) per CPU s ($cpu s CPU)" "$x"
+    done
 }
 
 # ---- api: SDMX REST under wrk (the census cube of this run, published and served)

@@ -512,10 +512,14 @@ int nmdi_mobile_compare_write(const nmdi_mobile_comparison *c, FILE *f, int json
         fprintf(f, "border-based flows: not available (no infrastructure with MIG_FLOW)\n");
     fprintf(f, "%-12s %-7s %-4s %8s %10s %10s %10s %10s %8s %8s\n", "indicator", "period",
             "area", "subscr", "mobile", "truth", "border", "mob-truth", "mob/tru", "bor/tru");
+    double total = 0; /* the truth of the period's total row (it comes first) */
     for (size_t i = 0; i < c->n; i++) {
         const nmdi_mobile_cmp_row *r = &c->rows[i];
-        /* countries: only those with a published mobile count or 10+ true events */
-        if (strcmp(r->country, "_T") && r->mobile_n < c->min_subscribers && r->truth < 10)
+        if (!strcmp(r->country, "_T"))
+            total = r->truth;
+        /* countries: those with a published mobile count, or with 10 % of the
+         * period's true total (all of them are in --json) */
+        else if (r->mobile_n < c->min_subscribers && !(r->truth >= 10 && r->truth >= 0.1 * total))
             continue;
         fprintf(f, "%-12s %-7s %-4s", r->indicator, r->period, r->country);
         if (r->mobile_n < 0)
@@ -530,6 +534,7 @@ int nmdi_mobile_compare_write(const nmdi_mobile_comparison *c, FILE *f, int json
         num(f, r->truth > 0 ? r->border / r->truth : NAN, 8, 2);
         fputc('\n', f);
     }
-    fprintf(f, "P: some subscribers classified provisionally (their window runs past the data end)\n");
+    fprintf(f, "P: some subscribers classified provisionally (their window runs past the data end).\n"
+               "Countries shown: a published mobile count or 10 %% of the true total (all in --json).\n");
     return 0;
 }

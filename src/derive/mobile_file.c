@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +315,13 @@ static int part_rec(void *arg, uint64_t sub, nmdi_date day, const char *area, co
     return 0;
 }
 
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 /* derive one partition: read it back, accumulate, merge into the total */
 static int part_run(void *arg, size_t part)
 {
@@ -416,6 +424,7 @@ int nmdi_mobile_run_file(const nmdi_ctx *ctx, const nmdi_mobile_params *p, const
                                strerror(errno));
     }
     /* pass 1: read, intern, partition */
+    double c0 = cpu_now(), w0 = nmdi_now();
     if (!rc)
         rc = nmdi_mobile_read_csv(path, maps, part_rec, &r, st, err);
     for (size_t i = 0; r.out && i < nparts; i++) {
@@ -429,6 +438,7 @@ int nmdi_mobile_run_file(const nmdi_ctx *ctx, const nmdi_mobile_params *p, const
         r.out[i].buf = NULL;
     }
     /* pass 2: the partitions on the thread pool */
+    double c1 = cpu_now(), w1 = nmdi_now();
     if (!rc) {
         r.total = nmdi_mobile_acc_new();
         r.errs = calloc(nparts, sizeof *r.errs);
@@ -446,6 +456,11 @@ int nmdi_mobile_run_file(const nmdi_ctx *ctx, const nmdi_mobile_params *p, const
     }
     if (!rc)
         rc = nmdi_mobile_acc_finish(r.total, p, out, err);
+    if (!rc)
+        nmdi_note(ctx, "nmdi mobile: pass 1 (read, partition into %zu files): %.1f s CPU, %.1f s; "
+                       "pass 2 (derive, %d threads): %.1f s CPU, %.1f s",
+                  nparts, c1 - c0, w1 - w0, ctx ? ctx->nthreads : 1, cpu_now() - c1,
+                  nmdi_now() - w1);
     for (size_t i = 0; r.out && i < nparts; i++) {
         part_path(&r, i, pp, sizeof pp);
         unlink(pp);
