@@ -122,6 +122,11 @@ typedef struct dim_dict {
     const char *last; /* one-entry cache: data are often sorted */
     size_t last_len;
     uint32_t last_id;
+    /* short codes (up to 7 bytes) packed into an integer with their length:
+     * an open-addressing table packed → id + 1 in front of the string map */
+    uint64_t *pk;
+    uint32_t *pid;
+    size_t pcap, pn;
 } dim_dict;
 
 struct nmdi_tab {
@@ -161,6 +166,8 @@ void nmdi_tab_free(nmdi_tab *t)
     for (size_t d = 0; t->dict && d < t->nd; d++) {
         nmdi_strmap_free(t->dict[d].map);
         free(t->dict[d].codes);
+        free(t->dict[d].pk);
+        free(t->dict[d].pid);
     }
     free(t->dict);
     free(t->tmp);
@@ -171,12 +178,78 @@ void nmdi_tab_free(nmdi_tab *t)
 
 size_t nmdi_tab_ncells(const nmdi_tab *t) { return t->cells.ncells; }
 
+static uint64_t pack_code(const char *s, size_t len)
+{
+    uint64_t k = len; /* the length, then the bytes: unique for len <= 7 */
+    for (size_t i = 0; i < len; i++)
+        k = k << 8 | (unsigned char)s[i];
+    return k;
+}
+
+static size_t pk_slot(uint64_t k, size_t cap)
+{
+    return (size_t)((k * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
+}
+
+/* Remember packed code k → id; 0 or -1 on OOM. */
+static int pk_put(dim_dict *dd, uint64_t k, uint32_t id)
+{
+    if ((dd->pn + 1) * 2 > dd->pcap) {
+        size_t cap = dd->pcap ? dd->pcap * 2 : 256;
+        uint64_t *nk = calloc(cap, sizeof *nk);
+        uint32_t *ni = calloc(cap, sizeof *ni);
+        if (!nk || !ni) {
+            free(nk);
+            free(ni);
+            return -1;
+        }
+        for (size_t i = 0; i < dd->pcap; i++)
+            if (dd->pid[i]) {
+                size_t h = pk_slot(dd->pk[i], cap);
+                while (ni[h])
+                    h = (h + 1) & (cap - 1);
+                nk[h] = dd->pk[i];
+                ni[h] = dd->pid[i];
+            }
+        free(dd->pk);
+        free(dd->pid);
+        dd->pk = nk;
+        dd->pid = ni;
+        dd->pcap = cap;
+    }
+    size_t h = pk_slot(k, dd->pcap);
+    while (dd->pid[h] && dd->pk[h] != k)
+        h = (h + 1) & (dd->pcap - 1);
+    if (!dd->pid[h])
+        dd->pn++;
+    dd->pk[h] = k;
+    dd->pid[h] = id + 1;
+    return 0;
+}
+
 /* id of a code in dimension d, inserted when new; -1 on OOM */
 static int64_t code_id(nmdi_tab *t, size_t d, const char *s, size_t len)
 {
     dim_dict *dd = &t->dict[d];
     if (dd->last && dd->last_len == len && memcmp(dd->last, s, len) == 0)
         return dd->last_id;
+    uint64_t pk = 0;
+    if (len <= 7) {
+        pk = pack_code(s, len);
+        if (dd->pcap) {
+            size_t h = pk_slot(pk, dd->pcap);
+            while (dd->pid[h]) {
+                if (dd->pk[h] == pk) {
+                    uint32_t id = dd->pid[h] - 1;
+                    dd->last = dd->codes[id];
+                    dd->last_len = len;
+                    dd->last_id = id;
+                    return id;
+                }
+                h = (h + 1) & (dd->pcap - 1);
+            }
+        }
+    }
     int inserted = 0;
     int64_t *v = nmdi_strmap_put(dd->map, s, len, &inserted);
     if (!v)
@@ -196,6 +269,8 @@ static int64_t code_id(nmdi_tab *t, size_t d, const char *s, size_t len)
         dd->codes[dd->ncodes] = copy;
         *v = (int64_t)dd->ncodes++;
     }
+    if (len <= 7 && pk_put(dd, pk, (uint32_t)*v) != 0)
+        return -1;
     dd->last = dd->codes[*v];
     dd->last_len = len;
     dd->last_id = (uint32_t)*v;

@@ -63,26 +63,32 @@ static int chunk(void *arg, size_t part)
     if (!fs || !fl || !(f->tab[part] = nmdi_tab_new(sp->nby)))
         rc = NMDI_EINTERNAL;
     while (!rc && p < end && !atomic_load_explicit(&f->bad, memory_order_relaxed)) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        size_t nf = 0;
-        int high = 0;
-        size_t badoff;
-        for (const char *q = p;;) {
-            const char *c = memchr(q, ',', (size_t)(le - q));
-            const char *fe = c ? c : le;
-            if (nf == f->ncols) {
+        /* one pass over the line: field starts and lengths, and whether it
+         * holds a byte >= 0x80 (then it is validated as UTF-8) */
+        const char *q = p;
+        size_t nf = 1;
+        unsigned high = 0;
+        fs[0] = p;
+        for (; q < end; q++) {
+            unsigned char ch = (unsigned char)*q;
+            if (ch == '\n')
+                break;
+            high |= ch;
+            if (ch == '"' || ch == '\r')
+                nf = f->ncols + 1; /* quotes and CR: the streaming reader's work */
+            if (ch == ',') {
+                if (nf < f->ncols) {
+                    fl[nf - 1] = (size_t)(q - fs[nf - 1]);
+                    fs[nf] = q + 1;
+                }
                 nf++;
-                break;
             }
-            fs[nf] = q;
-            fl[nf++] = (size_t)(fe - q);
-            if (!c)
-                break;
-            q = c + 1;
         }
-        for (const char *q = p; q < le && !high; q++)
-            high = (unsigned char)*q >= 0x80;
+        const char *le = q;
+        if (nf <= f->ncols)
+            fl[nf - 1] = (size_t)(le - fs[nf - 1]);
+        high &= 0x80;
+        size_t badoff;
         if (nf != f->ncols || (high && nmdi_utf8_valid(p, (size_t)(le - p), &badoff) != 1)) {
             atomic_store(&f->bad, 1);
             break;
@@ -147,9 +153,9 @@ int nmdi_tab_csv_fast(const nmdi_ctx *ctx, const char *path, const nmdi_tab_spec
     size_t ncols = 0;
     int done = 0;
     const char *hl = memchr(buf, '\n', size);
-    if (!hl || memchr(buf, '"', size) || memchr(buf, '\r', size) ||
+    if (!hl || memchr(buf, '"', (size_t)(hl - buf)) || memchr(buf, '\r', (size_t)(hl - buf)) ||
         (unsigned char)buf[0] == 0xEF)
-        goto out;
+        goto out; /* in the body, quotes and CR make a chunk step back */
     for (const char *q = buf; q < hl; q++)
         if (*q == ';' || *q == '\t' || *q == '|')
             goto out; /* the streaming reader sniffs the delimiter */
