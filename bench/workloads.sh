@@ -318,14 +318,14 @@ wl_link1m() {
     read -r wall user sys rss <"$W/link1m.time"
     local cand score_wall score_cpu rate
     cand=$(grep -o 'link: [0-9]* pairs compared' "$W/link1m.err" | grep -o '[0-9]*')
-    score_wall=$(grep -o 'pairs compared in [0-9.]*s' "$W/link1m.err" | grep -o '[0-9.]*s' | tr -d s)
+    score_wall=$(grep -o 'pairs compared in [0-9.]*s' "$W/link1m.err" | grep -o '[0-9.][0-9.]*s$' | tr -d s)
     score_cpu=$(grep -o '(CPU [0-9.]*s: [0-9.]* M pairs/s per core)' "$W/link1m.err" | head -1)
     rate=$(echo "$score_cpu" | grep -o '[0-9.]* M pairs' | cut -d' ' -f1)
     local pr; pr=$(awk -F, 'NR == FNR { if (FNR > 1) t[$1 "," $2] = 1; nt = FNR - 1; next }
         FNR > 1 { n++; if (($1 "," $2) in t) tp++ }
         END { p = n ? tp / n : 0; r = nt ? tp / nt : 0; printf "P %.4f R %.4f F1 %.4f (%d links, %d true)", p, r, (p + r) ? 2 * p * r / (p + r) : 0, n, nt }' "$d/truth.csv" "$W/link1m.out")
     log "link1m: $(grep '^link:' "$W/link1m.err" | tr '\n' ' ')"
-    row "link $n x $n synthetic persons, whole run (${THREADS} threads; rules: $LINK1M_RULES): ${cand:-?} candidate pairs scored in ${score_wall:-?} s wall" \
+    row "link $n x $n synthetic persons, one-to-one, whole run (${THREADS} threads; rules: ${LINK1M_RULES//|/ OR }): ${cand:-?} candidate pairs scored in ${score_wall:-?} s wall" \
         "$wall" "-" NA "$((rss / 1024))" "-" \
         "${rate:-?} M pairs/s per core (scoring CPU); CPU total $(awk "BEGIN{printf \"%.1f\", $user + $sys}") s" "$pr"
 }

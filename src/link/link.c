@@ -196,7 +196,7 @@ void nmdi_link_free(nmdi_link *lk)
     for (size_t r = 0; r < lk->nrules; r++)
         free(lk->R[r].key);
     for (size_t f = 0; f < lk->nfields; f++)
-        free(lk->F[f].rec);
+        free(lk->F[f].rec_base);
     free(lk->warn);
     free(lk->pairs);
     nmdi_arena_free(lk->arena);
@@ -236,9 +236,11 @@ static int prepare_field(nmdi_link *lk, lfield *F, nmdi_error *err)
 {
     /* one cache line per record (lrec is 64 bytes) */
     size_t rbytes = (lk->n ? lk->n : 1) * sizeof *F->rec;
-    F->rec = aligned_alloc(64, (rbytes + 63) / 64 * 64);
-    if (F->rec)
-        memset(F->rec, 0, rbytes);
+    /* calloc (lazily zeroed pages) aligned by hand to a cache line */
+    F->rec_base = calloc(1, rbytes + 64);
+    F->rec = F->rec_base ? (lrec *)(void *)((char *)F->rec_base +
+                                            (64 - (uintptr_t)F->rec_base % 64) % 64)
+                         : NULL;
     nmdi_strmap *ids = nmdi_strmap_new();
     if (!F->rec || !ids) {
         nmdi_strmap_free(ids);

@@ -30,7 +30,8 @@ typedef struct lfield {
     nmdi_link_kind kind;
     int nlev, tf;
     int colL, colR;
-    lrec *rec;           /* n records (malloc)                            */
+    lrec *rec;           /* n records, cache-line aligned inside rec_base */
+    void *rec_base;      /* the allocation (calloc)                        */
     uint32_t nvals;
     const char **vals;   /* value id -> normalised string                 */
     double *freq;        /* value id -> share of non-missing records      */

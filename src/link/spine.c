@@ -47,6 +47,8 @@ typedef struct spsrc {
     size_t base;       /* first global unit index                           */
     int32_t *uline;    /* per unit: src_line of its first row               */
     int64_t *ukey;     /* per unit: person key                              */
+    int many;          /* one person may have several units (students: a    */
+                       /* new student number per enrolment)                 */
 } spsrc;
 
 /* A pair of the uncertain band, kept for clerical review. */
@@ -252,6 +254,42 @@ static int by_weight_desc(const void *x, const void *y)
     return a->b < b->b ? -1 : (a->b > b->b);
 }
 
+/* The cells of S with its full_name_qgram column composed from the Bloom
+ * filters of surname and given name: ingest encodes the padded bigrams of
+ * " NAME " under one key for every name field, so the filter of
+ * "GIVEN SURNAME" (either order) is exactly the union (bitwise OR) of the
+ * filters of its parts — whatever the keyed hash is. A part that is missing
+ * leaves the other alone; both missing leave the full name missing. */
+static const char **composed_full_names(nmdi_arena *a, const spsrc *S)
+{
+    static const char hexd[] = "0123456789abcdef";
+    const char **c = nmdi_arena_alloc(a, (S->nunits * NCOLS + 1) * sizeof *c);
+    if (!c)
+        return NULL;
+    memcpy(c, S->cells, S->nunits * NCOLS * sizeof *c);
+    for (size_t u = 0; u < S->nunits; u++) {
+        unsigned char x[NMDI_LINK_BLOOM_BITS / 8], y[NMDI_LINK_BLOOM_BITS / 8];
+        int hx = nmdi_link_bloom_decode(c[u * NCOLS + C_SQ], x) == 0;
+        int hy = nmdi_link_bloom_decode(c[u * NCOLS + C_GQ], y) == 0;
+        if (!hx && !hy) {
+            c[u * NCOLS + C_FQ] = "";
+            continue;
+        }
+        char *e = nmdi_arena_alloc(a, 3 + 2 * sizeof x + 1);
+        if (!e)
+            return NULL;
+        memcpy(e, "b1:", 3);
+        for (size_t k = 0; k < sizeof x; k++) {
+            unsigned char b = (unsigned char)((hx ? x[k] : 0) | (hy ? y[k] : 0));
+            e[3 + 2 * k] = hexd[b >> 4];
+            e[4 + 2 * k] = hexd[b & 15];
+        }
+        e[3 + 2 * sizeof x] = 0;
+        c[u * NCOLS + C_FQ] = e;
+    }
+    return c;
+}
+
 /* Link two sources; appends the one-to-one links to *links. */
 static int link_pair(const nmdi_ctx *ctx, const spsrc *L, const spsrc *R, double threshold,
                      nmdi_spine_pairrep *rep, gpair **links, size_t *nlinks, size_t *caplinks,
@@ -260,15 +298,33 @@ static int link_pair(const nmdi_ctx *ctx, const spsrc *L, const spsrc *R, double
     const char *fields[NCOLS];
     int kinds[NCOLS];
     size_t nf = 0;
+    int hasL[NCOLS], hasR[NCOLS];
+    memcpy(hasL, L->has, sizeof hasL);
+    memcpy(hasR, R->has, sizeof hasR);
+    /* A source with only a full name (students) against one with surname
+     * and given name: the full name's Bloom filter is composed on the other
+     * side (composed_full_names), and the pair is compared on it. */
+    const char **cellsL = L->cells, **cellsR = R->cells;
+    int common = (hasL[C_SQ] && hasR[C_SQ]) || (hasL[C_GQ] && hasR[C_GQ]) ||
+                 (hasL[C_FQ] && hasR[C_FQ]);
+    if (!common && hasL[C_FQ] && (hasR[C_SQ] || hasR[C_GQ])) {
+        if (!(cellsR = composed_full_names(W->a, R)))
+            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory linking %s", R->id);
+        hasR[C_FQ] = 1;
+    } else if (!common && hasR[C_FQ] && (hasL[C_SQ] || hasL[C_GQ])) {
+        if (!(cellsL = composed_full_names(W->a, L)))
+            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory linking %s", L->id);
+        hasL[C_FQ] = 1;
+    }
     static const int compared[] = {C_SQ, C_GQ, C_FQ, C_DOB, C_SEX};
     for (size_t i = 0; i < sizeof compared / sizeof *compared; i++)
-        if (L->has[compared[i]] && R->has[compared[i]]) {
+        if (hasL[compared[i]] && hasR[compared[i]]) {
             fields[nf] = colname[compared[i]];
             kinds[nf++] = colkind[compared[i]];
         }
     if (nf == 0 || (kinds[0] != NMDI_LINK_BLOOM)) {
-        /* no name encoding in common (e.g. full_name against surname and
-         * given name): date of birth and sex alone do not identify a person */
+        /* no name encoding in common: date of birth and sex alone do not
+         * identify a person */
         nmdi_note(ctx, "nmdi link: %s-%s: no name encoding in common: not linked", L->id, R->id);
         rep->est_precision = rep->est_recall = NAN;
         return 0;
@@ -276,12 +332,15 @@ static int link_pair(const nmdi_ctx *ctx, const spsrc *L, const spsrc *R, double
     const char *blocks[3];
     size_t nb = 0;
     blocks[nb++] = "date_of_birth";
-    if (L->has[C_SP] && R->has[C_SP] && L->has[C_GP] && R->has[C_GP])
+    if (hasL[C_SP] && hasR[C_SP] && hasL[C_GP] && hasR[C_GP])
         blocks[nb++] = "surname_phon,given_name_phon";
-    else if (L->has[C_FP] && R->has[C_FP])
+    else if (hasL[C_FP] && hasR[C_FP])
         blocks[nb++] = "full_name_phon";
-    nmdi_link_source sl = {L->id, L->nunits, NCOLS, colname, L->cells, NULL};
-    nmdi_link_source sr = {R->id, R->nunits, NCOLS, colname, R->cells, NULL};
+    int composed = cellsL != L->cells || cellsR != R->cells;
+    if (composed && hasL[C_SEX] && hasR[C_SEX])
+        blocks[nb++] = "date_of_birth:year,sex"; /* no phonetic code in common */
+    nmdi_link_source sl = {L->id, L->nunits, NCOLS, colname, cellsL, NULL};
+    nmdi_link_source sr = {R->id, R->nunits, NCOLS, colname, cellsR, NULL};
     nmdi_link_config cfg;
     nmdi_link_config_init(&cfg);
     cfg.id = NULL;
@@ -299,7 +358,17 @@ static int link_pair(const nmdi_ctx *ctx, const spsrc *L, const spsrc *R, double
     const nmdi_link_pair *pairs;
     size_t np = 0;
     int rc;
-    if ((rc = nmdi_link_new(&lk, &sl, &sr, &cfg, err)) || (rc = nmdi_link_train(lk, ctx, err)) ||
+    rc = nmdi_link_new(&lk, &sl, &sr, &cfg, err);
+    if (rc == NMDI_EDATA && composed && nb == 2) {
+        /* the year-and-sex rule makes too many pairs on a large country:
+         * block on the date of birth alone */
+        nmdi_note(ctx, "nmdi link: %s-%s: %s; blocking on date_of_birth alone", L->id, R->id,
+                  err->msg);
+        nmdi_error_clear(err);
+        cfg.nblocks = 1;
+        rc = nmdi_link_new(&lk, &sl, &sr, &cfg, err);
+    }
+    if (rc || (rc = nmdi_link_train(lk, ctx, err)) ||
         (rc = nmdi_link_run(lk, ctx, &pairs, &np, err)))
         goto done;
     for (const char *const *w = nmdi_link_warnings(lk); *w; w++)
@@ -366,7 +435,10 @@ static int link_pair(const nmdi_ctx *ctx, const spsrc *L, const spsrc *R, double
         const nmdi_link_pair *p = &ord[i];
         if (p->probability >= 0.2 && p->probability < 0.8)
             rep->uncertain++;
-        if (usedL[p->a] || usedR[p->b])
+        /* one-to-one, except that several units of a source whose persons
+         * may have several (students) can join one unit of the other */
+        if ((usedL[p->a] && !R->many) || (usedR[p->b] && !L->many) ||
+            (L->many && usedL[p->a]) || (R->many && usedR[p->b]))
             continue;
         usedL[p->a] = usedR[p->b] = 1;
         expected += p->probability;
@@ -736,6 +808,7 @@ int nmdi_spine_build(const nmdi_ctx *ctx, const char *dir, const nmdi_spine_opts
             continue;
         spsrc *s = &S[ns];
         s->id = src->id;
+        s->many = !strcmp(src->record_type, "student");
         s->version = v.version;
         snprintf(path, sizeof path, "%s/%s", dir, v.path);
         if ((rc = nmdi_dataset_open(&s->ds, path, err)))
@@ -787,8 +860,14 @@ int nmdi_spine_build(const nmdi_ctx *ctx, const char *dir, const nmdi_spine_opts
                                 &W, err)))
                 goto done;
         }
-    /* persons: union by decreasing weight, at most one unit per source */
-    size_t maxc = opts && opts->max_cluster ? opts->max_cluster : ns;
+    /* persons: union by decreasing weight, clusters of at most one unit per
+     * source and person, plus up to 8 more per source whose
+     * persons may have several units (students) */
+    size_t maxc = ns;
+    for (size_t i = 0; i < ns; i++)
+        maxc += S[i].many ? 8 : 0;
+    if (opts && opts->max_cluster)
+        maxc = opts->max_cluster;
     nmdi_link_pair *lp = calloc(nlinks + 1, sizeof *lp);
     cluster = calloc(nunits + 1, sizeof *cluster);
     prob = malloc((nunits + 1) * sizeof *prob);

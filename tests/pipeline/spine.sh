@@ -128,4 +128,48 @@ if "$NMDI" -q link "$D" >/dev/null 2>&1 && "$NMDI" export "$D" person_spine --ve
 else
     fail "second run: version 2"
 fi
+# students: a full name only (NAME "Surname, Given"), a new student number
+# per enrolment. Linked against the sources with surname and given name on
+# the full-name Bloom filter composed from theirs (union of the bigram
+# filters), several student records may join one person.
+check "load students" "$NMDI" -q load "$D" students "$D/incoming/sources/students.csv"
+if "$NMDI" -q link "$D" --json >"$TMP/link3.json" 2>"$TMP/link3.err" &&
+    grep -q '"right":"students"\|"left":"students"' "$TMP/link3.json"; then
+    ok "students linked"
+else
+    fail "students linked" "$(cat "$TMP/link3.json" "$TMP/link3.err")"
+fi
+"$NMDI" export "$D" person_spine >"$TMP/spine3.csv" 2>/dev/null
+awk -F, '
+FILENAME ~ /census_persons.csv$/ { if (FNR > 1) id["census_persons," FNR] = "census," $1 "-" $2; next }
+FILENAME ~ /register_base.csv$/  { if (FNR > 1) id["register_base," FNR] = "register_base," $1; next }
+FILENAME ~ /permits.csv$/        { if (FNR > 1) id["permits," FNR] = "permit," $1; next }
+FILENAME ~ /students.csv$/       { if (FNR > 1) id["students," FNR] = "student," $1; next }
+FILENAME ~ /truth_links.csv$/    { truth[$1 "," $2] = $3; next }
+FNR > 1 {
+    k = $1 "," $3
+    if (!(k in id)) { miss++; next }
+    r = id[k]; if (!(r in truth)) { miss++; next }
+    n++; src[n] = $1; pid[n] = $4; tp_[n] = truth[r]
+}
+END {
+    for (i = 1; i <= n; i++) { bp[pid[i]] = bp[pid[i]] " " i; bt[tp_[i]] = bt[tp_[i]] " " i }
+    for (p in bp) { m = split(bp[p], a, " "); for (x = 1; x <= m; x++) for (y = x + 1; y <= m; y++)
+        if (src[a[x]] != src[a[y]]) { st = src[a[x]] == "students" || src[a[y]] == "students"
+            pred++; sp += st; if (tp_[a[x]] == tp_[a[y]]) { tp++; stp += st } } }
+    for (p in bt) { m = split(bt[p], a, " "); for (x = 1; x <= m; x++) for (y = x + 1; y <= m; y++)
+        if (src[a[x]] != src[a[y]]) { tru++; st_ += src[a[x]] == "students" || src[a[y]] == "students" } }
+    printf "%d %d %d %.4f %.4f %d %d %.4f %.4f\n", miss + 0, pred, tru, tp / pred, tp / tru, sp, st_,
+        sp ? stp / sp : 0, st_ ? stp / st_ : 0
+}' "$D/incoming/sources/census_persons.csv" "$D/incoming/sources/register_base.csv" \
+    "$D/incoming/sources/permits.csv" "$D/incoming/sources/students.csv" \
+    "$D/incoming/truth/truth_links.csv" "$TMP/spine3.csv" >"$TMP/eval3"
+read -r miss3 pred3 tru3 prec3 rec3 spred stru sprec srec <"$TMP/eval3"
+echo "# with students: all pairs precision $prec3 recall $rec3; student pairs $spred predicted, $stru true, precision $sprec recall $srec"
+assert_eq "with students: every spine record maps to a truth record" 0 "$miss3"
+if awk -v p="$prec3" -v r="$rec3" -v sp="$sprec" -v sr="$srec" 'BEGIN { exit !(p >= 0.995 && r >= 0.98 && sp >= 0.99 && sr >= 0.9) }'; then
+    ok "with students: precision $prec3, recall $rec3; student pairs $sprec, $srec"
+else
+    fail "with students: precision $prec3, recall $rec3; student pairs $sprec, $srec"
+fi
 done_testing
