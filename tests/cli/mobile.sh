@@ -33,7 +33,7 @@ awk 'BEGIN{t=mktime("2024 01 01 12 00 00"); for(d=0;d<100;d++){print "meter," st
 check "machine SIM excluded and counted" grep -q "(1 machine SIMs excluded)" "$TMP/merr"
 # --compare: mobile-based estimates of a small synthetic country against its truth
 S=$TMP/syn
-"$NMDI" -q synth --persons 3000 --seed 5 --mobile-share 0.5 --mobile-days 400 --out "$S" >/dev/null 2>&1
+"$NMDI" -q synth --persons 2000 --seed 5 --mobile-share 0.5 --mobile-days 400 --out "$S" >/dev/null 2>&1
 "$NMDI" mobile --compare "$S" --min-subscribers 1 >"$TMP/cmp.txt" 2>"$TMP/cmperr"
 assert_eq "--compare on a synthetic country exits 0" 0 "$?"
 check "the comparison has every indicator" sh -c "for i in IMM_FOREIGN EMI_CITIZEN EMI_ALL RESIDENTS MOVES; do grep -q \"^\$i \" '$TMP/cmp.txt' || exit 1; done"

@@ -9,7 +9,9 @@ import { h } from '../dom.js';
 import { genericPanel } from './common.js';
 
 const DEFAULTS = {
-  MOB_INBOUND: { table: 'MIG_FLOW', self: { PRESENCE: 'LONG' }, other: { FLOW: 'IMM', CITIZENSHIP_GROUP: 'FOR' } },
+  MOB_INBOUND: { table: 'MIG_FLOW', self: { PRESENCE_TYPE: 'LONG' }, other: { FLOW: 'IMM', CITIZENSHIP_GROUP: 'FOR' } },
+  // long-term presence starts (mobile) beside long-term immigration of foreigners (border)
+  MOB_LONGTERM: { table: 'MIG_FLOW', self: { FLOW: 'IMM' }, other: { FLOW: 'IMM', CITIZENSHIP_GROUP: 'FOR' } },
   MOB_IMM: { table: 'MIG_FLOW', self: {}, other: { FLOW: 'IMM', CITIZENSHIP_GROUP: 'FOR' } },
   MOB_OUTBOUND: { table: 'MIG_FLOW', self: {}, other: { FLOW: 'EMI', CITIZENSHIP_GROUP: 'CIT' } },
   MOB_EMI: { table: 'MIG_FLOW', self: {}, other: { FLOW: 'EMI', CITIZENSHIP_GROUP: 'CIT' } },
