@@ -8,6 +8,7 @@
  */
 #include "nmdi/mobile.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,16 @@ static int cmp_rec(const void *a, const void *b, void *arg)
     return x < y ? -1 : x > y;
 }
 
+/* the month of a day as one integer (comparisons without formatting) */
+static int month_key(nmdi_date d)
+{
+    if (d == NMDI_DATE_NONE)
+        return INT_MIN;
+    int y, m, dd;
+    nmdi_date_to_ymd(d, &y, &m, &dd);
+    return y * 12 + m;
+}
+
 static void month_of(nmdi_date d, char out[8])
 {
     char buf[11];
@@ -300,10 +311,11 @@ static int spells_to_cells(const nmdi_mobile_input *in, const nmdi_mobile_params
         }
         /* one count per month the spell touches, in the month's modal area */
         for (size_t i = sp[s].a; i < sp[s].b && rc == 0;) {
-            char mon[8], mon2[8];
+            char mon[8];
             month_of(in->day[idx[i]], mon);
+            int mk = month_key(in->day[idx[i]]);
             size_t j = i;
-            while (j < sp[s].b && (month_of(in->day[idx[j]], mon2), strcmp(mon, mon2) == 0))
+            while (j < sp[s].b && month_key(in->day[idx[j]]) == mk)
                 j++;
             /* each subscriber-month counts in its country's cell and in the total
              * over countries (_T), so totals survive the redaction of small cells */
@@ -472,10 +484,11 @@ int nmdi_mobile_acc_add(nmdi_mobile_acc *acc, const nmdi_mobile_params *p,
                     i++;
                     continue;
                 }
-                char mon[8], mon2[8];
+                char mon[8];
                 month_of(in->day[idx[i]], mon);
+                int mk = month_key(in->day[idx[i]]);
                 size_t j = i;
-                while (j < b && (month_of(in->day[idx[j]], mon2), strcmp(mon, mon2) == 0))
+                while (j < b && month_key(in->day[idx[j]]) == mk)
                     j++;
                 /* modal area among the domestic records of the month */
                 const char *best = modal_of(in, idx, i, j, in->area, NMDI_MOBILE_DOMESTIC);

@@ -247,6 +247,10 @@ typedef struct prun {
     size_t nstr, strcap;
     nmdi_arena *arena;
     nmdi_date dmin, dmax;
+    /* the last code interned per field: consecutive records mostly repeat it */
+    char last[2][64];
+    uint32_t last_id[2];
+    int have_last[2];
     /* pass 2 */
     nmdi_mobile_acc *total;
     pthread_mutex_t lock;
@@ -281,6 +285,24 @@ static int intern(prun *r, const char *s, uint32_t *id)
     return 0;
 }
 
+/* intern through a one-entry cache per field (0 area, 1 home) */
+static int intern_cached(prun *r, int field, const char *s, uint32_t *id)
+{
+    if (r->have_last[field] && strcmp(r->last[field], s) == 0) {
+        *id = r->last_id[field];
+        return 0;
+    }
+    if (intern(r, s, id))
+        return -1;
+    size_t l = strlen(s);
+    r->have_last[field] = l < sizeof r->last[field];
+    if (r->have_last[field]) {
+        memcpy(r->last[field], s, l + 1);
+        r->last_id[field] = *id;
+    }
+    return 0;
+}
+
 static int flush_part(prun *r, part_out *o, nmdi_error *err)
 {
     if (o->used && fwrite(o->buf, 1, o->used, o->f) != o->used)
@@ -295,7 +317,7 @@ static int part_rec(void *arg, uint64_t sub, nmdi_date day, const char *area, co
 {
     prun *r = arg;
     uint32_t ia, ih;
-    if (intern(r, area, &ia) || intern(r, home, &ih))
+    if (intern_cached(r, 0, area, &ia) || intern_cached(r, 1, home, &ih))
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     if (day > r->dmax)
         r->dmax = day;
@@ -408,8 +430,9 @@ int nmdi_mobile_run_file(const nmdi_ctx *ctx, const nmdi_mobile_params *p, const
     const char *tmp = p->tmpdir ? p->tmpdir : getenv("TMPDIR");
     snprintf(r.dir, sizeof r.dir, "%s/nmdi-mobile-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(r.dir))
-        return nmdi_error_at(err, NMDI_EINTERNAL, r.dir, 0, NULL,
-                             "cannot create a directory for partition files: %s", strerror(errno));
+        return nmdi_error_at(err, NMDI_EDATA, r.dir, 0, NULL,
+                             "cannot create a directory for partition files: %s (see --tmpdir)",
+                             strerror(errno));
     r.out = calloc(nparts, sizeof *r.out);
     r.ids = nmdi_strmap_new();
     r.arena = nmdi_arena_new(1 << 14);

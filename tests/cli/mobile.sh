@@ -62,6 +62,9 @@ for t in inbound outbound internal longterm; do
     check "shuffled, 20+ partitions, 2 threads: identical $t table" cmp -s "$TMP/one/mobile_$t.csv" "$TMP/many/mobile_$t.csv"
 done
 check "partition files removed" sh -c "! ls -d '$TMP'/nmdi-mobile-* 2>/dev/null"
+"$NMDI" mobile "$P" --tmpdir "$TMP/no/such/dir" --table longterm >/dev/null 2>"$TMP/tmperr"
+assert_eq "a --tmpdir that does not exist exits 1" 1 "$?"
+check "... and is named" grep -q "no/such/dir" "$TMP/tmperr"
 "$NMDI" mobile --compare "$TMP/nowhere" >/dev/null 2>"$TMP/cmperr2"; assert_eq "--compare without truth exits 1" 1 "$?"
 check "--compare without truth says what DIR must be" grep -q "nmdi synth" "$TMP/cmperr2"
 done_testing
