@@ -10,6 +10,8 @@ MOBILE_FILE=${MOBILE_FILE:-sources/mobile_presence.csv}
 MOBILE_AREAS=${MOBILE_AREAS:-sources/mobile_areas.csv}
 TRUTH_CROSSINGS=${TRUTH_CROSSINGS:-truth/crossings.csv}
 WORKLOADS="load tabulate survey residence derive link link1m mobile api"
+# loadbig (memory against file size, minutes of work) runs only when asked: BENCH_ONLY=loadbig
+case "${BENCH_ONLY:-}" in loadbig*) WORKLOADS="$WORKLOADS loadbig" ;; esac
 
 sqlite_peer() { # NAME SQL...   runs in a fresh database file
     rm -f "$W/peer.db"

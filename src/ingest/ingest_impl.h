@@ -28,19 +28,20 @@ void nmdi_pseudo_cache_qgram(const nmdi_pseudo_cache *c, const char *norm,
 void nmdi_pseudo_cache_wipe(nmdi_pseudo_cache *c);
 
 /* A bounded memo of per-value results (memo.c): direct-mapped, 2^log2
- * entries, each holding a value of at most NMDI_MEMO_VALUE bytes and a
- * payload of the caller's. Single-threaded; wiped by nmdi_memo_free. */
+ * entries, each holding a value of at most vcap bytes (NMDI_MEMO_VALUE, or
+ * 32-40 when the payload is at most 24 bytes) and a
+ * payload of the caller's. Single-threaded; unmapped by nmdi_memo_free. */
 #define NMDI_MEMO_VALUE 48
 typedef struct nmdi_memo {
     unsigned char *mem;
-    size_t mask, payload, stride;
+    size_t mask, payload, stride, vcap;
     unsigned char *last; /* entry of the latest lookup  */
     size_t last_len;
     uint64_t hits, misses;
 } nmdi_memo;
 int nmdi_memo_init(nmdi_memo *m, unsigned log2_entries, size_t payload);
 /* The payload of value s on a hit; NULL on a miss, when *fill (if not NULL:
- * a value longer than NMDI_MEMO_VALUE is never kept) is the payload the
+ * a value longer than vcap is never kept) is the payload the
  * caller must fill now with the value's results. */
 void *nmdi_memo_find(nmdi_memo *m, const char *s, size_t len, void **fill);
 void nmdi_memo_free(nmdi_memo *m);

@@ -30,6 +30,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define MAX_ISSUES 16   /* quarantine rows recorded per record */
@@ -100,8 +101,17 @@ typedef struct identres {
                                                 identifiers without bigrams */
 } identres;
 
-/* entries of each memo: 2^17 (about 13 MiB for a name with its bigram filter) */
-#define MEMO_LOG2 17
+/* Entries of each memo: about one per 64 bytes of the delivery, at least
+ * 2^12, at most 2^19 (2^17 for names, whose bigram filters make entries
+ * large and whose distinct values are few): at most 38-42 MiB for a key,
+ * document or date, 27 MiB for a name, whatever the file size. */
+static unsigned memo_log2(uint64_t bytes, int big_entries)
+{
+    unsigned l = 12;
+    while (l < (big_entries ? 17u : 19u) && ((uint64_t)1 << l) * 64 < bytes)
+        l++;
+    return l;
+}
 
 /* ---- planning ------------------------------------------------------------------- */
 
@@ -969,14 +979,21 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
         rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
         goto done;
     }
+    uint64_t total_bytes = 0;
+    for (size_t i = 0; i < nfiles; i++) {
+        struct stat fst;
+        if (stat(files[i], &fst) == 0)
+            total_bytes += (uint64_t)fst.st_size;
+    }
     for (size_t i = 0; i < L.nf; i++)
-        if (L.f[i].type == NMDI_F_KEY && nmdi_memo_init(&L.fmemo[i], MEMO_LOG2, sizeof(keyres))) {
+        if (L.f[i].type == NMDI_F_KEY &&
+            nmdi_memo_init(&L.fmemo[i], memo_log2(total_bytes, 0), sizeof(keyres))) {
             rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
             goto done;
         }
     for (size_t i = 0; i < L.nid; i++)
-        if (nmdi_memo_init(&L.imemo[i], MEMO_LOG2, L.id[i].st_qgram >= 0 ? sizeof(identres)
-                                                                         : offsetof(identres, qhex))) {
+        if (nmdi_memo_init(&L.imemo[i], memo_log2(total_bytes, L.id[i].st_qgram >= 0),
+                           L.id[i].st_qgram >= 0 ? sizeof(identres) : offsetof(identres, qhex))) {
             rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
             goto done;
         }

@@ -26,7 +26,10 @@ int nmdi_memo_init(nmdi_memo *m, unsigned log2_entries, size_t payload)
     size_t n = (size_t)1 << log2_entries;
     m->mask = n - 1;
     m->payload = (payload + 7) & ~(size_t)7;
-    m->stride = sizeof(uint64_t) + NMDI_MEMO_VALUE + m->payload;
+    /* a small payload: the whole entry in one 64-byte cache line (a probe
+     * then costs one memory access), the value getting the rest of it */
+    m->vcap = m->payload <= 24 ? 56 - m->payload : NMDI_MEMO_VALUE;
+    m->stride = sizeof(uint64_t) + m->vcap + m->payload;
     void *p = mmap(NULL, n * m->stride, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return -1;
@@ -46,13 +49,13 @@ static unsigned char *entry(const nmdi_memo *m, size_t i)
 void *nmdi_memo_find(nmdi_memo *m, const char *s, size_t len, void **fill)
 {
     *fill = NULL;
-    if (!m->mem || len > NMDI_MEMO_VALUE)
+    if (!m->mem || len > m->vcap)
         return NULL;
     /* the previous record's value first: consecutive records of one person
      * repeat it, and that entry is still in the cache */
     if (m->last && m->last_len == len && memcmp(m->last + 8, s, len) == 0) {
         m->hits++;
-        return m->last + 8 + NMDI_MEMO_VALUE;
+        return m->last + 8 + m->vcap;
     }
     uint64_t h = nmdi_hash64(s, len, 0x6e6d6469u);
     uint64_t tag = ((h | 1) & 0x00FFFFFFFFFFFFFFULL) | ((uint64_t)len << 56);
@@ -63,13 +66,13 @@ void *nmdi_memo_find(nmdi_memo *m, const char *s, size_t len, void **fill)
     m->last_len = len;
     if (t == tag && memcmp(e + 8, s, len) == 0) {
         m->hits++;
-        return e + 8 + NMDI_MEMO_VALUE;
+        return e + 8 + m->vcap;
     }
     m->misses++;
     /* the caller computes the results into the payload, which then stands */
     memcpy(e, &tag, sizeof tag);
     memcpy(e + 8, s, len);
-    *fill = e + 8 + NMDI_MEMO_VALUE;
+    *fill = e + 8 + m->vcap;
     return NULL;
 }
 

@@ -35,6 +35,11 @@ typedef struct dict {
     nmdi_strmap *map;
     const char **keys;
     size_t n, cap;
+    /* codes of up to 8 bytes seen lately: packed bytes → index, so that the
+     * common case costs no string hashing (direct-mapped, 256 entries) */
+    uint64_t ck[256];
+    int32_t cv[256];
+    uint8_t cl[256];  /* length + 1; 0 = empty */
 } dict;
 
 struct nmdi_store_writer {
@@ -397,8 +402,19 @@ void nmdi_store_put_str(nmdi_store_writer *w, size_t f, const char *s, size_t le
 {
     if (w->fields[f].type == NMDI_COL_CODE) {
         int32_t code = -1;
+        dict *d = &w->dicts[f];
+        uint64_t packed = 0;
+        unsigned slot8 = 0;
+        if (len && len <= 8) {
+            memcpy(&packed, s, len);
+            slot8 = (unsigned)(((packed + len) * 0x9E3779B97F4A7C15ULL) >> 56);
+            if (d->cl[slot8] == len + 1 && d->ck[slot8] == packed) {
+                code = d->cv[slot8];
+                put_bytes(w, f, &code, sizeof code);
+                return;
+            }
+        }
         if (len) {
-            dict *d = &w->dicts[f];
             int ins = 0;
             int64_t *slot = nmdi_strmap_put(d->map, s, len, &ins);
             if (!slot)
@@ -418,6 +434,11 @@ void nmdi_store_put_str(nmdi_store_writer *w, size_t f, const char *s, size_t le
                 *slot = (int64_t)d->n++;
             }
             code = (int32_t)*slot;
+            if (len <= 8) {
+                d->ck[slot8] = packed;
+                d->cv[slot8] = code;
+                d->cl[slot8] = (uint8_t)(len + 1);
+            }
         }
         put_bytes(w, f, &code, sizeof code);
         return;
