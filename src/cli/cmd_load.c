@@ -95,8 +95,9 @@ const nmdi_cmd_info nmdi_cmd_load_info = {
     "load", "load one delivery of a source into the store (map, validate, quarantine, pseudonymise)",
     "usage: nmdi load DIR SOURCE FILE... [--json] [--strict] [--max-quarantine N]\n"
     "\n"
-    "Reads FILE... (the format declared for SOURCE in DIR/nmdi.yaml: csv, stata,\n"
-    "spss, sas), maps columns and codes onto SOURCE's record type, converts types,\n"
+    "Reads FILE... (the format declared for SOURCE in DIR/nmdi.yaml: csv, stata\n"
+    "(.dta), spss (.sav or .por), sas (.sas7bdat or .xpt transport), told apart by\n"
+    "content), maps columns and codes onto SOURCE's record type, converts types,\n"
     "checks the validation rules, replaces identifiers by keyed hashes, and writes\n"
     "a new dataset version to DIR/store. Records that fail go to the quarantine\n"
     "(`nmdi quarantine DIR SOURCE`). Prints the load report: read = loaded +\n"
@@ -104,5 +105,7 @@ const nmdi_cmd_info nmdi_cmd_load_info = {
     "A malformed file (unterminated quote, invalid UTF-8, binary, empty, header\n"
     "not matching the mapping) refuses the whole delivery: nothing becomes visible.\n"
     "  --strict             refuse the delivery if any record fails\n"
-    "  --max-quarantine N   refuse the delivery if more than N records fail\n",
+    "  --max-quarantine N   refuse the delivery if more than N records fail\n"
+    "With --threads 2 or more (the default on a multi-core machine) the delivered\n"
+    "files are checksummed on a second thread while the load runs.\n",
 };
