@@ -12,6 +12,7 @@
 #include "survey_internal.h"
 
 #include <regex.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +100,10 @@ int nmdi_svy_read_csv(nmdi_table **out, const char *path, const nmdi_csv_opts *o
     nmdi_csv *c = NULL;
     if (!rc)
         rc = nmdi_csv_open(&c, path, opts, err);
+    struct stat fst;
+    uint64_t fsize = strcmp(path, "-") && stat(path, &fst) == 0 && S_ISREG(fst.st_mode)
+                         ? (uint64_t)fst.st_size
+                         : 0;
     if (!rc) {
         int r = nmdi_csv_next(c, err);
         if (r == 0)
@@ -152,7 +157,16 @@ int nmdi_svy_read_csv(nmdi_table **out, const char *path, const nmdi_csv_opts *o
             break;
         }
         if (n == cap) {
-            cap *= 2;
+            /* size the arrays for the whole file from the bytes per record so
+             * far (a plain file), else double them */
+            size_t ncap = cap * 2;
+            uint64_t used = nmdi_csv_bytes(c);
+            if (fsize > 0 && used > 0) {
+                double est = (double)fsize / (double)used * (double)n * 1.02 + 1024;
+                if (est > (double)ncap && est < 1e12)
+                    ncap = (size_t)est;
+            }
+            cap = ncap;
             const char **nc = realloc(cells, cap * (t->ncols ? t->ncols : 1) * sizeof *cells);
             long *nl = realloc(lines, cap * sizeof *lines);
             if (nc)
