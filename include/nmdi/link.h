@@ -12,7 +12,9 @@
  * by nmdi_link_model_json() are malloc'd and freed by the caller (free()).
  *
  * Threading: the comparators and the encoding functions are pure and
- * reentrant. A session is used by one thread at a time.
+ * reentrant. A session is used by one thread at a time; nmdi_link_train and
+ * nmdi_link_run spread their work over ctx->nthreads threads themselves, and
+ * their results do not depend on the thread count.
  */
 #ifndef NMDI_LINK_H
 #define NMDI_LINK_H

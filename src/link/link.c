@@ -1,14 +1,17 @@
 /*
  * link.c — the linkage engine: a session prepares every record once
  * (normalised values, interned value ids, Soundex codes, parsed dates and
- * numbers, decoded Bloom filters, term frequencies), builds the blocking
- * keys of each OR-ed rule and counts the pairs each rule makes (blocking
- * analysis), then enumerates candidate pairs without allocating per pair:
- * once to aggregate comparison patterns for EM (model.c) and once to score.
- * Each candidate pair is compared once even when several rules produce it
- * (a pair is skipped by rule r when an earlier rule already blocks it).
- * Records of both files share one index space: left rows 0..nl-1, right
- * rows nl..nl+nr-1.
+ * numbers, decoded Bloom filters, bigram sets and masks, character
+ * histograms, term frequencies; one cache line per record and field),
+ * builds the blocking keys of each OR-ed rule (splitting skewed blocks by a
+ * further field) and counts the pairs each rule makes (blocking analysis),
+ * then enumerates candidate pairs block by block without allocating per
+ * pair, in units of blocks run on the thread pool: to aggregate comparison
+ * patterns for EM (model.c) and to score (cheap exact filters before each
+ * costly comparator, early exit on a weight bound). Each candidate pair is
+ * compared once even when several rules produce it (a pair is skipped by
+ * rule r when an earlier rule already blocks it). Records of both files
+ * share one index space: left rows 0..nl-1, right rows nl..nl+nr-1.
  */
 #include "link_impl.h"
 

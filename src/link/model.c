@@ -3,7 +3,9 @@
  * record pairs (seeded, reproducible; every pair when there are few), m and
  * λ by EM over the comparison patterns of the candidate pairs aggregated
  * into counts (so each EM iteration costs the number of distinct patterns,
- * not of pairs), and the model as JSON (inspect, save, load).
+ * not of pairs), and the model as JSON (inspect, save, load). Random pairs
+ * and candidate pairs are compared in parallel parts merged in a fixed
+ * order; a rule with more than em_pairs pairs runs EM on a hash sample.
  *
  * EM runs on the candidate pairs with u fixed to the random-pair u. Blocking
  * makes non-matches agree on the blocked fields far more often than random
