@@ -44,6 +44,9 @@ int nmdi_memo_init(nmdi_memo *m, unsigned log2_entries, size_t payload);
  * a value longer than vcap is never kept) is the payload the
  * caller must fill now with the value's results. */
 void *nmdi_memo_find(nmdi_memo *m, const char *s, size_t len, void **fill);
+/* Start fetching the entry of value s (a hint; lookups of several memos
+ * per record then overlap their memory accesses). */
+void nmdi_memo_prefetch(const nmdi_memo *m, const char *s, size_t len);
 void nmdi_memo_free(nmdi_memo *m);
 
 /* A value of one field of the current record. */

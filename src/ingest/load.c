@@ -587,6 +587,16 @@ static int write_record(loadst *L, const char *const *fields, const size_t *lens
     int64_t pkey;
     double rkey;
     keyres tmp;
+    /* the memo entries of this record's values, fetched together */
+    for (size_t i = 0; i < L->nf; i++)
+        if (L->fmemo[i].mem && L->vals[i].kind == V_STR)
+            nmdi_memo_prefetch(&L->fmemo[i], L->vals[i].s, L->vals[i].len);
+    for (size_t i = 0; i < L->nid; i++) {
+        const char *s = fields[L->id[i].src];
+        size_t len = lens[L->id[i].src];
+        nmdi_str_trim(&s, &len);
+        nmdi_memo_prefetch(&L->imemo[i], s, len);
+    }
     if (L->keyf >= 0 && L->vals[L->keyf].kind == V_STR) {
         const keyres *k = key_hash(L, (size_t)L->keyf, "key", &tmp);
         pkey = k->hash;

@@ -76,6 +76,15 @@ void *nmdi_memo_find(nmdi_memo *m, const char *s, size_t len, void **fill)
     return NULL;
 }
 
+void nmdi_memo_prefetch(const nmdi_memo *m, const char *s, size_t len)
+{
+    if (!m->mem || len > m->vcap ||
+        (m->last && m->last_len == len && memcmp(m->last + 8, s, len) == 0))
+        return;
+    uint64_t h = nmdi_hash64(s, len, 0x6e6d6469u);
+    __builtin_prefetch(entry(m, (size_t)(h >> 20) & m->mask), 1);
+}
+
 void nmdi_memo_free(nmdi_memo *m)
 {
     if (m->mem) {
