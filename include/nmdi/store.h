@@ -75,6 +75,21 @@ void nmdi_store_put_str(nmdi_store_writer *w, size_t field, const char *s, size_
                                                                    (CODE: len 0 = missing) */
 int nmdi_store_row_end(nmdi_store_writer *w, nmdi_error *err);
 uint64_t nmdi_store_writer_rows(const nmdi_store_writer *w);
+/* Bulk writing by columns, for writers that fill several partitions at once.
+ * nmdi_store_code_index() returns the dictionary index of code s in CODE
+ * field f, adding it when new (-1 when len is 0: missing; -2 when f is not a
+ * CODE field or out of memory). nmdi_store_append_columns() appends nrows
+ * rows to partition part: cols[f] points to nrows values of field f, int32_t
+ * for I32, DATE and CODE (an index from nmdi_store_code_index, or -1),
+ * int64_t for I64, double for F64 (STR fields are not supported). Threading:
+ * calls of nmdi_store_append_columns for DISTINCT partitions may run
+ * concurrently with each other and with nmdi_store_code_index (whose calls
+ * the caller serialises); none may overlap row_begin/put/row_end or finish.
+ * The checksum of each column is computed by the thread that appends. After
+ * an error the writer must be aborted. */
+int32_t nmdi_store_code_index(nmdi_store_writer *w, size_t f, const char *s, size_t len);
+int nmdi_store_append_columns(nmdi_store_writer *w, uint32_t part, size_t nrows,
+                              const void *const *cols, nmdi_error *err);
 /* Complete the version: meta_json (a JSON object text, or NULL) is stored in
  * the manifest under "meta". On success the version directory exists under
  * its final name and *path_out (if not NULL) receives it (malloc'd). */

@@ -208,6 +208,13 @@ typedef struct run {
     nmdi_date d0;            /* the extract's date                         */
     struct bcols *bc;
     struct scratch *spare; /* scratch buffers not in use (under mu) */
+    /* column writing of the border outputs: one lock per output partition,
+     * one for the output dictionaries; input dictionary index -> output
+     * dictionary index, filled on first use (CODE_UNSEEN until then) */
+    pthread_mutex_t *opmu, dmu;
+    int32_t *cr_dir, *cr_doc, *cr_sex, *ev_cty, *ev_sex;
+    int32_t cr_src, ev_src, ev_type[8];
+    int code_failed; /* out of memory in an output dictionary */
     nmdi_progress prog;
     uint64_t done;
 } run;
@@ -304,6 +311,10 @@ static int pkey_cmp(const void *a, const void *b)
     return x->key < y->key ? -1 : x->key > y->key;
 }
 
+/* Rows of an output gathered column by column before one append. */
+#define CHUNK 4096
+#define CODE_UNSEEN (-3)
+
 /* Buffers of one worker, reused from partition to partition: fresh
  * allocations of this size are mostly page faults. Sized by scratch_need(). */
 typedef struct scratch {
@@ -321,6 +332,9 @@ typedef struct scratch {
     size_t hcap; /* slots of the person map */
     int64_t *hk;
     uint32_t *hv;
+    unsigned char *crcol[CR_N], *evcol[EV_N]; /* column chunks (CHUNK values each) */
+    const char *cty_ptr[2][64];               /* register countries seen: output index */
+    int32_t cty_idx[2][64];
     struct scratch *next;
 } scratch;
 
@@ -331,6 +345,10 @@ static void scratch_free(scratch *sc)
         free(sc->it), free(sc->tmp), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
         free(sc->evstart), free(sc->pcirc), free(sc->pids), free(sc->pid), free(sc->rank), free(sc->pos);
         free(sc->pk), free(sc->hk), free(sc->hv);
+        for (int f = 0; f < CR_N; f++)
+            free(sc->crcol[f]);
+        for (int f = 0; f < EV_N; f++)
+            free(sc->evcol[f]);
         free(sc);
         sc = nx;
     }
@@ -364,8 +382,19 @@ static scratch *scratch_get(run *R, size_t n)
     if (sc)
         R->spare = sc->next;
     pthread_mutex_unlock(&R->mu);
-    if (!sc && !(sc = calloc(1, sizeof *sc)))
-        return NULL;
+    if (!sc) {
+        if (!(sc = calloc(1, sizeof *sc)))
+            return NULL;
+        int bad = 0;
+        for (int f = 0; f < CR_N; f++)
+            bad |= !(sc->crcol[f] = malloc(CHUNK * 8));
+        for (int f = 0; f < EV_N; f++)
+            bad |= !(sc->evcol[f] = malloc(CHUNK * 8));
+        if (bad) {
+            scratch_free(sc);
+            return NULL;
+        }
+    }
     sc->next = NULL;
     if (scratch_need(sc, n)) {
         scratch_free(sc);
@@ -654,6 +683,70 @@ static void border_item(const run *R, item *x, const bcols *c, size_t p, size_t 
     x->row = (uint32_t)i;
 }
 
+/* The output dictionary index of a code, added on first use (under dmu). */
+static int32_t lazy_code_n(run *R, int32_t *slot, nmdi_store_writer *w, size_t f, const char *s,
+                           size_t len)
+{
+    int32_t v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (v != CODE_UNSEEN)
+        return v;
+    pthread_mutex_lock(&R->dmu);
+    if ((v = *slot) == CODE_UNSEEN) {
+        v = nmdi_store_code_index(w, f, s, len);
+        if (v < -1) {
+            R->code_failed = 1;
+            v = -1;
+        } else
+            __atomic_store_n(slot, v, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&R->dmu);
+    return v;
+}
+
+static int32_t lazy_code(run *R, int32_t *slot, nmdi_store_writer *w, size_t f, const char *s)
+{
+    return lazy_code_n(R, slot, w, f, s, strlen(s));
+}
+
+/* The output index of an input CODE column's value (-1 missing), through map. */
+static int32_t out_code(run *R, int32_t *map, nmdi_store_writer *w, size_t f, const codecol *c,
+                        const int32_t *col, size_t row)
+{
+    if (!col || !c->dict || col[row] < 0 || (size_t)col[row] >= c->n)
+        return -1;
+    int32_t k = col[row];
+    return lazy_code(R, &map[k], w, f, c->dict[k]);
+}
+
+/* The output index of a register country (a string of a dataset dictionary;
+ * the same pointer for the same country), cached per worker. */
+static int32_t cty_code(run *R, scratch *sc, nmdi_store_writer *w, size_t f, const char *s)
+{
+    if (!s || !*s)
+        return -1;
+    int k = f == EV_PREV ? 0 : 1;
+    unsigned h = (unsigned)(((uintptr_t)s * 0x9E3779B97F4A7C15ULL) >> 58);
+    if (sc->cty_ptr[k][h] == s)
+        return sc->cty_idx[k][h];
+    int32_t slot = CODE_UNSEEN;
+    int32_t v = lazy_code(R, &slot, w, f, s);
+    if (!R->code_failed) {
+        sc->cty_ptr[k][h] = s;
+        sc->cty_idx[k][h] = v;
+    }
+    return v;
+}
+
+/* Append the n rows gathered in cols to output partition op. */
+static int flush_chunk(nmdi_store_writer *w, uint32_t op, unsigned char **cols, size_t nf,
+                       size_t *n, nmdi_error *e)
+{
+    (void)nf;
+    int rc = nmdi_store_append_columns(w, op, *n, (const void *const *)cols, e);
+    *n = 0;
+    return rc;
+}
+
 /* One group of travellers: the rows of partition g whose traveller's home is
  * g, and with document linkage the rows of other partitions whose traveller's
  * home is g. */
@@ -780,10 +873,17 @@ static int border_part(void *arg, size_t g)
         S->errors[res[i].error < 5 ? res[i].error : 0]++;
         S->provisional_crossings += res[i].provisional;
     }
-    pthread_mutex_lock(&R->mu);
     nmdi_store_writer *wc = R->w[OUT_CR], *we = R->w[OUT_EV];
     uint32_t op = (uint32_t)(g % R->out_parts);
     int rc = 0;
+    /* the rows of the group go to output partition op column by column, CHUNK
+     * rows per append, outside the run's lock: only a group of the same output
+     * partition waits (none when there are as many output as input partitions) */
+    pthread_mutex_lock(&R->opmu[op]);
+    size_t ncr = 0, nevr = 0;
+#define COL32(cols, f, row) (((int32_t *)(cols)[f])[row])
+#define COL64(cols, f, row) (((int64_t *)(cols)[f])[row])
+    unsigned char **cc = sc->crcol, **ec = sc->evcol;
     for (size_t a = 0, b; a < n && !rc; a = b) {
         for (b = a + 1; b < n && same_person(&it[a], &it[b]); b++)
             ;
@@ -791,24 +891,26 @@ static int border_part(void *arg, size_t g)
             const bcols *c = &R->bc[it[i].part];
             uint32_t r = it[i].row;
             const nmdi_residence_result *x = &res[i];
-            nmdi_store_row_begin(wc, op);
-            nmdi_store_put_i64(wc, CR_KEY, c->key[r]);
-            nmdi_store_put_i32(wc, CR_DATE, c->date[r]);
-            put_copy(wc, CR_DIR, &R->dir, c->dir, r);
-            put_copy(wc, CR_DOC, &R->doc, c->doc, r);
-            put_copy(wc, CR_SEX, &R->sex, c->sex, r);
-            nmdi_store_put_i32(wc, CR_DOB, c->dob ? c->dob[r] : NMDI_DATE_NONE);
-            nmdi_store_put_i32(wc, CR_RB, i32_or_none(x->rb));
-            nmdi_store_put_i32(wc, CR_RA, i32_or_none(x->ra));
-            nmdi_store_put_i32(wc, CR_LTM, x->ltm);
-            nmdi_store_put_i32(wc, CR_FB, x->fb);
-            nmdi_store_put_i32(wc, CR_FA, x->fa);
-            nmdi_store_put_i32(wc, CR_FM, x->fm);
-            nmdi_store_put_i32(wc, CR_PROV, x->provisional);
-            nmdi_store_put_i32(wc, CR_ERR, x->error);
-            put_code(wc, CR_SRC, R->source);
-            nmdi_store_put_i64(wc, CR_PERSON, it[i].key);
-            rc = nmdi_store_row_end(wc, &e);
+            size_t j = ncr;
+            COL64(cc, CR_KEY, j) = c->key[r];
+            COL32(cc, CR_DATE, j) = c->date[r];
+            COL32(cc, CR_DIR, j) = out_code(R, R->cr_dir, wc, CR_DIR, &R->dir, c->dir, r);
+            COL32(cc, CR_DOC, j) = out_code(R, R->cr_doc, wc, CR_DOC, &R->doc, c->doc, r);
+            COL32(cc, CR_SEX, j) = out_code(R, R->cr_sex, wc, CR_SEX, &R->sex, c->sex, r);
+            COL32(cc, CR_DOB, j) = c->dob ? c->dob[r] : NMDI_DATE_NONE;
+            COL32(cc, CR_RB, j) = i32_or_none(x->rb);
+            COL32(cc, CR_RA, j) = i32_or_none(x->ra);
+            COL32(cc, CR_LTM, j) = x->ltm;
+            COL32(cc, CR_FB, j) = x->fb;
+            COL32(cc, CR_FA, j) = x->fa;
+            COL32(cc, CR_FM, j) = x->fm;
+            COL32(cc, CR_PROV, j) = x->provisional;
+            COL32(cc, CR_ERR, j) = x->error;
+            COL32(cc, CR_SRC, j) = lazy_code(R, &R->cr_src, wc, CR_SRC, R->source);
+            COL64(cc, CR_PERSON, j) = it[i].key;
+            if (++ncr == CHUNK) {
+                rc = flush_chunk(wc, op, cc, CR_N, &ncr, &e);
+            }
         }
         size_t e0 = evstart[a], e1 = b < n ? evstart[b] : nev;
         int flags = pcirc[a];
@@ -833,28 +935,31 @@ static int border_part(void *arg, size_t g)
             const item *src = &it[a + x->crossing];
             const bcols *c = &R->bc[src->part];
             uint32_t r = src->row;
-            nmdi_store_row_begin(we, op);
-            nmdi_store_put_i64(we, EV_KEY, src->key);
-            put_code(we, EV_EVENT, nmdi_event_code(x->type, 0));
-            nmdi_store_put_i32(we, EV_DATE, x->date);
-            nmdi_store_put_i32(we, EV_CIT, i32_or_none(citizen));
-            nmdi_store_put_i32(we, EV_RET, x->returning_citizen);
-            put_copy(we, EV_COUNTRY, &R->doc, c->doc, r);
-            put_copy(we, EV_SEX, &R->sex, c->sex, r);
-            nmdi_store_put_i32(we, EV_DOB, c->dob ? c->dob[r] : NMDI_DATE_NONE);
-            nmdi_store_put_i32(we, EV_PROV, x->provisional);
-            nmdi_store_put_i32(we, EV_CIRC, circ);
-            nmdi_store_put_i32(we, EV_CIRCT, tcirc);
-            nmdi_store_put_i32(we, EV_DUR, x->duration < 0 ? NMDI_I32_NONE : x->duration);
-            put_code(we, EV_SRC, R->source);
+            size_t q = nevr;
+            COL64(ec, EV_KEY, q) = src->key;
+            COL32(ec, EV_EVENT, q) = lazy_code(R, &R->ev_type[x->type & 7], we, EV_EVENT,
+                                               nmdi_event_code(x->type, 0));
+            COL32(ec, EV_DATE, q) = x->date;
+            COL32(ec, EV_CIT, q) = i32_or_none(citizen);
+            COL32(ec, EV_RET, q) = x->returning_citizen;
+            COL32(ec, EV_COUNTRY, q) = out_code(R, R->ev_cty, we, EV_COUNTRY, &R->doc, c->doc, r);
+            COL32(ec, EV_SEX, q) = out_code(R, R->ev_sex, we, EV_SEX, &R->sex, c->sex, r);
+            COL32(ec, EV_DOB, q) = c->dob ? c->dob[r] : NMDI_DATE_NONE;
+            COL32(ec, EV_PROV, q) = x->provisional;
+            COL32(ec, EV_CIRC, q) = circ;
+            COL32(ec, EV_CIRCT, q) = tcirc;
+            COL32(ec, EV_DUR, q) = x->duration < 0 ? NMDI_I32_NONE : x->duration;
+            COL32(ec, EV_SRC, q) = lazy_code(R, &R->ev_src, we, EV_SRC, R->source);
             /* previous / next country of residence: the register's record of
              * this move (registration from / deregistration to abroad) */
             int inward = x->type == NMDI_EV_IMMIGRATION || x->type == NMDI_EV_TEMP_IN;
             const char *rc_cty = nmdi_regindex_country(R->rx, pids[a], inward, x->date, 183);
-            put_code(we, inward ? EV_PREV : EV_NEXT, rc_cty ? rc_cty : "");
-            put_code(we, inward ? EV_NEXT : EV_PREV, "");
+            COL32(ec, inward ? EV_PREV : EV_NEXT, q) =
+                cty_code(R, sc, we, inward ? EV_PREV : EV_NEXT, rc_cty);
+            COL32(ec, inward ? EV_NEXT : EV_PREV, q) = -1;
             S->events_with_residence += rc_cty && lt;
-            rc = nmdi_store_row_end(we, &e);
+            if (++nevr == CHUNK)
+                rc = flush_chunk(we, op, ec, EV_N, &nevr, &e);
             int y = year_index(x->date);
             if (x->type < 5) {
                 S->events[x->type][y]++;
@@ -865,6 +970,16 @@ static int border_part(void *arg, size_t g)
         S->circular += any_circ;
         S->circular_temporary += any_tcirc;
     }
+#undef COL32
+#undef COL64
+    if (!rc && ncr)
+        rc = flush_chunk(wc, op, cc, CR_N, &ncr, &e);
+    if (!rc && nevr)
+        rc = flush_chunk(we, op, ec, EV_N, &nevr, &e);
+    if (!rc && R->code_failed)
+        rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory writing the store");
+    pthread_mutex_unlock(&R->opmu[op]);
+    pthread_mutex_lock(&R->mu);
     if (rc && !R->err.code)
         R->err = e;
     nmdi_derive_summary *T = R->sum;
@@ -1108,6 +1223,31 @@ static int kind_of(const char *record_type)
 
 static const int out_of_kind[3][2] = {{OUT_CR, OUT_EV}, {OUT_REG, -1}, {OUT_PERMIT, -1}};
 
+/* Input dictionary -> output dictionary maps of the border outputs (all unseen). */
+static int32_t *unseen_map(size_t n)
+{
+    int32_t *m = malloc((n + 1) * sizeof *m);
+    for (size_t i = 0; m && i <= n; i++)
+        m[i] = CODE_UNSEEN;
+    return m;
+}
+
+static int code_maps(run *R, nmdi_error *err)
+{
+    R->cr_dir = unseen_map(R->dir.n);
+    R->cr_doc = unseen_map(R->doc.n);
+    R->cr_sex = unseen_map(R->sex.n);
+    R->ev_cty = unseen_map(R->doc.n);
+    R->ev_sex = unseen_map(R->sex.n);
+    R->cr_src = R->ev_src = CODE_UNSEEN;
+    for (int t = 0; t < 8; t++)
+        R->ev_type[t] = CODE_UNSEEN;
+    R->code_failed = 0;
+    if (!R->cr_dir || !R->cr_doc || !R->cr_sex || !R->ev_cty || !R->ev_sex)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    return 0;
+}
+
 static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
 {
     nmdi_dataset *ds = in->ds;
@@ -1172,6 +1312,8 @@ static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
                       (unsigned long long)persons);
         if ((rc = border_cols(R, err)))
             goto out;
+        if ((rc = code_maps(R, err)))
+            goto out;
     }
     char label[160];
     snprintf(label, sizeof label, "derive %s", in->src->id);
@@ -1189,6 +1331,8 @@ out:
     scratch_free(R->spare);
     R->spare = NULL;
     border_cols_free(R);
+    free(R->cr_dir), free(R->cr_doc), free(R->cr_sex), free(R->ev_cty), free(R->ev_sex);
+    R->cr_dir = R->cr_doc = R->cr_sex = R->ev_cty = R->ev_sex = NULL;
     nmdi_travellers_free(R->tr);
     R->tr = NULL;
     free(R->dirmap), free(R->home), free(R->kindmap);
@@ -1270,6 +1414,7 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
     run R;
     memset(&R, 0, sizeof R);
     pthread_mutex_init(&R.mu, NULL);
+    pthread_mutex_init(&R.dmu, NULL);
     snprintf(path, sizeof path, "%s/nmdi.yaml", dir);
     snprintf(store, sizeof store, "%s/store", dir);
     nmdi_derive_params P;
@@ -1332,6 +1477,12 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
     gmtime_r(&tt, &tm);
     strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
     R.out_parts = cfg->partitions > 0 ? (size_t)cfg->partitions : 1;
+    if (!(R.opmu = malloc(R.out_parts * sizeof *R.opmu))) {
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < R.out_parts; i++)
+        pthread_mutex_init(&R.opmu[i], NULL);
     for (int o = 0; o < NOUT; o++) {
         if (!have[o])
             continue;
@@ -1452,6 +1603,10 @@ done:
     free(ins);
     nmdi_arena_free(arena);
     nmdi_config_free(cfg);
+    for (size_t i = 0; R.opmu && i < R.out_parts; i++)
+        pthread_mutex_destroy(&R.opmu[i]);
+    free(R.opmu);
+    pthread_mutex_destroy(&R.dmu);
     pthread_mutex_destroy(&R.mu);
     sum->seconds = nmdi_now() - t0;
     return rc;

@@ -120,7 +120,7 @@ static int append_file(nmdi_store_writer *w, const char *path, const void *data,
     const unsigned char *p = data;
     while (len > 0) {
         size_t chunk = len;
-        if (w->fail_after && w->written + chunk > w->fail_after) {
+        if (w->fail_after && __atomic_load_n(&w->written, __ATOMIC_RELAXED) + chunk > w->fail_after) {
             close(fd);
             return io_error(err, path, "writing a column file", ENOSPC);
         }
@@ -134,7 +134,7 @@ static int append_file(nmdi_store_writer *w, const char *path, const void *data,
         }
         p += r;
         len -= (size_t)r;
-        w->written += (uint64_t)r;
+        __atomic_fetch_add(&w->written, (uint64_t)r, __ATOMIC_RELAXED);
     }
     if (close(fd) < 0)
         return io_error(err, path, "closing a column file", errno);
@@ -480,7 +480,78 @@ int nmdi_store_row_end(nmdi_store_writer *w, nmdi_error *err)
 
 uint64_t nmdi_store_writer_rows(const nmdi_store_writer *w)
 {
-    return w->rows;
+    return __atomic_load_n(&w->rows, __ATOMIC_RELAXED);
+}
+
+int32_t nmdi_store_code_index(nmdi_store_writer *w, size_t f, const char *s, size_t len)
+{
+    if (f >= w->nfields || w->fields[f].type != NMDI_COL_CODE)
+        return -2;
+    if (!len)
+        return -1;
+    dict *d = &w->dicts[f];
+    int ins = 0;
+    int64_t *slot = nmdi_strmap_put(d->map, s, len, &ins);
+    if (!slot)
+        return -2;
+    if (ins) {
+        if (d->n == d->cap) {
+            size_t nc = d->cap ? d->cap * 2 : 64;
+            const char **nk = realloc(d->keys, nc * sizeof *nk);
+            if (!nk)
+                return -2;
+            d->keys = nk;
+            d->cap = nc;
+        }
+        if (!(d->keys[d->n] = nmdi_arena_strndup(w->arena, s, len)))
+            return -2;
+        *slot = (int64_t)d->n++;
+    }
+    return (int32_t)*slot;
+}
+
+/* Width in bytes of one value of a field in its column file (0 for STR). */
+static size_t value_width(nmdi_coltype t)
+{
+    switch (t) {
+    case NMDI_COL_I64:
+    case NMDI_COL_F64: return 8;
+    case NMDI_COL_STR: return 0;
+    default: return 4;
+    }
+}
+
+int nmdi_store_append_columns(nmdi_store_writer *w, uint32_t part, size_t nrows,
+                              const void *const *cols, nmdi_error *err)
+{
+    if (part >= (uint32_t)w->nparts)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "partition %u of %d", part, w->nparts);
+    for (size_t f = 0; f < w->nfields; f++)
+        if (!value_width(w->fields[f].type) || (nrows && !cols[f]))
+            return nmdi_error_at(err, NMDI_EINTERNAL, NULL, 0, w->fields[f].name,
+                                 "column append: no values (or a string field)");
+    colbuf *row = &w->cols[(size_t)part * w->nfields];
+    for (size_t f = 0; f < w->nfields; f++) {
+        colbuf *c = &row[f];
+        size_t bytes = nrows * value_width(w->fields[f].type);
+        const unsigned char *src = cols[f];
+        while (bytes) {
+            size_t room = c->len < BUF_FLUSH ? BUF_FLUSH - c->len : 0, k = bytes < room ? bytes : room;
+            if (k) {
+                if (grow(&c->buf, &c->cap, c->len + k))
+                    return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory writing the store");
+                memcpy(c->buf + c->len, src, k);
+                c->len += k;
+                src += k;
+                bytes -= k;
+            }
+            if (c->len >= BUF_FLUSH && flush_col(w, (int)part, f, err))
+                return err->code;
+        }
+    }
+    w->part_rows[part] += nrows;
+    __atomic_fetch_add(&w->rows, (uint64_t)nrows, __ATOMIC_RELAXED);
+    return 0;
 }
 
 static int add_file(json_t *files, const char *name, const sum64 *st, uint64_t bytes)
