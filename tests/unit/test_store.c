@@ -286,6 +286,62 @@ static void test_old_manifest(void **state)
     free(d);
 }
 
+/* Column appends (codes by dictionary index) mixed with row puts: same files. */
+static void test_append_columns(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    static const nmdi_store_field cf[3] = {
+        {"k", NMDI_COL_I64}, {"c", NMDI_COL_CODE}, {"dt", NMDI_COL_DATE}};
+    nmdi_store_writer *w;
+    nmdi_error err;
+    nmdi_store_opts o = {2, 0};
+    assert_int_equal(nmdi_store_writer_open(&w, d, "cols", "1", 3, cf, &o, &err), 0);
+    nmdi_store_row_begin(w, 1);
+    nmdi_store_put_i64(w, 0, -5);
+    nmdi_store_put_str(w, 1, "B", 1);
+    nmdi_store_put_i32(w, 2, 7);
+    assert_int_equal(nmdi_store_row_end(w, &err), 0);
+    assert_int_equal(nmdi_store_code_index(w, 1, "B", 1), 0);
+    assert_int_equal(nmdi_store_code_index(w, 1, "A", 1), 1);
+    assert_int_equal(nmdi_store_code_index(w, 1, "", 0), -1);
+    assert_int_equal(nmdi_store_code_index(w, 0, "A", 1), -2);
+    enum { N = 40000 };
+    int64_t *k = malloc(N * sizeof *k);
+    int32_t *c = malloc(N * sizeof *c), *dt = malloc(N * sizeof *dt);
+    assert_non_null(k), assert_non_null(c), assert_non_null(dt);
+    for (int i = 0; i < N; i++)
+        k[i] = i, c[i] = i % 3 == 2 ? -1 : i % 3, dt[i] = 2 * i;
+    const void *cols[3] = {k, c, dt};
+    assert_int_equal(nmdi_store_append_columns(w, 1, N, cols, &err), 0);
+    assert_int_equal(nmdi_store_append_columns(w, 0, 3, cols, &err), 0);
+    assert_int_equal(nmdi_store_writer_rows(w), N + 4);
+    char *path;
+    assert_int_equal(nmdi_store_writer_finish(w, NULL, &path, &err), 0);
+    nmdi_dataset *ds;
+    assert_int_equal(nmdi_dataset_open(&ds, path, &err), 0);
+    assert_int_equal(nmdi_dataset_verify(ds, &err), 0);
+    assert_int_equal(nmdi_dataset_part_rows(ds, 0), 3);
+    assert_int_equal(nmdi_dataset_part_rows(ds, 1), N + 1);
+    size_t nd;
+    const char *const *dict = nmdi_dataset_dict(ds, "c", &nd);
+    assert_int_equal(nd, 2);
+    assert_string_equal(dict[0], "B");
+    assert_string_equal(dict[1], "A");
+    const int64_t *rk;
+    const int32_t *rc, *rd;
+    assert_int_equal(nmdi_dataset_i64(ds, 1, "k", &rk, &err), 0);
+    assert_int_equal(nmdi_dataset_i32(ds, 1, "c", &rc, &err), 0);
+    assert_int_equal(nmdi_dataset_i32(ds, 1, "dt", &rd, &err), 0);
+    assert_true(rk[0] == -5 && rc[0] == 0 && rd[0] == 7);
+    for (int i = 0; i < N; i++)
+        assert_true(rk[i + 1] == i && rc[i + 1] == c[i] && rd[i + 1] == 2 * i);
+    nmdi_dataset_close(ds);
+    free(path), free(k), free(c), free(dt);
+    rmrf(d);
+    free(d);
+}
+
 static void test_catalog(void **state)
 {
     (void)state;
@@ -333,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_disk_full_and_empty),
         cmocka_unit_test(test_catalog),
+        cmocka_unit_test(test_append_columns),
         cmocka_unit_test(test_sum64),
         cmocka_unit_test(test_old_manifest),
     };
