@@ -355,7 +355,7 @@ static void scratch_free(scratch *sc)
 }
 
 /* Replace a buffer by one of n elements (contents not kept: no copy). */
-#define GROW(p, n) (free(p), ((p) = malloc((n) * sizeof *(p))) ? 0 : -1)
+#define GROW(p, n) (free(p), ((p) = nmdi_derive_big_alloc((n) * sizeof *(p))) ? 0 : -1)
 
 /* Make room for n items (contents not kept). -1 when out of memory, with
  * cap 0 (the buffers are then freed or NULL). */

@@ -12,6 +12,11 @@
 
 typedef struct nmdi_travellers nmdi_travellers;
 
+/* malloc for large work arrays (freed with free()): from 4 MiB on, aligned to
+ * 2 MiB and advised for transparent huge pages, which spares most page
+ * faults and TLB misses of arrays visited at random. */
+void *nmdi_derive_big_alloc(size_t bytes);
+
 /* Join the document keys (traveller_key) of a border dataset that share an
  * exact identity (surname_hash, given_name_hash, dob_hash, sex) on some
  * crossing. *out is NULL (and 0 returned) when the dataset has no identity

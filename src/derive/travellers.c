@@ -14,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* int64 -> uint32 open-addressing map; INT64_MIN marks an empty slot. */
 typedef struct i64map {
@@ -22,13 +23,27 @@ typedef struct i64map {
     size_t cap, n;
 } i64map;
 
+void *nmdi_derive_big_alloc(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < 2 * huge)
+        return malloc(bytes ? bytes : 1);
+    size_t sz = (bytes + huge - 1) & ~(huge - 1);
+    void *p = aligned_alloc(huge, sz);
+#ifdef MADV_HUGEPAGE
+    if (p)
+        (void)madvise(p, sz, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 static int map_init(i64map *m, size_t expect)
 {
     size_t cap = 64;
     while (cap < expect * 2)
         cap <<= 1;
-    m->keys = malloc(cap * sizeof *m->keys);
-    m->vals = malloc(cap * sizeof *m->vals);
+    m->keys = nmdi_derive_big_alloc(cap * sizeof *m->keys);
+    m->vals = nmdi_derive_big_alloc(cap * sizeof *m->vals);
     m->cap = cap;
     m->n = 0;
     if (!m->keys || !m->vals)
