@@ -205,6 +205,17 @@ wl_survey() {
     # the census as a large clustered sample (EA clusters, regions as strata): ~2,000 domains
     local f; f=$(census5)
     svy_case census "$f" EA REGION WEIGHT AGE REGION,SEX,COB "census as a cluster sample" "${BENCH_R_TIMEOUT:-240}"
+    # the case: 1,000,000 records and ~2,000 domains (area x single year of age x sex):
+    # the census records, then as many of them again as make up 1,000,000, the repeats in
+    # clusters of their own (EA + 1000000); LIVED_ABROAD (1/2) estimated by domain
+    local g=$W/census_1m.csv
+    if [ ! -f "$g" ]; then
+        local have; have=$(($(wc -l <"$S/$CENSUS_FILE") - 1))
+        { cat "$S/$CENSUS_FILE"
+          awk -F, -v OFS=, -v need=$((1000000 - have)) 'NR>1 && NR<=need+1{$9=$9+1000000; print}' "$S/$CENSUS_FILE"
+        } >"$g.tmp" && mv "$g.tmp" "$g"
+    fi
+    svy_case census1m "$g" EA REGION WEIGHT LIVED_ABROAD REGION,AGE,SEX "1 M records, area x age x sex" "${BENCH_R_TIMEOUT:-400}"
 }
 
 # ---- residence: the 12/16-month rule over all true crossings

@@ -75,20 +75,55 @@ static int intern(nmdi_strmap *m, int32_t parent, const char *val, int32_t *id, 
     return 0;
 }
 
-static int cmp_design(const void *pa, const void *pb, void *arg)
+/* ---- building the design ---------------------------------------------------- */
+
+/* The records in design order (stratum, cluster, stratum, cluster, ... by
+ * stage, then record): stable counting sorts on the dense ids from the last
+ * key to the first, O(n) per key; the same order as sorting with
+ * comparing (str, clu) per stage and then the record index. */
+static int design_order(nmdi_svy_design *d, nmdi_error *err)
 {
-    const nmdi_svy_design *d = arg;
-    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    size_t n = d->n;
+    size_t kmax = 1;
     for (int s = 0; s < d->nst; s++) {
-        if (d->str[s][a] != d->str[s][b])
-            return d->str[s][a] < d->str[s][b] ? -1 : 1;
-        if (d->clu[s][a] != d->clu[s][b])
-            return d->clu[s][a] < d->clu[s][b] ? -1 : 1;
+        if (d->nstr[s] > kmax)
+            kmax = d->nstr[s];
+        if (d->ncl[s] > kmax)
+            kmax = d->ncl[s];
     }
-    return a < b ? -1 : (a > b);
+    size_t *tmp = malloc((n ? n : 1) * sizeof(size_t));
+    size_t *cnt = malloc((kmax + 1) * sizeof(size_t));
+    if (!tmp || !cnt) {
+        free(tmp);
+        free(cnt);
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    size_t *src = d->ord, *dst = tmp;
+    for (size_t i = 0; i < n; i++)
+        src[i] = i;
+    for (int k = 2 * d->nst - 1; k >= 0; k--) {
+        const int32_t *key = (k & 1) ? d->clu[k / 2] : d->str[k / 2];
+        size_t nk = (k & 1) ? d->ncl[k / 2] : d->nstr[k / 2];
+        memset(cnt, 0, (nk + 1) * sizeof(size_t));
+        for (size_t i = 0; i < n; i++)
+            cnt[(size_t)key[i] + 1]++;
+        for (size_t h = 0; h < nk; h++)
+            cnt[h + 1] += cnt[h];
+        for (size_t i = 0; i < n; i++) {
+            size_t r = src[i];
+            dst[cnt[key[r]]++] = r;
+        }
+        size_t *x = src;
+        src = dst;
+        dst = x;
+    }
+    if (src != d->ord)
+        memcpy(d->ord, src, n * sizeof(size_t));
+    free(tmp);
+    free(cnt);
+    return 0;
 }
 
-/* ---- building the design ---------------------------------------------------- */
 
 static int build_stages(nmdi_svy_design *d, const nmdi_svy_spec *spec, nmdi_error *err)
 {
@@ -482,9 +517,7 @@ int nmdi_svy_design_new(nmdi_svy_design **out, const nmdi_table *t, const nmdi_s
             rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     }
     if (!rc) {
-        for (size_t i = 0; i < d->n; i++)
-            d->ord[i] = i;
-        qsort_r(d->ord, d->n, sizeof(size_t), cmp_design, d);
+        rc = design_order(d, err);
         for (size_t i = 0; i < d->n; i++)
             d->rank[d->ord[i]] = i;
     }

@@ -8,13 +8,23 @@
  * them all made reading dominate the whole command (docs/performance.md).
  * Every record is still parsed whole, so a malformed record anywhere in it
  * is the same error as with the full reader.
+ *
+ * A plain file (comma-separated, no quotes, carriage returns, NUL bytes,
+ * byte-order mark or blank lines, every record with the header's number of
+ * fields) is read by fast_read from a memory map, cutting records at '\n'
+ * and fields at ',' without copying a record; anything else makes it step
+ * back and the streaming reader (nmdi_csv) reads the file from the start,
+ * so the table and the error messages are the streaming reader's.
  */
 #include "survey_internal.h"
 
+#include <fcntl.h>
 #include <regex.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define INTERN_MAX 65536 /* distinct values per column beyond which a column is not interned */
 
@@ -59,6 +69,214 @@ static int margin_vars(want *w, const char *path, nmdi_arena *a, nmdi_error *err
     return 0;
 }
 
+/* A direct-mapped cache per column of values of at most 7 bytes (the bytes
+ * and the length packed in the key, so a hit is exact): most categorical
+ * codes are found without hashing the string. */
+#define VCACHE 512
+typedef struct vcache {
+    uint64_t key[VCACHE];
+    const char *val[VCACHE];
+} vcache;
+
+/* Intern one value of column k (as the streaming path does). */
+static const char *keep(nmdi_strmap **intern, vcache *vc, size_t k, nmdi_arena *a, const char *s,
+                        size_t len)
+{
+    if (!len)
+        return "";
+    if (!intern[k])
+        return nmdi_arena_strndup(a, s, len);
+    uint64_t key = 0;
+    size_t slot = 0;
+    if (len <= 7) {
+        memcpy(&key, s, len);
+        key |= (uint64_t)len << 56;
+        slot = (size_t)((key * 0x9E3779B97F4A7C15ull) >> 55) % VCACHE;
+        if (vc[k].key[slot] == key)
+            return vc[k].val[slot];
+    }
+    int ins;
+    int64_t *sp = nmdi_strmap_put(intern[k], s, len, &ins);
+    if (sp && ins)
+        *sp = (int64_t)(intptr_t)nmdi_arena_strndup(a, s, len);
+    const char *v = sp ? (const char *)(intptr_t)*sp : NULL;
+    if (v && len <= 7) {
+        vc[k].key[slot] = key;
+        vc[k].val[slot] = v;
+    }
+    if (nmdi_strmap_count(intern[k]) > INTERN_MAX) { /* a continuous variable */
+        nmdi_strmap_free(intern[k]);
+        intern[k] = NULL;
+    }
+    return v;
+}
+
+/* The plain-file path: 1 read (t filled), 0 step back, < 0 out of memory. */
+static int fast_read(nmdi_table *t, const char *path, const nmdi_csv_opts *opts, const want *w)
+{
+    if (!strcmp(path, "-") || (opts && opts->delim && opts->delim != ','))
+        return 0;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 2) {
+        close(fd);
+        return 0;
+    }
+    size_t size = (size_t)st.st_size;
+    const char *buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (buf == MAP_FAILED)
+        return 0;
+    madvise((void *)buf, size, MADV_SEQUENTIAL);
+    nmdi_arena *a = t->arena;
+    int trim = opts && opts->trim;
+    int utf8 = !opts || opts->check_utf8;
+    int res = 0;
+    size_t nf = 0, ncols = 0, n = 0, cap = 0;
+    size_t *src = NULL, *colk = NULL;
+    const char **fs = NULL, **cells = NULL;
+    size_t *fl = NULL;
+    nmdi_strmap **intern = NULL;
+    vcache *vc = NULL;
+    const char *hl = memchr(buf, '\n', size);
+    if (!hl || hl == buf || (unsigned char)buf[0] == 0xEF)
+        goto out;
+    for (const char *q = buf; q < hl; q++)
+        if (*q == '"' || *q == '\r' || *q == ';' || *q == '\t' || *q == '|' || *q == 0)
+            goto out; /* quoting, CR or another delimiter: the streaming reader's work */
+    nf = 1;
+    for (const char *q = buf; q < hl; q++)
+        nf += *q == ',';
+    if (nf < 2)
+        goto out;
+    {
+        size_t hb;
+        if (utf8 && !nmdi_utf8_valid(buf, (size_t)(hl - buf), &hb))
+            goto out;
+    }
+    src = calloc(nf, sizeof *src);
+    colk = malloc(nf * sizeof *colk);
+    fs = malloc(nf * sizeof *fs);
+    fl = malloc(nf * sizeof *fl);
+    t->names = nmdi_arena_calloc(a, nf + 1, sizeof(char *));
+    if (!src || !colk || !fs || !fl || !t->names)
+        goto oom;
+    {
+        const char *q = buf;
+        for (size_t i = 0; i < nf; i++) {
+            const char *c = memchr(q, ',', (size_t)(hl - q));
+            const char *fe = c ? c : hl;
+            const char *s = q;
+            size_t len = (size_t)(fe - q);
+            if (trim)
+                nmdi_str_trim(&s, &len);
+            char *name = nmdi_arena_strndup(a, s, len);
+            if (!name)
+                goto oom;
+            colk[i] = SIZE_MAX;
+            if (wanted(w, name)) {
+                src[ncols] = i;
+                colk[i] = ncols;
+                t->names[ncols++] = name;
+            }
+            q = fe + 1;
+        }
+    }
+    intern = calloc(ncols + 1, sizeof *intern);
+    vc = calloc(ncols + 1, sizeof *vc);
+    if (!intern || !vc)
+        goto oom;
+    for (size_t k = 0; k < ncols; k++)
+        if (!(intern[k] = nmdi_strmap_new()))
+            goto oom;
+    /* records: one per '\n' after the header (and a last one without it) */
+    {
+        size_t nl = 0;
+        for (const char *q = hl + 1; q < buf + size && (q = memchr(q, '\n', (size_t)(buf + size - q)));
+             q++)
+            nl++;
+        cap = nl + 1;
+    }
+    cells = nmdi_arena_alloc(a, cap * (ncols ? ncols : 1) * sizeof *cells + 1);
+    if (!cells)
+        goto oom;
+    const char *p = hl + 1, *end = buf + size;
+    while (p < end) {
+        const char *q = p;
+        size_t k = 1;
+        unsigned high = 0;
+        fs[0] = p;
+        for (; q < end; q++) {
+            unsigned char ch = (unsigned char)*q;
+            if (ch == '\n')
+                break;
+            high |= ch;
+            if (ch == '"' || ch == '\r' || ch == 0)
+                k = nf + 1;
+            if (ch == ',') {
+                if (k < nf) {
+                    fl[k - 1] = (size_t)(q - fs[k - 1]);
+                    fs[k] = q + 1;
+                }
+                k++;
+            }
+        }
+        if (k != nf) {
+            res = 0; /* a blank line, another number of fields, quotes, CR or NUL */
+            goto out;
+        }
+        fl[nf - 1] = (size_t)(q - fs[nf - 1]);
+        size_t bad;
+        if (utf8 && (high & 0x80) && !nmdi_utf8_valid(p, (size_t)(q - p), &bad))
+            goto out;
+        const char **row = cells + n * ncols;
+        for (size_t j = 0; j < ncols; j++) {
+            const char *s = fs[src[j]];
+            size_t len = fl[src[j]];
+            if (trim) {
+                while (len && (*s == ' ' || *s == '\t'))
+                    s++, len--;
+                while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+                    len--;
+            }
+            if (!(row[j] = keep(intern, vc, j, a, s, len)))
+                goto oom;
+        }
+        n++;
+        p = q + 1;
+    }
+    t->ncols = ncols;
+    t->nrows = n;
+    t->cells = cells;
+    t->lines = nmdi_arena_alloc(a, (n ? n : 1) * sizeof(long));
+    if (!t->lines)
+        goto oom;
+    for (size_t i = 0; i < n; i++)
+        t->lines[i] = (long)i + 2;
+    res = 1;
+    goto out;
+oom:
+    res = -1;
+out:
+    if (res != 1) {
+        t->ncols = 0;
+        t->nrows = 0;
+        t->names = NULL;
+    }
+    for (size_t k = 0; intern && k < ncols; k++)
+        nmdi_strmap_free(intern[k]);
+    free(intern);
+    free(vc);
+    free(src);
+    free(colk);
+    free(fs);
+    free(fl);
+    munmap((void *)buf, size);
+    return res;
+}
+
 int nmdi_svy_read_csv(nmdi_table **out, const char *path, const nmdi_csv_opts *opts,
                       const nmdi_svy_spec *spec, const nmdi_svy_request *req, size_t nreq,
                       const char *const *by, size_t nby, nmdi_error *err)
@@ -97,6 +315,19 @@ int nmdi_svy_read_csv(nmdi_table **out, const char *path, const nmdi_csv_opts *o
     int rc = 0;
     if (spec->calibrate != NMDI_SVY_CAL_NONE && spec->margins)
         rc = margin_vars(&w, spec->margins, a, err);
+    if (!rc) {
+        int f = fast_read(t, path, opts, &w);
+        if (f != 0) {
+            if (w.has_re)
+                regfree(&w.re);
+            if (f < 0) {
+                nmdi_table_free(t);
+                return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+            }
+            *out = t;
+            return 0;
+        }
+    }
     nmdi_csv *c = NULL;
     if (!rc)
         rc = nmdi_csv_open(&c, path, opts, err);
