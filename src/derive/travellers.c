@@ -319,6 +319,10 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
     }
     for (size_t i = 0; i < t->ndocs; i++)
         t->parent[i] = find(t->parent, (uint32_t)i);
+    /* the map then answers the root directly: one dependent load less per lookup */
+    for (size_t j = 0; j < t->docs.cap; j++)
+        if (t->docs.keys[j] != INT64_MIN)
+            t->docs.vals[j] = t->parent[t->docs.vals[j]];
     free(ids.keys), free(ids.vals), free(glob);
     for (size_t p = 0; p < np; p++)
         free(L.pl[p].docs), free(L.pl[p].pid), free(L.pl[p].pdoc);
@@ -356,7 +360,7 @@ int nmdi_travellers_lookup(const nmdi_travellers *t, int64_t doc_key, int64_t *p
         *person = doc_key;
         return -1;
     }
-    uint32_t x = t->parent[t->docs.vals[i]]; /* flattened: the root */
+    uint32_t x = t->docs.vals[i]; /* the root (set after linking) */
     *person = t->dockey[x];
     if (home)
         *home = t->home[x];
