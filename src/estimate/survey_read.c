@@ -156,6 +156,10 @@ static int fast_read(nmdi_table *t, const char *path, const nmdi_csv_opts *opts,
         if (utf8 && !nmdi_utf8_valid(buf, (size_t)(hl - buf), &hb))
             goto out;
     }
+    /* quotes, carriage returns and NUL bytes anywhere: the streaming reader's work */
+    if (memchr(hl, '"', size - (size_t)(hl - buf)) || memchr(hl, '\r', size - (size_t)(hl - buf)) ||
+        memchr(buf, 0, size))
+        goto out;
     src = calloc(nf, sizeof *src);
     colk = malloc(nf * sizeof *colk);
     fs = malloc(nf * sizeof *fs);
@@ -191,45 +195,55 @@ static int fast_read(nmdi_table *t, const char *path, const nmdi_csv_opts *opts,
     for (size_t k = 0; k < ncols; k++)
         if (!(intern[k] = nmdi_strmap_new()))
             goto oom;
-    /* records: one per '\n' after the header (and a last one without it) */
-    {
-        size_t nl = 0;
-        for (const char *q = hl + 1; q < buf + size && (q = memchr(q, '\n', (size_t)(buf + size - q)));
-             q++)
-            nl++;
-        cap = nl + 1;
-    }
+    /* records: at most one per nf bytes (nf - 1 commas and a '\n'); the
+     * pages of the array beyond the records are never touched */
+    cap = (size - (size_t)(hl + 1 - buf)) / nf + 2;
     cells = nmdi_arena_alloc(a, cap * (ncols ? ncols : 1) * sizeof *cells + 1);
     if (!cells)
         goto oom;
     const char *p = hl + 1, *end = buf + size;
+    const uint64_t ones = 0x0101010101010101ull, low7 = 0x7f7f7f7f7f7f7f7full;
+    const uint64_t commas = ones * (uint64_t)',';
     while (p < end) {
-        const char *q = p;
+        const char *q = memchr(p, '\n', (size_t)(end - p));
+        if (!q)
+            q = end;
+        /* field starts: the commas, found eight bytes at a time */
         size_t k = 1;
-        unsigned high = 0;
+        uint64_t high = 0;
         fs[0] = p;
-        for (; q < end; q++) {
-            unsigned char ch = (unsigned char)*q;
-            if (ch == '\n')
-                break;
-            high |= ch;
-            if (ch == '"' || ch == '\r' || ch == 0)
-                k = nf + 1;
-            if (ch == ',') {
+        const char *r = p;
+        for (; r + 8 <= q; r += 8) {
+            uint64_t x;
+            memcpy(&x, r, 8);
+            high |= x;
+            uint64_t y = x ^ commas;
+            uint64_t m = ~(((y & low7) + low7) | y | low7); /* 0x80 in each comma byte */
+            while (m) {
+                const char *c = r + (__builtin_ctzll(m) >> 3);
                 if (k < nf) {
-                    fl[k - 1] = (size_t)(q - fs[k - 1]);
-                    fs[k] = q + 1;
+                    fl[k - 1] = (size_t)(c - fs[k - 1]);
+                    fs[k] = c + 1;
+                }
+                k++;
+                m &= m - 1;
+            }
+        }
+        for (; r < q; r++) {
+            high |= (unsigned char)*r;
+            if (*r == ',') {
+                if (k < nf) {
+                    fl[k - 1] = (size_t)(r - fs[k - 1]);
+                    fs[k] = r + 1;
                 }
                 k++;
             }
         }
-        if (k != nf) {
-            res = 0; /* a blank line, another number of fields, quotes, CR or NUL */
-            goto out;
-        }
+        if (k != nf)
+            goto out; /* a blank line or another number of fields */
         fl[nf - 1] = (size_t)(q - fs[nf - 1]);
         size_t bad;
-        if (utf8 && (high & 0x80) && !nmdi_utf8_valid(p, (size_t)(q - p), &bad))
+        if (utf8 && (high & 0x8080808080808080ull) && !nmdi_utf8_valid(p, (size_t)(q - p), &bad))
             goto out;
         const char **row = cells + n * ncols;
         for (size_t j = 0; j < ncols; j++) {
