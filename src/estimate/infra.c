@@ -1070,59 +1070,12 @@ static int table_mobile(stage *s, const tdecl *t, nmdi_mobile_result *mr, int *h
             p.min_subscribers = (int)iv;
         s->mob_min = p.min_subscribers;
         s->mob_share = p.market_share;
-        size_t n = (size_t)nmdi_dataset_rows(ds);
-        uint64_t *sub = malloc((n + 1) * sizeof *sub);
-        nmdi_date *day = malloc((n + 1) * sizeof *day);
-        const char **area = malloc((n + 1) * sizeof *area), **home = malloc((n + 1) * sizeof *home);
-        uint8_t *roam = malloc(n + 1);
-        nmdi_arena *a = nmdi_arena_new(1 << 20);
-        rc = sub && day && area && home && roam && a ? 0 : NMDI_EINTERNAL;
-        size_t k = 0;
-        for (size_t part = 0; !rc && part < nmdi_dataset_nparts(ds); part++) {
-            fcol cs, cd, ca, ch, cr, cv;
-            nmdi_est_fcol_open(&cs, ds, part, "subscriber_key");
-            nmdi_est_fcol_open(&cd, ds, part, "day");
-            nmdi_est_fcol_open(&ca, ds, part, "operator_area");
-            if (!ca.present)
-                nmdi_est_fcol_open(&ca, ds, part, "area");
-            nmdi_est_fcol_open(&ch, ds, part, "home_country");
-            nmdi_est_fcol_open(&cr, ds, part, "roam");
-            if (!cr.present)
-                nmdi_est_fcol_open(&cr, ds, part, "roaming");
-            nmdi_est_fcol_open(&cv, ds, part, "visited_country");
-            for (size_t r = 0; r < nmdi_dataset_part_rows(ds, part); r++) {
-                int ro = nmdi_est_fcol_int(&cr, r);
-                const char *h = nmdi_est_fcol_str(&ch, r);
-                if (ro == INT32_MIN || nmdi_est_fcol_int(&cd, r) == NMDI_DATE_NONE)
-                    continue;
-                /* roaming flag as 0/1 (then inbound = foreign home network) or 0/1/2 */
-                if (ro == 1 && cr.type != NMDI_COL_CODE && !strcmp(h, s->cfg->country_code))
-                    ro = 2;
-                const char *ar = ro == 2 ? nmdi_est_fcol_str(&cv, r) : nmdi_est_fcol_str(&ca, r);
-                const nmdi_cfg_node *mapped = ro != 2 && amap ? nmdi_cfg_get(amap, ar) : NULL;
-                if (mapped && mapped->kind == NMDI_CFG_SCALAR)
-                    ar = mapped->str;
-                sub[k] = cs.i64 ? (uint64_t)cs.i64[r] : nmdi_hash64(nmdi_est_fcol_str(&cs, r), strlen(nmdi_est_fcol_str(&cs, r)), 0);
-                day[k] = nmdi_est_fcol_int(&cd, r);
-                area[k] = nmdi_arena_strdup(a, ar[0] ? ar : "_U");
-                home[k] = nmdi_arena_strdup(a, h[0] ? h : "_U");
-                roam[k] = (uint8_t)(ro < 0 || ro > 2 ? 0 : ro);
-                k++;
-            }
-        }
+        if (mob && (x = nmdi_cfg_get(mob, "partition_records")) &&
+            nmdi_cfg_as_int(x, s->cfg->path, "partition_records", &iv, err) == 0 && iv > 0)
+            p.partition_records = (size_t)iv;
+        /* partition by partition, memory-bounded (infra_mobile.c) */
+        rc = nmdi_est_mobile_derive(s->ctx, ds, v.record_type, &p, amap, mr, err);
         nmdi_dataset_close(ds);
-        if (!rc) {
-            nmdi_mobile_input in = {k, sub, day, area, home, roam};
-            rc = nmdi_mobile_run(s->ctx, &p, &in, mr, err);
-        } else {
-            nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-        }
-        free(sub);
-        free(day);
-        free(area);
-        free(home);
-        free(roam);
-        nmdi_arena_free(a);
         if (rc)
             return -rc;
         *have = 1;

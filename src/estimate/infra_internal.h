@@ -10,6 +10,7 @@
 #include "nmdi/config.h"
 #include "nmdi/cube.h"
 #include "nmdi/estimate.h"
+#include "nmdi/mobile.h"
 #include "nmdi/store.h"
 
 #define MAXDIMS 8
@@ -90,5 +91,12 @@ nmdi_date nmdi_est_burn_in(stage *s, nmdi_error *err);
 int nmdi_est_table_events(stage *s, const tdecl *t, nmdi_error *err);
 /* Dimension concepts known to event tables. */
 int nmdi_est_event_concept(const char *c);
+/* kind mobile: the derivation over a stored presence dataset, store partition
+ * by partition on ctx's thread pool, units of at most p->partition_records
+ * records (infra_mobile.c); record_type names how the store was partitioned.
+ * 0 or an error code; out owned by the caller (nmdi_mobile_result_free). */
+int nmdi_est_mobile_derive(const nmdi_ctx *ctx, const nmdi_dataset *ds, const char *record_type,
+                           const nmdi_mobile_params *p, const nmdi_cfg_node *amap,
+                           nmdi_mobile_result *out, nmdi_error *err);
 
 #endif
