@@ -48,7 +48,11 @@ typedef struct spsrc {
     int32_t *uline;    /* per unit: src_line of its first row               */
     int64_t *ukey;     /* per unit: person key                              */
     int many;          /* one person may have several units (students: a    */
-                       /* new student number per enrolment)                 */
+                       /* new student number per enrolment; border: one     */
+                       /* unit per travel document)                         */
+    const char *group; /* I64 key field grouping rows into units            */
+    int vote;          /* unit cells: the most frequent value of its rows   */
+                       /* (border: keying errors on single crossings)       */
 } spsrc;
 
 /* A pair of the uncertain band, kept for clerical review. */
@@ -69,7 +73,8 @@ typedef struct spwork {
 
 static int linkable_type(const char *rt)
 {
-    return !strcmp(rt, "person") || !strcmp(rt, "permit") || !strcmp(rt, "student");
+    return !strcmp(rt, "person") || !strcmp(rt, "permit") || !strcmp(rt, "student") ||
+           !strcmp(rt, "border_crossing");
 }
 
 static const char *cell_str(nmdi_arena *a, const nmdi_dataset *ds, size_t part, size_t r, int f,
@@ -126,6 +131,100 @@ static const char *cell_str(nmdi_arena *a, const nmdi_dataset *ds, size_t part, 
     }
 }
 
+/* The cells of the units of a source with many rows per unit (border
+ * crossings of one travel document): per unit and column the most frequent
+ * non-missing value among its rows (at most the first VOTE_ROWS rows; ties:
+ * the earliest), so that a keying error, a day-month swap or a missing date
+ * on single crossings does not become the document's identity. Two passes
+ * over the dataset: 64-bit hashes of the values first (a scratch arena per
+ * partition), then the chosen rows' values. */
+enum { VOTE_ROWS = 64 };
+static int vote_cells(nmdi_arena *a, spsrc *S, const int fc[NCOLS], nmdi_error *err)
+{
+    const nmdi_dataset *ds = S->ds;
+    size_t n = S->nrows, nu = S->nunits;
+    uint64_t *h = malloc((n * NCOLS + 1) * sizeof *h);
+    size_t *start = calloc(nu + 2, sizeof *start), *ord = malloc((n + 1) * sizeof *ord);
+    size_t *chosen = malloc((nu * NCOLS + 1) * sizeof *chosen);
+    int rc = 0;
+    if (!h || !start || !ord || !chosen) {
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory reading %s", S->id);
+        goto done;
+    }
+    size_t row = 0;
+    for (size_t part = 0; part < nmdi_dataset_nparts(ds); part++) {
+        nmdi_arena *t = nmdi_arena_new(0);
+        if (!t) {
+            rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory reading %s", S->id);
+            goto done;
+        }
+        size_t pr = (size_t)nmdi_dataset_part_rows(ds, part);
+        for (size_t r = 0; r < pr; r++, row++)
+            for (int c = 0; c < NCOLS; c++) {
+                const char *v = fc[c] >= 0 ? cell_str(t, ds, part, r, fc[c], colname[c]) : "";
+                /* 0: missing */
+                h[row * NCOLS + (size_t)c] = *v ? nmdi_hash64(v, strlen(v), 0) | 1 : 0;
+            }
+        nmdi_arena_free(t);
+    }
+    /* rows of each unit, in order */
+    for (size_t r = 0; r < n; r++)
+        start[S->unit[r] + 1]++;
+    for (size_t u = 0; u < nu; u++)
+        start[u + 1] += start[u];
+    {
+        size_t *fill = calloc(nu + 1, sizeof *fill);
+        if (!fill) {
+            rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory reading %s", S->id);
+            goto done;
+        }
+        for (size_t r = 0; r < n; r++)
+            ord[start[S->unit[r]] + fill[S->unit[r]]++] = r;
+        free(fill);
+    }
+    for (size_t u = 0; u < nu; u++) {
+        size_t b = start[u], k = start[u + 1] - b;
+        if (k > VOTE_ROWS)
+            k = VOTE_ROWS;
+        for (int c = 0; c < NCOLS; c++) {
+            size_t best = ord[b], bestn = 0;
+            for (size_t i = 0; i < k; i++) {
+                uint64_t x = h[ord[b + i] * NCOLS + (size_t)c];
+                if (!x)
+                    continue;
+                size_t cnt = 0;
+                for (size_t j = 0; j < k; j++)
+                    cnt += h[ord[b + j] * NCOLS + (size_t)c] == x;
+                if (cnt > bestn) {
+                    bestn = cnt;
+                    best = ord[b + i];
+                }
+            }
+            chosen[u * NCOLS + (size_t)c] = best;
+        }
+    }
+    row = 0;
+    for (size_t part = 0; part < nmdi_dataset_nparts(ds); part++) {
+        size_t pr = (size_t)nmdi_dataset_part_rows(ds, part);
+        for (size_t r = 0; r < pr; r++, row++) {
+            size_t u = S->unit[row];
+            for (int c = 0; c < NCOLS; c++)
+                if (chosen[u * NCOLS + (size_t)c] == row)
+                    S->cells[u * NCOLS + (size_t)c] =
+                        fc[c] >= 0 ? cell_str(a, ds, part, r, fc[c], colname[c]) : "";
+        }
+    }
+    for (size_t i = 0; i < nu * NCOLS; i++)
+        if (!S->cells[i])
+            S->cells[i] = "";
+done:
+    free(h);
+    free(start);
+    free(ord);
+    free(chosen);
+    return rc;
+}
+
 /* Read one source into its link table; rows sharing a person key (permits,
  * students) become one unit. */
 static int read_source(nmdi_arena *a, spsrc *S, nmdi_error *err)
@@ -140,7 +239,8 @@ static int read_source(nmdi_arena *a, spsrc *S, nmdi_error *err)
     S->ukey = nmdi_arena_calloc(a, S->nrows + 1, sizeof *S->ukey);
     if (!S->uline || !S->ukey || !S->pkey || !S->line || !S->unit || !S->cells)
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory reading %s", S->id);
-    int fk = nmdi_dataset_find(ds, "person_key"), fl = nmdi_dataset_find(ds, "src_line");
+    const char *gk = S->group ? S->group : "person_key";
+    int fk = nmdi_dataset_find(ds, gk), fl = nmdi_dataset_find(ds, "src_line");
     int group = fk >= 0 && nmdi_dataset_field(ds, (size_t)fk)->type == NMDI_COL_I64;
     int fc[NCOLS];
     for (int c = 0; c < NCOLS; c++)
@@ -153,7 +253,7 @@ static int read_source(nmdi_arena *a, spsrc *S, nmdi_error *err)
         size_t pr = (size_t)nmdi_dataset_part_rows(ds, part);
         const int64_t *pk = NULL;
         const int32_t *ln = NULL;
-        if (group && nmdi_dataset_i64(ds, part, "person_key", &pk, err))
+        if (group && nmdi_dataset_i64(ds, part, gk, &pk, err))
             goto fail;
         if (fl >= 0 && nmdi_dataset_i32(ds, part, "src_line", &ln, err))
             goto fail;
@@ -175,12 +275,16 @@ static int read_source(nmdi_arena *a, spsrc *S, nmdi_error *err)
             S->unit[row] = (uint32_t)u;
             S->uline[u] = S->line[row];
             S->ukey[u] = S->pkey[row];
+            if (S->vote) /* cells chosen by vote_cells */
+                continue;
             for (int c = 0; c < NCOLS; c++)
                 S->cells[u * NCOLS + (size_t)c] =
                     fc[c] >= 0 ? cell_str(a, ds, part, r, fc[c], colname[c]) : "";
         }
     }
     nmdi_strmap_free(seen);
+    if (S->vote)
+        return vote_cells(a, S, fc, err);
     return 0;
 oom:
     nmdi_error_set(err, NMDI_EINTERNAL, "out of memory reading %s", S->id);
@@ -746,6 +850,89 @@ done:
     return rc;
 }
 
+/* Persons from the links of all source pairs: union by decreasing
+ * probability, refusing a merge that would put two units of one source whose
+ * persons have one unit each (census, register, permits) into one person, or
+ * make a cluster larger than maxc (the guards against chaining: a wrong
+ * border link between the census record of one person and the register
+ * record of another would otherwise merge the two). cluster[u] gets the
+ * smallest unit of its cluster. */
+static int by_prob_desc(const void *x, const void *y)
+{
+    const gpair *a = x, *b = y;
+    if (a->p != b->p)
+        return a->p > b->p ? -1 : 1;
+    if (a->a != b->a)
+        return a->a < b->a ? -1 : 1;
+    return a->b < b->b ? -1 : (a->b > b->b);
+}
+
+static uint32_t uf_find(uint32_t *par, uint32_t x)
+{
+    while (par[x] != x) {
+        par[x] = par[par[x]];
+        x = par[x];
+    }
+    return x;
+}
+
+static int spine_cluster(const spsrc *S, size_t ns, size_t nunits, const gpair *links, size_t nlinks,
+                         size_t maxc, uint32_t *cluster, size_t *refused, nmdi_error *err)
+{
+    gpair *ord = malloc((nlinks + 1) * sizeof *ord);
+    uint32_t *par = malloc((nunits + 1) * sizeof *par), *size = malloc((nunits + 1) * sizeof *size);
+    uint64_t *mask = calloc(nunits + 1, sizeof *mask);
+    if (!ord || !par || !size || !mask) {
+        free(ord);
+        free(par);
+        free(size);
+        free(mask);
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    for (size_t i = 0; i < ns; i++)
+        for (size_t u = 0; u < S[i].nunits; u++) {
+            size_t g = S[i].base + u;
+            par[g] = (uint32_t)g;
+            size[g] = 1;
+            mask[g] = !S[i].many && i < 64 ? (uint64_t)1 << i : 0;
+        }
+    memcpy(ord, links, nlinks * sizeof *ord);
+    qsort(ord, nlinks, sizeof *ord, by_prob_desc);
+    *refused = 0;
+    for (size_t k = 0; k < nlinks; k++) {
+        uint32_t ra = uf_find(par, ord[k].a), rb = uf_find(par, ord[k].b);
+        if (ra == rb)
+            continue;
+        if ((mask[ra] & mask[rb]) || (maxc && size[ra] + size[rb] > maxc)) {
+            (*refused)++;
+            continue;
+        }
+        if (size[ra] < size[rb]) {
+            uint32_t t = ra;
+            ra = rb;
+            rb = t;
+        }
+        par[rb] = ra;
+        size[ra] += size[rb];
+        mask[ra] |= mask[rb];
+    }
+    /* smallest unit of each cluster (size reused) */
+    for (size_t u = 0; u < nunits; u++)
+        size[u] = UINT32_MAX;
+    for (size_t u = 0; u < nunits; u++) {
+        uint32_t r = uf_find(par, (uint32_t)u);
+        if (size[r] == UINT32_MAX)
+            size[r] = (uint32_t)u;
+    }
+    for (size_t u = 0; u < nunits; u++)
+        cluster[u] = size[uf_find(par, (uint32_t)u)];
+    free(ord);
+    free(par);
+    free(size);
+    free(mask);
+    return 0;
+}
+
 int nmdi_spine_build(const nmdi_ctx *ctx, const char *dir, const nmdi_spine_opts *opts,
                      nmdi_spine_report **out, nmdi_error *err)
 {
@@ -808,7 +995,12 @@ int nmdi_spine_build(const nmdi_ctx *ctx, const char *dir, const nmdi_spine_opts
             continue;
         spsrc *s = &S[ns];
         s->id = src->id;
-        s->many = !strcmp(src->record_type, "student");
+        s->many = !strcmp(src->record_type, "student") || !strcmp(src->record_type, "border_crossing");
+        if (!strcmp(src->record_type, "border_crossing")) {
+            /* one unit per travel document (keyed document number) */
+            s->group = "traveller_key";
+            s->vote = 1;
+        }
         s->version = v.version;
         snprintf(path, sizeof path, "%s/%s", dir, v.path);
         if ((rc = nmdi_dataset_open(&s->ds, path, err)))
@@ -860,30 +1052,22 @@ int nmdi_spine_build(const nmdi_ctx *ctx, const char *dir, const nmdi_spine_opts
                                 &W, err)))
                 goto done;
         }
-    /* persons: union by decreasing weight, clusters of at most one unit per
-     * source and person, plus up to 8 more per source whose
-     * persons may have several units (students) */
+    /* persons: union by decreasing probability (spine_cluster), at most one
+     * unit per source and person, plus up to 8 more per source whose
+     * persons may have several units (students, travel documents) */
     size_t maxc = ns;
     for (size_t i = 0; i < ns; i++)
         maxc += S[i].many ? 8 : 0;
     if (opts && opts->max_cluster)
         maxc = opts->max_cluster;
-    nmdi_link_pair *lp = calloc(nlinks + 1, sizeof *lp);
     cluster = calloc(nunits + 1, sizeof *cluster);
     prob = malloc((nunits + 1) * sizeof *prob);
-    if (!lp || !cluster || !prob) {
-        free(lp);
+    if (!cluster || !prob) {
         rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
         goto done;
     }
-    for (size_t k = 0; k < nlinks; k++) {
-        lp[k].a = links[k].a;
-        lp[k].b = links[k].b;
-        lp[k].probability = links[k].p;
-        lp[k].weight = links[k].p; /* comparable across source pairs */
-    }
-    rep->refused = nmdi_link_cluster(nunits, lp, nlinks, maxc, cluster);
-    free(lp);
+    if ((rc = spine_cluster(S, ns, nunits, links, nlinks, maxc, cluster, &rep->refused, err)))
+        goto done;
     for (size_t u = 0; u < nunits; u++)
         prob[u] = NAN;
     for (size_t k = 0; k < nlinks; k++) {

@@ -175,4 +175,79 @@ if awk -v p="$prec3" -v r="$rec3" -v sp="$sprec" -v sr="$srec" 'BEGIN { exit !(p
 else
     fail "with students: precision $prec3, recall $rec3; student pairs $sprec, $srec"
 fi
+# border travellers: crossings reduced to one unit per keyed document number
+# (traveller_key; names, date of birth and sex by vote over its crossings),
+# linked to every other source; several documents may join one person.
+# Scored per crossing: every (census record, crossing) and (crossing,
+# register record) pair put in one person, against truth_links.csv.
+check "load border_crossings" "$NMDI" -q load "$D" border_crossings "$D/incoming/sources/border_crossings.csv"
+if "$NMDI" -q link "$D" --json >"$TMP/link4.json" 2>"$TMP/link4.err" &&
+    grep -q '"left":"border_crossings","right":"census_persons"' "$TMP/link4.json" &&
+    grep -q '"left":"border_crossings","right":"register_base"' "$TMP/link4.json"; then
+    ok "border crossings linked to census and register"
+else
+    fail "border crossings linked to census and register" "$(cat "$TMP/link4.json" "$TMP/link4.err")"
+fi
+"$NMDI" export "$D" person_spine >"$TMP/spine4.csv" 2>/dev/null
+nb=$(($(wc -l <"$D/incoming/sources/border_crossings.csv") - 1))
+assert_eq "every crossing is in the spine" "$nb" "$(grep -c '^border_crossings,' "$TMP/spine4.csv")"
+if awk -F, '$1 == "border_crossings" && $5 != "" && $5 != "nan" { n++; if ($5 < 0 || $5 > 1) bad = 1 }
+    END { exit bad || n == 0 }' "$TMP/spine4.csv"; then
+    ok "linked crossings keep their link probability"
+else
+    fail "linked crossings keep their link probability"
+fi
+ndoc=$(awk -F, '$1 == "border_crossings" && !s[$4 "," $2]++ { d[$4]++ } END { for (p in d) m += d[p] > 1; print m + 0 }' "$TMP/spine4.csv")
+if [ "$ndoc" -gt 0 ]; then
+    ok "several documents join one person ($ndoc persons)"
+else
+    fail "several documents join one person ($ndoc persons)"
+fi
+awk -F, '
+FILENAME ~ /census_persons.csv$/ { if (FNR > 1) id["census_persons," FNR] = "census," $1 "-" $2; next }
+FILENAME ~ /register_base.csv$/  { if (FNR > 1) id["register_base," FNR] = "register_base," $1; next }
+FILENAME ~ /permits.csv$/        { if (FNR > 1) id["permits," FNR] = "permit," $1; next }
+FILENAME ~ /students.csv$/       { if (FNR > 1) id["students," FNR] = "student," $1; next }
+FILENAME ~ /border_crossings.csv$/ { if (FNR > 1) id["border_crossings," FNR] = "border," $1; next }
+FILENAME ~ /truth_links.csv$/    { truth[$1 "," $2] = $3; next }
+FNR > 1 {
+    k = $1 "," $3
+    if (!(k in id)) { miss++; next }
+    r = id[k]; if (!(r in truth)) { miss++; next }
+    n++; src[n] = $1; pid[n] = $4; tp_[n] = truth[r]
+}
+function cat(a, b,   t) {
+    if (a > b) { t = a; a = b; b = t }
+    if (a == "border_crossings" && b == "census_persons") return "cb"
+    if (a == "border_crossings" && b == "register_base") return "br"
+    if (a == "census_persons" && b == "register_base") return "cr"
+    return ""
+}
+END {
+    for (i = 1; i <= n; i++) { bp[pid[i]] = bp[pid[i]] " " i; bt[tp_[i]] = bt[tp_[i]] " " i }
+    for (p in bp) { m = split(bp[p], a, " "); for (x = 1; x <= m; x++) for (y = x + 1; y <= m; y++)
+        if ((c = cat(src[a[x]], src[a[y]])) != "") { pred[c]++; pred["all"]++
+            if (tp_[a[x]] == tp_[a[y]]) { tp[c]++; tp["all"]++ } } }
+    for (p in bt) { m = split(bt[p], a, " "); for (x = 1; x <= m; x++) for (y = x + 1; y <= m; y++)
+        if ((c = cat(src[a[x]], src[a[y]])) != "") { tru[c]++; tru["all"]++ } }
+    printf "%d", miss + 0
+    split("cb br cr all", cs, " ")
+    for (i = 1; i <= 4; i++) { c = cs[i]
+        printf " %d %d %.4f %.4f", pred[c], tru[c], pred[c] ? tp[c] / pred[c] : 0, tru[c] ? tp[c] / tru[c] : 0 }
+    printf "\n"
+}' "$D/incoming/sources/census_persons.csv" "$D/incoming/sources/register_base.csv" \
+    "$D/incoming/sources/permits.csv" "$D/incoming/sources/students.csv" \
+    "$D/incoming/sources/border_crossings.csv" "$D/incoming/truth/truth_links.csv" "$TMP/spine4.csv" >"$TMP/eval4"
+read -r miss4 cbn cbt cbp cbr brn brt brp brr crn crt crp crr alln allt allp allr <"$TMP/eval4"
+echo "# census-border pairs: $cbn predicted, $cbt true, precision $cbp recall $cbr"
+echo "# border-register pairs: $brn predicted, $brt true, precision $brp recall $brr"
+echo "# census-register pairs: $crn predicted, $crt true, precision $crp recall $crr"
+echo "# census-border-register all: precision $allp recall $allr"
+assert_eq "with border: every spine record maps to a truth record" 0 "$miss4"
+if awk -v a="$cbp" -v b="$cbr" -v c="$brp" -v d="$brr" -v e="$crp" -v f="$crr" \
+    'BEGIN { exit !(a >= 0.98 && b >= 0.98 && c >= 0.98 && d >= 0.98 && e >= 0.98 && f >= 0.98) }'; then
+    ok "census-border $cbp/$cbr, border-register $brp/$brr, census-register $crp/$crr >= 0.98"
+else
+    fail "census-border $cbp/$cbr, border-register $brp/$brr, census-register $crp/$crr >= 0.98"
+fi
 done_testing
