@@ -1,6 +1,7 @@
 /*
  * nmdi/spine.h — the person spine of an infrastructure: the person-level
- * sources of the configuration (record types person, permit, student) linked
+ * sources of the configuration (record types person, permit, student, and
+ * border_crossing with one unit per keyed travel document) linked
  * pairwise on their keyed linkage encodings (nmdi/link.h: Fellegi–Sunter, EM,
  * one-to-one per source pair), clustered into persons with a guard against
  * chaining, and written as the store dataset `person_spine` with a catalog

@@ -1,10 +1,12 @@
 /*
  * spine.c — the person spine of an infrastructure (nmdi/spine.h): reads the
- * latest versions of the person-level sources, links every pair of sources
+ * latest versions of the person-level sources (border crossings reduced to
+ * one unit per keyed travel document), links every pair of sources
  * on their keyed linkage encodings with the record-linkage library (blocking
  * on date of birth and on the phonetic codes of the names, Fellegi–Sunter
  * with EM, greedy one-to-one), clusters the links into persons (union by
- * decreasing weight with a cluster-size guard) and writes `person_spine`
+ * decreasing probability, at most one unit per one-unit-per-person source,
+ * with a cluster-size guard) and writes `person_spine`
  * through the store writer with a catalog version row and its lineage.
  */
 #include "nmdi/spine.h"
