@@ -98,7 +98,29 @@ static int domains_build(const nmdi_svy_design *d, const int *cols, size_t nby, 
             free(dom);
             return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
         }
+        /* a direct-mapped cache from the cells' pointers to the domain: equal
+         * pointers are equal strings (values are interned), so a hit is exact */
+        enum { DCACHE = 4096, DMAXBY = 8 };
+        const char *(*ck)[DMAXBY] = nby <= DMAXBY ? calloc(DCACHE, sizeof *ck) : NULL;
+        int64_t *cv = ck ? malloc(DCACHE * sizeof *cv) : NULL;
         for (size_t i = 0; i < n; i++) {
+            size_t cs = 0;
+            const char *cp[DMAXBY];
+            if (cv) {
+                uint64_t h = 0;
+                for (size_t j = 0; j < nby; j++) {
+                    cp[j] = nmdi_table_cell(t, i, (size_t)cols[j]);
+                    h = (h ^ (uint64_t)(uintptr_t)cp[j]) * 0x9E3779B97F4A7C15ull;
+                }
+                cs = (size_t)(h >> 52) % DCACHE;
+                int hit = ck[cs][0] != NULL;
+                for (size_t j = 0; hit && j < nby; j++)
+                    hit = ck[cs][j] == cp[j];
+                if (hit) {
+                    dom[i] = cv[cs];
+                    continue;
+                }
+            }
             klen = 0;
             int miss = 0;
             for (size_t j = 0; j < nby; j++) {
@@ -147,7 +169,14 @@ static int domains_build(const nmdi_svy_design *d, const int *cols, size_t nby, 
                 D->first[ndom++] = i;
             }
             dom[i] = *slot;
+            if (cv) {
+                for (size_t j = 0; j < nby; j++)
+                    ck[cs][j] = cp[j];
+                cv[cs] = dom[i];
+            }
         }
+        free(ck);
+        free(cv);
         nmdi_strmap_free(m);
         free(key);
         if (oom) {
