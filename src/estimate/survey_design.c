@@ -75,6 +75,34 @@ static int intern(nmdi_strmap *m, int32_t parent, const char *val, int32_t *id, 
     return 0;
 }
 
+/* intern() through a direct-mapped cache keyed by (parent, the cell's
+ * pointer): cells of an interned column share one pointer per value, and
+ * equal pointers are equal strings, so a hit is exact. val must be a cell of
+ * the table (or a string constant), never a reused buffer. */
+enum { ICACHE = 4096 };
+typedef struct icache {
+    const char *p[ICACHE];
+    int32_t parent[ICACHE], id[ICACHE];
+} icache;
+
+static int intern_cached(nmdi_strmap *m, icache *ic, int32_t parent, const char *val, int32_t *id,
+                         char *buf, size_t bufsize)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)val ^ ((uint64_t)(uint32_t)parent << 40)) *
+                 0x9E3779B97F4A7C15ull;
+    size_t k = (size_t)(h >> 52) % ICACHE;
+    if (ic->p[k] == val && ic->parent[k] == parent) {
+        *id = ic->id[k];
+        return 0;
+    }
+    if (intern(m, parent, val, id, buf, bufsize))
+        return -1;
+    ic->p[k] = val;
+    ic->parent[k] = parent;
+    ic->id[k] = *id;
+    return 0;
+}
+
 /* ---- building the design ---------------------------------------------------- */
 
 /* The records in design order (stratum, cluster, stratum, cluster, ... by
@@ -149,7 +177,10 @@ static int build_stages(nmdi_svy_design *d, const nmdi_svy_spec *spec, nmdi_erro
         if (!d->clu[s] || !d->str[s])
             return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
         nmdi_strmap *sm = nmdi_strmap_new(), *cm = nmdi_strmap_new();
-        if (!sm || !cm) {
+        icache *sc = calloc(1, sizeof *sc), *cc = calloc(1, sizeof *cc);
+        if (!sm || !cm || !sc || !cc) {
+            free(sc);
+            free(cc);
             nmdi_strmap_free(sm);
             nmdi_strmap_free(cm);
             return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
@@ -163,7 +194,7 @@ static int build_stages(nmdi_svy_design *d, const nmdi_svy_spec *spec, nmdi_erro
                                        "missing stratum");
                     break;
                 }
-                if (intern(sm, 0, sv, &d->str[0][i], buf, sizeof buf))
+                if (intern_cached(sm, sc, 0, sv, &d->str[0][i], buf, sizeof buf))
                     rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
             } else {
                 d->str[s][i] = d->clu[s - 1][i];
@@ -182,7 +213,7 @@ static int build_stages(nmdi_svy_design *d, const nmdi_svy_spec *spec, nmdi_erro
                                        t->names[idcol[s]], "missing cluster id");
                     break;
                 }
-                if (intern(cm, parent, cv, &d->clu[s][i], buf, sizeof buf))
+                if (intern_cached(cm, cc, parent, cv, &d->clu[s][i], buf, sizeof buf))
                     rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
             }
         }
@@ -191,6 +222,8 @@ static int build_stages(nmdi_svy_design *d, const nmdi_svy_spec *spec, nmdi_erro
         d->ncl[s] = ncl;
         nmdi_strmap_free(sm);
         nmdi_strmap_free(cm);
+        free(sc);
+        free(cc);
         if (rc)
             return rc;
         d->nstr[s] = nstr;
