@@ -125,7 +125,7 @@ static int fast_read(nmdi_table *t, const char *path, const nmdi_csv_opts *opts,
         return 0;
     }
     size_t size = (size_t)st.st_size;
-    const char *buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const char *buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     close(fd);
     if (buf == MAP_FAILED)
         return 0;
