@@ -157,6 +157,11 @@ double nmdi_now(void); /* monotonic seconds */
 int nmdi_find_data(const char *rel, char *out, size_t size);
 /* Write a whole file atomically (temporary file, fsync, rename). */
 int nmdi_write_file_atomic(const char *path, const void *data, size_t len, nmdi_error *err);
+/* Map a whole regular file read-only for one sequential pass (populated in one call
+ * when populate is set). NULL when it cannot be opened or mapped, is not a regular file
+ * or is shorter than min_size — callers then take their streaming path. The caller
+ * unmaps with munmap(p, *size). */
+const char *nmdi_map_file(const char *path, size_t min_size, int populate, size_t *size);
 
 #ifdef __cplusplus
 }

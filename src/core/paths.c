@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -80,4 +81,25 @@ int nmdi_write_file_atomic(const char *path, const void *data, size_t len, nmdi_
     }
     free(tmp);
     return 0;
+}
+
+const char *nmdi_map_file(const char *path, size_t min_size, int populate, size_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        (size_t)st.st_size < min_size) {
+        close(fd);
+        return NULL;
+    }
+    size_t n = (size_t)st.st_size;
+    void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
+    close(fd);
+    if (p == MAP_FAILED)
+        return NULL;
+    madvise(p, n, MADV_SEQUENTIAL);
+    *size = n;
+    return p;
 }

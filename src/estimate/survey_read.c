@@ -116,20 +116,10 @@ static int fast_read(nmdi_table *t, const char *path, const nmdi_csv_opts *opts,
 {
     if (!strcmp(path, "-") || (opts && opts->delim && opts->delim != ','))
         return 0;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
+    size_t size = 0;
+    const char *buf = nmdi_map_file(path, 2, 1, &size);
+    if (!buf)
         return 0;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 2) {
-        close(fd);
-        return 0;
-    }
-    size_t size = (size_t)st.st_size;
-    const char *buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    close(fd);
-    if (buf == MAP_FAILED)
-        return 0;
-    madvise((void *)buf, size, MADV_SEQUENTIAL);
     nmdi_arena *a = t->arena;
     int trim = opts && opts->trim;
     int utf8 = !opts || opts->check_utf8;

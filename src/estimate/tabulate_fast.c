@@ -134,20 +134,10 @@ int nmdi_tab_csv_fast(const nmdi_ctx *ctx, const char *path, const nmdi_tab_spec
 {
     if (!strcmp(path, "-") || spec->nby > 64)
         return 0;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
+    size_t size = 0;
+    const char *buf = nmdi_map_file(path, 2, 0, &size);
+    if (!buf)
         return 0;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 2) {
-        close(fd);
-        return 0;
-    }
-    size_t size = (size_t)st.st_size;
-    const char *buf = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (buf == MAP_FAILED)
-        return 0;
-    madvise((void *)buf, size, MADV_SEQUENTIAL);
     fast *f = NULL;
     char **names = NULL;
     size_t ncols = 0;
