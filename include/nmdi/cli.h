@@ -38,4 +38,14 @@ int nmdi_cli_run(nmdi_ctx *ctx, const char *const *args);
 /* Is argv[i] "-h" or "--help"? */
 int nmdi_cli_is_help(const char *arg);
 
+/* Open DIR/catalog.db (read-only when readonly is set) for command CMD; on
+ * failure prints the error and returns the exit code, else 0 and *cat. */
+struct nmdi_catalog;
+int nmdi_cli_open_catalog(const char *cmd, const char *dir, int readonly, struct nmdi_catalog **cat);
+/* Print J on standard output as JSON (jansson dump FLAGS) and a newline;
+ * the caller keeps its reference. Returns 0, or NMDI_EINTERNAL when the text
+ * cannot be made. */
+struct json_t;
+int nmdi_cli_put_json(const struct json_t *j, size_t flags);
+
 #endif

@@ -40,6 +40,7 @@
 #include "nmdi/cube.h"
 #include "nmdi/derive.h"
 
+#include <pthread.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -106,6 +107,23 @@ int nmdi_mobile_acc_add(nmdi_mobile_acc *acc, const nmdi_mobile_params *p,
 int nmdi_mobile_acc_merge(nmdi_mobile_acc *dst, const nmdi_mobile_acc *src, nmdi_error *err);
 int nmdi_mobile_acc_finish(nmdi_mobile_acc *acc, const nmdi_mobile_params *p,
                            nmdi_mobile_result *out, nmdi_error *err);
+
+/* Column buffers of one part's records, filled by a partition worker (the
+ * strings are the worker's). alloc: 0, or NMDI_EINTERNAL with all freed. */
+typedef struct nmdi_mobile_cols {
+    uint64_t *sub;
+    nmdi_date *day;
+    const char **area, **home;
+    uint8_t *roam;
+} nmdi_mobile_cols;
+int nmdi_mobile_cols_alloc(nmdi_mobile_cols *c, size_t n);
+void nmdi_mobile_cols_free(nmdi_mobile_cols *c);
+/* The end of every partition worker: the first n records of c are derived
+ * into a fresh accumulator, c is freed (before the merge, to keep the peak
+ * low), and the accumulator is merged into total while holding lock. */
+int nmdi_mobile_add_part(nmdi_mobile_acc *total, pthread_mutex_t *lock, const nmdi_mobile_params *p,
+                         nmdi_mobile_cols *c, size_t n, nmdi_date dmin, nmdi_date dmax,
+                         nmdi_error *err);
 
 /* ---- presence files -------------------------------------------------------
  * Two CSV layouts are read (column names in any case): the plain one of

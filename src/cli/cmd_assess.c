@@ -137,9 +137,7 @@ int nmdi_cmd_assess(nmdi_ctx *ctx, int argc, char **argv)
     }
     if (!rc) {
         if (json) {
-            char *s = json_dumps(rep, JSON_INDENT(2));
-            puts(s);
-            free(s);
+            nmdi_cli_put_json(rep, JSON_INDENT(2));
         } else {
             printf("%s — %s\n\n", tr(json_object_get(q, "title"), lang),
                    json_string_value(json_object_get(rep, "date")));

@@ -113,9 +113,7 @@ int nmdi_cmd_codes(nmdi_ctx *ctx, int argc, char **argv)
         }
     }
     if (json) {
-        char *s = json_dumps(arr, JSON_INDENT(2));
-        puts(s);
-        free(s);
+        nmdi_cli_put_json(arr, JSON_INDENT(2));
         json_decref(arr);
     }
     return 0;

@@ -88,30 +88,24 @@ int nmdi_cmd_datasets(nmdi_ctx *ctx, int argc, char **argv)
     }
     if (argc - optind != 1)
         return nmdi_cli_usage(&nmdi_cmd_datasets_info, "give the infrastructure directory");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/catalog.db", argv[optind]);
+    nmdi_catalog *cat;
+    int rc = nmdi_cli_open_catalog("datasets", argv[optind], 1, &cat);
+    if (rc)
+        return rc;
     nmdi_error err;
     nmdi_error_clear(&err);
-    nmdi_catalog *cat;
-    if (nmdi_catalog_open(&cat, path, 1, &err))
-        return nmdi_cli_error("datasets", &err);
     dout o = {json, verify, json ? json_array() : NULL, argv[optind], 0};
     if (!json)
         printf("%-20s %7s %-16s %12s %12s %12s  %-20s  %s\n", "dataset", "version", "record_type",
                "read", "rows", "quarantined", "loaded_at", "path");
-    int rc = nmdi_catalog_versions(cat, NULL, print_v, &o, &err);
+    rc = nmdi_catalog_versions(cat, NULL, print_v, &o, &err);
     nmdi_catalog_close(cat);
-    if (rc) {
-        json_decref(o.arr);
-        return nmdi_cli_error("datasets", &err);
-    }
-    if (json) {
-        char *s = json_dumps(o.arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        printf("%s\n", s);
-        free(s);
-        json_decref(o.arr);
-    }
-    return o.bad ? NMDI_EDATA : 0;
+    if (rc)
+        rc = nmdi_cli_error("datasets", &err);
+    else if (json)
+        rc = nmdi_cli_put_json(o.arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(o.arr);
+    return rc ? rc : o.bad ? NMDI_EDATA : 0;
 }
 
 const nmdi_cmd_info nmdi_cmd_datasets_info = {

@@ -81,9 +81,7 @@ static void print_json(const char *dir, const nmdi_derive_summary *s)
     json_object_set_new(j, "seconds", json_real(s->seconds));
     json_object_set_new(j, "crossings_per_second",
                         json_real(s->seconds > 0 ? (double)s->crossings_in / s->seconds : 0));
-    char *txt = json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-    puts(txt);
-    free(txt);
+    nmdi_cli_put_json(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     json_decref(j);
 }
 

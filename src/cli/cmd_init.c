@@ -11,41 +11,13 @@
 
 extern const nmdi_cmd_info nmdi_cmd_init_info;
 
-static int is_file(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* The default configuration: $NMDI_DATA_DIR/nmdi.yaml or
- * $NMDI_DATA_DIR/examples/nmdi.yaml, else examples/nmdi.yaml found relative
- * to the executable (build/rel/nmdi in a source tree, or PREFIX/bin/nmdi with
- * PREFIX/share/nmdi/nmdi.yaml). */
+/* The default configuration: nmdi.yaml or examples/nmdi.yaml where nmdi's
+ * data files are (nmdi_find_data: $NMDI_DATA_DIR, next to the executable —
+ * build/rel/nmdi → the source tree, PREFIX/bin/nmdi → PREFIX/share/nmdi —,
+ * /usr/share/nmdi). */
 static int default_config(char *out, size_t size)
 {
-    const char *dd = getenv("NMDI_DATA_DIR");
-    if (dd && *dd) {
-        snprintf(out, size, "%s/nmdi.yaml", dd);
-        if (is_file(out))
-            return 0;
-        snprintf(out, size, "%s/examples/nmdi.yaml", dd);
-        if (is_file(out))
-            return 0;
-    }
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return -1;
-    exe[n] = 0;
-    char *d = dirname(exe);
-    static const char *const rel[] = {"../../examples/nmdi.yaml", "../share/nmdi/nmdi.yaml",
-                                      "../examples/nmdi.yaml", "examples/nmdi.yaml"};
-    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-        snprintf(out, size, "%s/%s", d, rel[i]);
-        if (is_file(out))
-            return 0;
-    }
-    return -1;
+    return nmdi_find_data("nmdi.yaml", out, size) == 0 ? 0 : nmdi_find_data("examples/nmdi.yaml", out, size);
 }
 
 int nmdi_cmd_init(nmdi_ctx *ctx, int argc, char **argv)

@@ -26,9 +26,7 @@ static void print_report(const nmdi_load_report *r, int json)
                                  (json_int_t)r->files[i].quarantined, "unmapped_columns",
                                  r->files[i].unmapped ? r->files[i].unmapped : ""));
         json_object_set_new(j, "files", files);
-        char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        printf("%s\n", s);
-        free(s);
+        nmdi_cli_put_json(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_decref(j);
         return;
     }

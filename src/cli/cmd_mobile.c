@@ -18,35 +18,11 @@
 
 extern const nmdi_cmd_info nmdi_cmd_mobile_info;
 
-/* The MCC table shipped as data (data/mcc.csv): $NMDI_DATA_DIR/data/mcc.csv,
- * $NMDI_DATA_DIR/mcc.csv, else relative to the executable (build/rel/nmdi in
- * a source tree, PREFIX/bin/nmdi with PREFIX/share/nmdi/mcc.csv). */
+/* The MCC table shipped as data (data/mcc.csv) where nmdi's data files are
+ * (nmdi_find_data: $NMDI_DATA_DIR, next to the executable, /usr/share/nmdi). */
 static int find_mcc(char *out, size_t size)
 {
-    struct stat st;
-    const char *dd = getenv("NMDI_DATA_DIR");
-    if (dd && *dd) {
-        snprintf(out, size, "%s/data/mcc.csv", dd);
-        if (stat(out, &st) == 0)
-            return 0;
-        snprintf(out, size, "%s/mcc.csv", dd);
-        if (stat(out, &st) == 0)
-            return 0;
-    }
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return -1;
-    exe[n] = 0;
-    char *d = dirname(exe);
-    static const char *const rel[] = {"../../data/mcc.csv", "../share/nmdi/mcc.csv",
-                                      "../data/mcc.csv", "data/mcc.csv"};
-    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-        snprintf(out, size, "%s/%s", d, rel[i]);
-        if (stat(out, &st) == 0)
-            return 0;
-    }
-    return -1;
+    return nmdi_find_data("data/mcc.csv", out, size) == 0 ? 0 : nmdi_find_data("mcc.csv", out, size);
 }
 
 static int compare(nmdi_ctx *ctx, const nmdi_mobile_params *p, const char *dir, const char *mcc,

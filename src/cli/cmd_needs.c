@@ -37,9 +37,7 @@ int nmdi_cmd_needs(nmdi_ctx *ctx, int argc, char **argv)
     if (!rc)
         rc = nmdi_needs_run(&ev, &rep, &err);
     if (!rc && json) {
-        char *s = json_dumps(rep, JSON_INDENT(2));
-        puts(s);
-        free(s);
+        nmdi_cli_put_json(rep, JSON_INDENT(2));
     } else if (!rc) {
         size_t i, k;
         json_t *q, *ind, *g;

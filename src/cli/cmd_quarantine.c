@@ -55,29 +55,23 @@ int nmdi_cmd_quarantine(nmdi_ctx *ctx, int argc, char **argv)
     }
     if (argc - optind != 2)
         return nmdi_cli_usage(&nmdi_cmd_quarantine_info, "give DIR and SOURCE");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/catalog.db", argv[optind]);
+    nmdi_catalog *cat;
+    int rc = nmdi_cli_open_catalog("quarantine", argv[optind], 1, &cat);
+    if (rc)
+        return rc;
     nmdi_error err;
     nmdi_error_clear(&err);
-    nmdi_catalog *cat;
-    if (nmdi_catalog_open(&cat, path, 1, &err))
-        return nmdi_cli_error("quarantine", &err);
     qout o = {json, json ? json_array() : NULL, 0};
     if (!json)
         printf("dataset,version,file,line,rule,field,value,message\n");
-    int rc = nmdi_catalog_quarantine(cat, argv[optind + 1], version, print_q, &o, &err);
+    rc = nmdi_catalog_quarantine(cat, argv[optind + 1], version, print_q, &o, &err);
     nmdi_catalog_close(cat);
-    if (rc) {
-        json_decref(o.arr);
-        return nmdi_cli_error("quarantine", &err);
-    }
-    if (json) {
-        char *s = json_dumps(o.arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        printf("%s\n", s);
-        free(s);
-        json_decref(o.arr);
-    }
-    return 0;
+    if (rc)
+        rc = nmdi_cli_error("quarantine", &err);
+    else if (json)
+        rc = nmdi_cli_put_json(o.arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(o.arr);
+    return rc;
 }
 
 const nmdi_cmd_info nmdi_cmd_quarantine_info = {

@@ -53,13 +53,12 @@ int nmdi_cmd_status(nmdi_ctx *ctx, int argc, char **argv)
     if (argc - optind != 1)
         return nmdi_cli_usage(&nmdi_cmd_status_info, "give the infrastructure directory");
     const char *dir = argv[optind];
-    char path[4096];
-    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    nmdi_catalog *cat;
+    int orc = nmdi_cli_open_catalog("status", dir, 1, &cat);
+    if (orc)
+        return orc;
     nmdi_error err;
     nmdi_error_clear(&err);
-    nmdi_catalog *cat;
-    if (nmdi_catalog_open(&cat, path, 1, &err))
-        return nmdi_cli_error("status", &err);
     static const char *const akeys[] = {"id", "name_en", "name_zh", NULL};
     static const char *const skeys[] = {"id", "agency", "record_type", "format", NULL};
     static const char *const rkeys[] = {"version", "created", "ntables", NULL};
@@ -70,6 +69,7 @@ int nmdi_cmd_status(nmdi_ctx *ctx, int argc, char **argv)
              nmdi_catalog_releases(cat, add_row, &re, &err);
     nmdi_catalog_close(cat);
     /* releases written by `nmdi publish` as folders (docs/api.md) */
+    char path[4096];
     snprintf(path, sizeof path, "%s/releases", dir);
     DIR *d = opendir(path);
     if (d) {
@@ -97,11 +97,9 @@ int nmdi_cmd_status(nmdi_ctx *ctx, int argc, char **argv)
     if (json) {
         json_t *j = json_pack("{s:s,s:o,s:o,s:o,s:o}", "infrastructure", dir, "agencies", ag.arr,
                               "sources", so.arr, "datasets", vers, "releases", re.arr);
-        char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        printf("%s\n", s);
-        free(s);
+        rc = nmdi_cli_put_json(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_decref(j);
-        return 0;
+        return rc;
     }
     printf("infrastructure %s\n\nagencies (%zu)\n", dir, json_array_size(ag.arr));
     size_t i;

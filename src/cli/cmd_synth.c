@@ -87,10 +87,7 @@ int nmdi_cmd_synth(nmdi_ctx *ctx, int argc, char **argv)
         json_t *r = json_pack("{s:s, s:I, s:i, s:I, s:s, s:f, s:o}", "out", o.out, "persons",
                               (json_int_t)o.persons, "years", o.years, "seed", (json_int_t)o.seed, "like",
                               o.like, "seconds", sum.seconds, "files", files);
-        char *s = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (s)
-            puts(s);
-        free(s);
+        nmdi_cli_put_json(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         json_decref(r);
     } else if (!ctx->quiet) {
         printf("synthetic country Kernland (XKN) like %s: %llu persons, %d years from %d, seed %llu\n",

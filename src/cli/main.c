@@ -5,7 +5,10 @@
  */
 #include "nmdi/cli.h"
 
+#include "nmdi/catalog.h"
+
 #include <getopt.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +52,32 @@ int nmdi_cli_usage(const nmdi_cmd_info *info, const char *fmt, ...)
 int nmdi_cli_is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int nmdi_cli_open_catalog(const char *cmd, const char *dir, int readonly, nmdi_catalog **cat)
+{
+    char path[4096];
+    nmdi_error err;
+    nmdi_error_clear(&err);
+    if ((size_t)snprintf(path, sizeof path, "%s/catalog.db", dir) >= sizeof path) {
+        nmdi_error_at(&err, NMDI_EDATA, dir, 0, NULL, "path too long");
+        return nmdi_cli_error(cmd, &err);
+    }
+    if (nmdi_catalog_open(cat, path, readonly, &err))
+        return nmdi_cli_error(cmd, &err);
+    return 0;
+}
+
+int nmdi_cli_put_json(const json_t *j, size_t flags)
+{
+    char *s = json_dumps(j, flags);
+    if (!s) {
+        fprintf(stderr, "nmdi: out of memory\n");
+        return NMDI_EINTERNAL;
+    }
+    puts(s);
+    free(s);
+    return 0;
 }
 
 static const cmd_entry *find_cmd(const char *name)

@@ -513,6 +513,47 @@ fail:
     return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory in the mobile derivation");
 }
 
+int nmdi_mobile_cols_alloc(nmdi_mobile_cols *c, size_t n)
+{
+    c->sub = malloc((n + 1) * sizeof *c->sub);
+    c->day = malloc((n + 1) * sizeof *c->day);
+    c->area = malloc((n + 1) * sizeof *c->area);
+    c->home = malloc((n + 1) * sizeof *c->home);
+    c->roam = malloc(n + 1);
+    if (c->sub && c->day && c->area && c->home && c->roam)
+        return 0;
+    nmdi_mobile_cols_free(c);
+    return NMDI_EINTERNAL;
+}
+
+void nmdi_mobile_cols_free(nmdi_mobile_cols *c)
+{
+    free(c->sub);
+    free(c->day);
+    free(c->area);
+    free(c->home);
+    free(c->roam);
+    memset(c, 0, sizeof *c);
+}
+
+int nmdi_mobile_add_part(nmdi_mobile_acc *total, pthread_mutex_t *lock, const nmdi_mobile_params *p,
+                         nmdi_mobile_cols *c, size_t n, nmdi_date dmin, nmdi_date dmax,
+                         nmdi_error *err)
+{
+    nmdi_mobile_acc *acc = nmdi_mobile_acc_new();
+    nmdi_mobile_input in = {n, c->sub, c->day, c->area, c->home, c->roam};
+    int rc = acc ? nmdi_mobile_acc_add(acc, p, &in, dmin, dmax, err)
+                 : nmdi_error_set(err, NMDI_EINTERNAL, "out of memory in the mobile derivation");
+    nmdi_mobile_cols_free(c);
+    if (!rc) {
+        pthread_mutex_lock(lock);
+        rc = nmdi_mobile_acc_merge(total, acc, err);
+        pthread_mutex_unlock(lock);
+    }
+    nmdi_mobile_acc_free(acc);
+    return rc;
+}
+
 int nmdi_mobile_acc_merge(nmdi_mobile_acc *dst, const nmdi_mobile_acc *src, nmdi_error *err)
 {
     if (agg_merge(&dst->gin, &src->gin) || agg_merge(&dst->gout, &src->gout) ||

@@ -352,15 +352,11 @@ static int part_run(void *arg, size_t part)
     char path[4200];
     part_path(r, part, path, sizeof path);
     size_t n = (size_t)r->out[part].n;
-    uint64_t *sub = malloc((n + 1) * sizeof *sub);
-    nmdi_date *day = malloc((n + 1) * sizeof *day);
-    const char **area = malloc((n + 1) * sizeof *area), **home = malloc((n + 1) * sizeof *home);
-    uint8_t *roam = malloc(n + 1);
+    nmdi_mobile_cols c;
+    int rc = nmdi_mobile_cols_alloc(&c, n);
     unsigned char *buf = malloc(BUF_BYTES);
-    nmdi_mobile_acc *acc = nmdi_mobile_acc_new();
-    int rc = sub && day && area && home && roam && buf && acc
-                 ? 0
-                 : nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    if (rc || !buf)
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     FILE *f = rc ? NULL : fopen(path, "rb");
     if (!rc && !f)
         rc = nmdi_error_at(err, NMDI_EINTERNAL, path, 0, NULL, "cannot read a partition file");
@@ -373,35 +369,24 @@ static int part_run(void *arg, size_t part)
         for (size_t k = 0; k < want; k++, i++) {
             const unsigned char *b = buf + k * REC_BYTES;
             uint32_t ia, ih;
-            memcpy(&sub[i], b, 8);
-            memcpy(&day[i], b + 8, 4);
+            memcpy(&c.sub[i], b, 8);
+            memcpy(&c.day[i], b + 8, 4);
             memcpy(&ia, b + 12, 4);
             memcpy(&ih, b + 16, 4);
             assert(ia < r->nstr && ih < r->nstr);
-            area[i] = r->str[ia];
-            home[i] = r->str[ih];
-            roam[i] = b[20];
+            c.area[i] = r->str[ia];
+            c.home[i] = r->str[ih];
+            c.roam[i] = b[20];
         }
     }
     if (f)
         fclose(f);
     unlink(path); /* the disk is freed as the partitions are done */
     free(buf);
-    if (!rc) {
-        nmdi_mobile_input in = {n, sub, day, area, home, roam};
-        rc = nmdi_mobile_acc_add(acc, r->p, &in, r->dmin, r->dmax, err);
-    }
-    free(sub);
-    free(day);
-    free(area);
-    free(home);
-    free(roam);
-    if (!rc) {
-        pthread_mutex_lock(&r->lock);
-        rc = nmdi_mobile_acc_merge(r->total, acc, err);
-        pthread_mutex_unlock(&r->lock);
-    }
-    nmdi_mobile_acc_free(acc);
+    if (rc)
+        nmdi_mobile_cols_free(&c);
+    else
+        rc = nmdi_mobile_add_part(r->total, &r->lock, r->p, &c, n, r->dmin, r->dmax, err);
     return rc;
 }
 

@@ -1198,14 +1198,14 @@ static int amend_defaults(stage *s, const nmdi_cfg_node *tabs, tdecl **out, size
                                  "table '%s' has no kind and is not a default table to amend",
                                  id ? id : "");
         const nmdi_cfg_node *nm = nmdi_cfg_get(m, "name"), *ds = nmdi_cfg_get(m, "description");
-        if (nm && nm->kind == NMDI_CFG_MAP) {
-            t->name_en = cfg_s(nm, "en") ? cfg_s(nm, "en") : t->name_en;
-            t->name_zh = cfg_s(nm, "zh") ? cfg_s(nm, "zh") : t->name_zh;
-        }
-        if (ds && ds->kind == NMDI_CFG_MAP) {
-            t->desc_en = cfg_s(ds, "en") ? cfg_s(ds, "en") : t->desc_en;
-            t->desc_zh = cfg_s(ds, "zh") ? cfg_s(ds, "zh") : t->desc_zh;
-        }
+        if (nmdi_cfg_text(nm, "en"))
+            t->name_en = nmdi_cfg_text(nm, "en");
+        if (nmdi_cfg_text(nm, "zh"))
+            t->name_zh = nmdi_cfg_text(nm, "zh");
+        if (nmdi_cfg_text(ds, "en"))
+            t->desc_en = nmdi_cfg_text(ds, "en");
+        if (nmdi_cfg_text(ds, "zh"))
+            t->desc_zh = nmdi_cfg_text(ds, "zh");
         if (cfg_s(m, "reference_period"))
             t->reference_period = cfg_s(m, "reference_period");
         if (cfg_s(m, "topic"))
@@ -1264,12 +1264,10 @@ static int read_decls(stage *s, tdecl **out, size_t *n, nmdi_error *err)
                                  "or mobile, not '%s'", t->id, t->kind);
         t->topic = cfg_s(m, "topic");
         const nmdi_cfg_node *nm = nmdi_cfg_get(m, "name"), *ds = nmdi_cfg_get(m, "description");
-        t->name_en = nm && nm->kind == NMDI_CFG_SCALAR ? nm->str : nm ? cfg_s(nm, "en") : t->id;
-        t->name_zh = nm && nm->kind == NMDI_CFG_MAP ? cfg_s(nm, "zh") : NULL;
-        if (!t->name_en)
-            t->name_en = t->id;
-        t->desc_en = ds && ds->kind == NMDI_CFG_SCALAR ? ds->str : ds ? cfg_s(ds, "en") : NULL;
-        t->desc_zh = ds && ds->kind == NMDI_CFG_MAP ? cfg_s(ds, "zh") : NULL;
+        t->name_en = nmdi_cfg_text(nm, "en") ? nmdi_cfg_text(nm, "en") : t->id;
+        t->name_zh = nmdi_cfg_text(nm, "zh");
+        t->desc_en = nmdi_cfg_text(ds, "en");
+        t->desc_zh = nmdi_cfg_text(ds, "zh");
         t->reference_period = cfg_s(m, "reference_period");
         t->filter = cfg_s(m, "filter");
         t->unit = cfg_s(m, "unit");

@@ -137,15 +137,11 @@ static int unit_run(void *arg, size_t ui)
             if (usable(&c, r, &key, &miss) && in_unit(u, key, miss))
                 n++;
     }
-    uint64_t *sub = malloc((n + 1) * sizeof *sub);
-    nmdi_date *day = malloc((n + 1) * sizeof *day);
-    const char **area = malloc((n + 1) * sizeof *area), **home = malloc((n + 1) * sizeof *home);
-    uint8_t *roam = malloc(n + 1);
+    nmdi_mobile_cols o;
+    int rc = nmdi_mobile_cols_alloc(&o, n);
     strs t = {nmdi_strmap_new(), nmdi_arena_new(1 << 12), NULL, 0, 0};
-    nmdi_mobile_acc *acc = nmdi_mobile_acc_new();
-    int rc = sub && day && area && home && roam && t.map && t.arena && acc
-                 ? 0
-                 : nmdi_error_set(err, NMDI_EINTERNAL, "out of memory in the mobile derivation");
+    if (rc || !t.map || !t.arena)
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory in the mobile derivation");
     size_t k = 0;
     for (size_t part = u->p0; !rc && part < u->p1; part++) {
         mcols_open(&c, R->ds, part);
@@ -170,29 +166,18 @@ static int unit_run(void *arg, size_t ui)
                 rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory in the mobile derivation");
                 break;
             }
-            sub[k] = key;
-            day[k] = nmdi_est_fcol_int(&c.cd, r);
-            area[k] = ar[0] ? ar : "_U";
-            home[k] = h[0] ? h : "_U";
-            roam[k] = (uint8_t)(ro < 0 || ro > 2 ? 0 : ro);
+            o.sub[k] = key;
+            o.day[k] = nmdi_est_fcol_int(&c.cd, r);
+            o.area[k] = ar[0] ? ar : "_U";
+            o.home[k] = h[0] ? h : "_U";
+            o.roam[k] = (uint8_t)(ro < 0 || ro > 2 ? 0 : ro);
             k++;
         }
     }
-    if (!rc) {
-        nmdi_mobile_input in = {k, sub, day, area, home, roam};
-        rc = nmdi_mobile_acc_add(acc, R->p, &in, R->dmin, R->dmax, err);
-    }
-    free(sub);
-    free(day);
-    free(area);
-    free(home);
-    free(roam);
-    if (!rc) {
-        pthread_mutex_lock(&R->lock);
-        rc = nmdi_mobile_acc_merge(R->total, acc, err);
-        pthread_mutex_unlock(&R->lock);
-    }
-    nmdi_mobile_acc_free(acc);
+    if (rc)
+        nmdi_mobile_cols_free(&o);
+    else
+        rc = nmdi_mobile_add_part(R->total, &R->lock, R->p, &o, k, R->dmin, R->dmax, err);
     nmdi_strmap_free(t.map);
     nmdi_arena_free(t.arena);
     free(t.str);
