@@ -203,11 +203,14 @@ typedef struct run {
     uint8_t *kindmap; /* event dict -> NMDI_REG_*; reason dict -> 1..4     */
     int has_time, link_documents;
     nmdi_travellers *tr;
+    const int64_t *pkey;   /* document index -> person key   */
+    const uint16_t *phome; /* document index -> home group   */
     const nmdi_regindex *rx; /* register by identity, or NULL              */
     int use_initial;         /* initial status from the register extract   */
     nmdi_date d0;            /* the extract's date                         */
     struct bcols *bc;
     struct scratch *spare; /* scratch buffers not in use (under mu) */
+    size_t scratch_min;    /* items of a new scratch: the largest group  */
     /* column writing of the border outputs: one lock per output partition,
      * one for the output dictionaries; input dictionary index -> output
      * dictionary index, filled on first use (CODE_UNSEEN until then) */
@@ -316,22 +319,23 @@ static int pkey_cmp(const void *a, const void *b)
 #define CODE_UNSEEN (-3)
 
 /* Buffers of one worker, reused from partition to partition: fresh
- * allocations of this size are mostly page faults. Sized by scratch_need(). */
+ * allocations of this size are mostly page faults (the kernel zeroing new
+ * pages). The item arrays are sized by scratch_need() (for the border
+ * crossings: once, to the largest group); the per-person arrays (one
+ * traveller's crossings, results and events) grow with the longest history. */
 typedef struct scratch {
     size_t cap; /* items */
     item *it, *tmp;
-    nmdi_date *d;
-    uint8_t *dir;
-    nmdi_residence_result *res;
-    nmdi_migration_event *ev;
-    size_t *evstart;
-    int8_t *pcirc;
-    int64_t *pids;
     uint32_t *pid, *rank, *pos;
     pkey *pk;
     size_t hcap; /* slots of the person map */
     int64_t *hk;
     uint32_t *hv;
+    size_t pcap; /* crossings of one person */
+    nmdi_date *d;
+    uint8_t *dir;
+    nmdi_residence_result *res;
+    nmdi_migration_event *ev;
     unsigned char *crcol[CR_N], *evcol[EV_N]; /* column chunks (CHUNK values each) */
     const char *cty_ptr[2][64];               /* register countries seen: output index */
     int32_t cty_idx[2][64];
@@ -342,9 +346,8 @@ static void scratch_free(scratch *sc)
 {
     while (sc) {
         scratch *nx = sc->next;
-        free(sc->it), free(sc->tmp), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
-        free(sc->evstart), free(sc->pcirc), free(sc->pids), free(sc->pid), free(sc->rank), free(sc->pos);
-        free(sc->pk), free(sc->hk), free(sc->hv);
+        free(sc->it), free(sc->tmp), free(sc->pid), free(sc->rank), free(sc->pos), free(sc->pk);
+        free(sc->hk), free(sc->hv), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
         for (int f = 0; f < CR_N; f++)
             free(sc->crcol[f]);
         for (int f = 0; f < EV_N; f++)
@@ -367,11 +370,23 @@ static int scratch_need(scratch *sc, size_t n)
     if (c < n)
         c = n;
     sc->cap = 0;
-    if (GROW(sc->it, c) || GROW(sc->tmp, c) || GROW(sc->d, c) || GROW(sc->dir, c) ||
-        GROW(sc->res, c) || GROW(sc->ev, c) || GROW(sc->evstart, c + 1) || GROW(sc->pcirc, c) || GROW(sc->pids, c) ||
-        GROW(sc->pid, c) || GROW(sc->rank, c) || GROW(sc->pos, c + 1) || GROW(sc->pk, c))
+    if (GROW(sc->it, c) || GROW(sc->tmp, c) || GROW(sc->pid, c) || GROW(sc->rank, c) ||
+        GROW(sc->pos, c + 1) || GROW(sc->pk, c))
         return -1;
     sc->cap = c;
+    return 0;
+}
+
+/* Make room for one person's n crossings and events (contents not kept). */
+static int scratch_person(scratch *sc, size_t n)
+{
+    if (n <= sc->pcap)
+        return 0;
+    size_t c = 2 * n > 64 ? 2 * n : 64;
+    sc->pcap = 0;
+    if (GROW(sc->d, c) || GROW(sc->dir, c) || GROW(sc->res, c) || GROW(sc->ev, c))
+        return -1;
+    sc->pcap = c;
     return 0;
 }
 
@@ -396,7 +411,7 @@ static scratch *scratch_get(run *R, size_t n)
         }
     }
     sc->next = NULL;
-    if (scratch_need(sc, n)) {
+    if (scratch_need(sc, n > R->scratch_min ? n : R->scratch_min)) {
         scratch_free(sc);
         return NULL;
     }
@@ -576,40 +591,51 @@ typedef struct bcols {
     const int64_t *idh[3]; /* keyed surname, given names, date of birth (or NULL) */
     size_t nforeign, capforeign;
     uint32_t *frow;   /* rows of this partition that go to another group (ascending) */
+    uint32_t *fdoc;   /* their document's index                                      */
     uint16_t *fgroup; /* and that group                                              */
     size_t ingroup;   /* rows of the group of this index (own rows + others' foreign) */
 } bcols;
 
-/* One partition's rows whose traveller's home is another partition. Lookups
- * only where the document key changes from the previous row. */
+/* Push a row of this partition that goes to group g (its traveller's
+ * home), with its document's index. */
+static int push_foreign(run *R, bcols *c, uint32_t row, uint32_t g, uint32_t doc)
+{
+    if (c->nforeign == c->capforeign) {
+        size_t nc = c->capforeign ? 2 * c->capforeign : 1024;
+        uint32_t *r = realloc(c->frow, nc * sizeof *r);
+        if (r)
+            c->frow = r;
+        uint32_t *q = r ? realloc(c->fdoc, nc * sizeof *q) : NULL;
+        if (q)
+            c->fdoc = q;
+        uint16_t *h = q ? realloc(c->fgroup, nc * sizeof *h) : NULL;
+        if (!h)
+            return oom(R);
+        c->fgroup = h;
+        c->capforeign = nc;
+    }
+    c->frow[c->nforeign] = row;
+    c->fdoc[c->nforeign] = doc;
+    c->fgroup[c->nforeign++] = (uint16_t)g;
+    return 0;
+}
+
+/* One partition's rows whose traveller's home is another partition, run by
+ * run of rows of one document. */
 static int foreign_part(void *arg, size_t p)
 {
     run *R = arg;
     bcols *c = &R->bc[p];
-    int64_t last = NMDI_I64_NONE;
-    uint32_t g = (uint32_t)p;
-    for (size_t i = 0; i < c->n; i++) {
-        if (c->key[i] != last || i == 0) {
-            int64_t person;
-            last = c->key[i];
-            g = (uint32_t)p;
-            nmdi_travellers_lookup(R->tr, last, &person, &g);
-        }
-        if (g == p)
+    size_t nr;
+    const nmdi_trun *runs = nmdi_travellers_runs(R->tr, p, &nr);
+    for (size_t k = 0; k < nr; k++) {
+        uint32_t doc = runs[k].doc;
+        if (doc == NMDI_TRUN_NONE || R->phome[doc] == p)
             continue;
-        if (c->nforeign == c->capforeign) {
-            size_t nc = c->capforeign ? 2 * c->capforeign : 1024;
-            uint32_t *r = realloc(c->frow, nc * sizeof *r);
-            if (r)
-                c->frow = r;
-            uint16_t *q = r ? realloc(c->fgroup, nc * sizeof *q) : NULL;
-            if (!q)
-                return oom(R);
-            c->fgroup = q;
-            c->capforeign = nc;
-        }
-        c->frow[c->nforeign] = (uint32_t)i;
-        c->fgroup[c->nforeign++] = (uint16_t)g;
+        size_t end = k + 1 < nr ? runs[k + 1].row : c->n;
+        for (size_t i = runs[k].row; i < end; i++)
+            if (push_foreign(R, c, (uint32_t)i, R->phome[doc], doc))
+                return NMDI_EINTERNAL;
     }
     return 0;
 }
@@ -653,6 +679,10 @@ static int border_cols(run *R, nmdi_error *err)
         for (size_t j = 0; j < c->nforeign; j++)
             R->bc[c->fgroup[j]].ingroup++;
     }
+    /* every worker's scratch is sized once, to the largest group */
+    for (size_t p = 0; p < np; p++)
+        if (R->bc[p].ingroup > R->scratch_min)
+            R->scratch_min = R->bc[p].ingroup;
     return 0;
 }
 
@@ -661,21 +691,16 @@ static void border_cols_free(run *R)
     if (!R->bc)
         return;
     for (size_t p = 0; p < nmdi_dataset_nparts(R->ds); p++)
-        free(R->bc[p].frow), free(R->bc[p].fgroup);
+        free(R->bc[p].frow), free(R->bc[p].fdoc), free(R->bc[p].fgroup);
     free(R->bc);
     R->bc = NULL;
 }
 
-/* Append row i of partition p to the items of a group. */
-static void border_item(const run *R, item *x, const bcols *c, size_t p, size_t i,
-                        int64_t *last_doc, int64_t *last_person)
+/* Append row i of partition p, of the traveller of person key k, to the
+ * items of a group. */
+static void border_item(item *x, const bcols *c, size_t p, size_t i, int64_t k)
 {
-    int64_t k = c->key[i];
-    if (R->tr && k != *last_doc) {
-        *last_doc = k;
-        nmdi_travellers_lookup(R->tr, k, last_person, NULL);
-    }
-    x->key = R->tr ? *last_person : k;
+    x->key = k;
     x->date = c->date[i] == NMDI_DATE_NONE ? INT32_MAX : c->date[i];
     x->time = c->toff ? parse_time(c->tbytes + c->toff[i], (size_t)(c->toff[i + 1] - c->toff[i]))
                       : -1;
@@ -747,9 +772,37 @@ static int flush_chunk(nmdi_store_writer *w, uint32_t op, unsigned char **cols, 
     return rc;
 }
 
+/* Items ahead of the person being classified whose input rows are fetched
+ * into the cache (the rows are visited in person key order: at random). */
+#define PREFETCH_AHEAD 40
+
+static void prefetch_row(const run *R, const item *x)
+{
+    const bcols *c = &R->bc[x->part];
+    uint32_t r = x->row;
+    __builtin_prefetch(&c->key[r]);
+    __builtin_prefetch(&c->date[r]);
+    __builtin_prefetch(&c->dir[r]);
+    if (c->doc)
+        __builtin_prefetch(&c->doc[r]);
+    if (c->sex)
+        __builtin_prefetch(&c->sex[r]);
+    if (c->dob)
+        __builtin_prefetch(&c->dob[r]);
+    if (R->rx)
+        for (int k = 0; k < 3; k++)
+            if (c->idh[k])
+                __builtin_prefetch(&c->idh[k][r]);
+}
+
 /* One group of travellers: the rows of partition g whose traveller's home is
  * g, and with document linkage the rows of other partitions whose traveller's
- * home is g. */
+ * home is g. Person by person (in person key order): the crossings are
+ * classified, their events derived, and both appended to output partition
+ * g % out_parts column by column, CHUNK rows per append. The output
+ * partition's lock is held for the whole group, so that its rows are
+ * contiguous and in person order (no group waits when there are as many
+ * output as input partitions). */
 static int border_part(void *arg, size_t g)
 {
     run *R = arg;
@@ -767,31 +820,33 @@ static int border_part(void *arg, size_t g)
         return oom(R);
     }
     item *it = sc->it;
-    nmdi_date *d = sc->d;
-    uint8_t *dir = sc->dir;
-    nmdi_residence_result *res = sc->res;
-    nmdi_migration_event *ev = sc->ev;
-    size_t *evstart = sc->evstart;
-    int8_t *pcirc = sc->pcirc;
-    int64_t *pids = sc->pids;
     /* gather in (part, row) order: the tie-break of item_cmp */
     size_t m = 0;
-    int64_t last_doc = NMDI_I64_NONE, last_person = NMDI_I64_NONE;
     for (size_t p = 0; p < np; p++) {
         const bcols *c = &R->bc[p];
+        if (!R->tr) {
+            if (p == g)
+                for (size_t i = 0; i < c->n; i++)
+                    border_item(&it[m++], c, p, i, c->key[i]);
+            continue;
+        }
         if (p == g) {
-            size_t f = 0;
-            for (size_t i = 0; i < c->n; i++) {
-                if (f < c->nforeign && c->frow[f] == i) {
-                    f++;
+            /* the partition's own rows: its runs of documents of travellers at home here */
+            size_t nr;
+            const nmdi_trun *runs = nmdi_travellers_runs(R->tr, p, &nr);
+            for (size_t k = 0; k < nr; k++) {
+                uint32_t doc = runs[k].doc;
+                if (doc != NMDI_TRUN_NONE && R->phome[doc] != g)
                     continue;
-                }
-                border_item(R, &it[m++], c, p, i, &last_doc, &last_person);
+                int64_t person = doc == NMDI_TRUN_NONE ? NMDI_I64_NONE : R->pkey[doc];
+                size_t end = k + 1 < nr ? runs[k + 1].row : c->n;
+                for (size_t i = runs[k].row; i < end; i++)
+                    border_item(&it[m++], c, p, i, person);
             }
         } else
             for (size_t f = 0; f < c->nforeign; f++)
                 if (c->fgroup[f] == g)
-                    border_item(R, &it[m++], c, p, c->frow[f], &last_doc, &last_person);
+                    border_item(&it[m++], c, p, c->frow[f], R->pkey[c->fdoc[f]]);
     }
     assert(m == n);
     if (items_sort(sc, it, n)) {
@@ -799,35 +854,48 @@ static int border_part(void *arg, size_t g)
         free(S);
         return oom(R);
     }
-    for (size_t i = 0; i < n; i++) {
-        const bcols *c = &R->bc[it[i].part];
-        uint32_t r = it[i].row;
-        d[i] = c->date[r];
-        int32_t k = c->dir[r];
-        dir[i] = k >= 0 && (size_t)k < R->dir.n ? R->dirmap[k] : NMDI_DIR_UNKNOWN;
-    }
-    /* classify person by person, then write under the lock */
-    size_t nev = 0;
     nmdi_circular_opts co;
     nmdi_circular_opts_default(&co, R->cutoff);
     nmdi_residence_rule rule = R->P->rule;
     rule.cutoff = R->cutoff;
-    for (size_t a = 0, b; a < n; a = b) {
+    nmdi_store_writer *wc = R->w[OUT_CR], *we = R->w[OUT_EV];
+    uint32_t op = (uint32_t)(g % R->out_parts);
+    int rc = 0;
+    pthread_mutex_lock(&R->opmu[op]);
+    size_t ncr = 0, nevr = 0;
+#define COL32(cols, f, row) (((int32_t *)(cols)[f])[row])
+#define COL64(cols, f, row) (((int64_t *)(cols)[f])[row])
+    unsigned char **cc = sc->crcol, **ec = sc->evcol;
+    size_t pf = 0; /* the next item to prefetch */
+    for (size_t a = 0, b; a < n && !rc; a = b) {
         for (b = a + 1; b < n && same_person(&it[a], &it[b]); b++)
             ;
-        int citizen = -1;
-        for (size_t i = a; i < b; i++) {
-            const bcols *c = &R->bc[it[i].part];
-            int32_t k = c->doc ? c->doc[it[i].row] : -1;
-            if (k >= 0 && (size_t)k < R->doc.n) {
-                if (R->home[k]) {
-                    citizen = 1;
-                    break;
-                }
-                citizen = 0;
-            }
+        for (size_t want = b + PREFETCH_AHEAD < n ? b + PREFETCH_AHEAD : n; pf < want; pf++)
+            if (pf == 0 || it[pf].part != it[pf - 1].part || it[pf].row != it[pf - 1].row + 1)
+                prefetch_row(R, &it[pf]);
+        size_t pn = b - a;
+        if (scratch_person(sc, pn)) {
+            rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
+            break;
         }
-        /* the traveller's identities (distinct, up to 4) for the register */
+        nmdi_date *d = sc->d;
+        uint8_t *dir = sc->dir;
+        nmdi_residence_result *res = sc->res;
+        nmdi_migration_event *ev = sc->ev;
+        int citizen = -1;
+        for (size_t i = 0; i < pn; i++) {
+            const bcols *c = &R->bc[it[a + i].part];
+            uint32_t r = it[a + i].row;
+            d[i] = c->date[r];
+            int32_t k = c->dir[r];
+            dir[i] = k >= 0 && (size_t)k < R->dir.n ? R->dirmap[k] : NMDI_DIR_UNKNOWN;
+            k = c->doc ? c->doc[r] : -1;
+            if (citizen != 1 && k >= 0 && (size_t)k < R->doc.n)
+                citizen = R->home[k] ? 1 : 0;
+        }
+        /* the traveller's identities (distinct, up to 4) for the register:
+         * those of the first crossings, up to the first partition without
+         * identity fields */
         int nid = 0, initial = -1;
         int64_t ids[4];
         if (R->rx) {
@@ -859,41 +927,20 @@ static int border_part(void *arg, size_t g)
                 S->initial_inferred += !found;
             }
         }
-        pids[a] = nid ? ids[0] : NMDI_I64_NONE; /* countries: through the first identity */
-        nmdi_residence_classify(&rule, b - a, d + a, dir + a, NULL, initial,
-                                initial < 0 ? NMDI_DATE_NONE : R->d0, res + a);
-        evstart[a] = nev;
-        size_t k = nmdi_derive_events(&R->P->events, b - a, d + a, dir + a, res + a, citizen,
-                                      ev + nev);
-        pcirc[a] = (int8_t)(citizen < 0 ? 8 : citizen ? 4 : 0);
-        nev += k;
+        int64_t pid0 = nid ? ids[0] : NMDI_I64_NONE; /* countries: through the first identity */
+        nmdi_residence_classify(&rule, pn, d, dir, NULL, initial,
+                                initial < 0 ? NMDI_DATE_NONE : R->d0, res);
+        size_t nev = nmdi_derive_events(&R->P->events, pn, d, dir, res, citizen, ev);
         S->travellers++;
-    }
-    for (size_t i = 0; i < n; i++) {
-        S->errors[res[i].error < 5 ? res[i].error : 0]++;
-        S->provisional_crossings += res[i].provisional;
-    }
-    nmdi_store_writer *wc = R->w[OUT_CR], *we = R->w[OUT_EV];
-    uint32_t op = (uint32_t)(g % R->out_parts);
-    int rc = 0;
-    /* the rows of the group go to output partition op column by column, CHUNK
-     * rows per append, outside the run's lock: only a group of the same output
-     * partition waits (none when there are as many output as input partitions) */
-    pthread_mutex_lock(&R->opmu[op]);
-    size_t ncr = 0, nevr = 0;
-#define COL32(cols, f, row) (((int32_t *)(cols)[f])[row])
-#define COL64(cols, f, row) (((int64_t *)(cols)[f])[row])
-    unsigned char **cc = sc->crcol, **ec = sc->evcol;
-    for (size_t a = 0, b; a < n && !rc; a = b) {
-        for (b = a + 1; b < n && same_person(&it[a], &it[b]); b++)
-            ;
-        for (size_t i = a; i < b && !rc; i++) {
-            const bcols *c = &R->bc[it[i].part];
-            uint32_t r = it[i].row;
+        for (size_t i = 0; i < pn && !rc; i++) {
+            const bcols *c = &R->bc[it[a + i].part];
+            uint32_t r = it[a + i].row;
             const nmdi_residence_result *x = &res[i];
+            S->errors[x->error < 5 ? x->error : 0]++;
+            S->provisional_crossings += x->provisional;
             size_t j = ncr;
             COL64(cc, CR_KEY, j) = c->key[r];
-            COL32(cc, CR_DATE, j) = c->date[r];
+            COL32(cc, CR_DATE, j) = d[i];
             COL32(cc, CR_DIR, j) = out_code(R, R->cr_dir, wc, CR_DIR, &R->dir, c->dir, r);
             COL32(cc, CR_DOC, j) = out_code(R, R->cr_doc, wc, CR_DOC, &R->doc, c->doc, r);
             COL32(cc, CR_SEX, j) = out_code(R, R->cr_sex, wc, CR_SEX, &R->sex, c->sex, r);
@@ -907,23 +954,19 @@ static int border_part(void *arg, size_t g)
             COL32(cc, CR_PROV, j) = x->provisional;
             COL32(cc, CR_ERR, j) = x->error;
             COL32(cc, CR_SRC, j) = lazy_code(R, &R->cr_src, wc, CR_SRC, R->source);
-            COL64(cc, CR_PERSON, j) = it[i].key;
-            if (++ncr == CHUNK) {
+            COL64(cc, CR_PERSON, j) = it[a + i].key;
+            if (++ncr == CHUNK)
                 rc = flush_chunk(wc, op, cc, CR_N, &ncr, &e);
-            }
         }
-        size_t e0 = evstart[a], e1 = b < n ? evstart[b] : nev;
-        int flags = pcirc[a];
-        int citizen = flags & 8 ? -1 : (flags & 4) ? 1 : 0;
         int any_circ = 0, any_tcirc = 0;
-        for (size_t j = e0; j < e1 && !rc; j++) {
+        for (size_t j = 0; j < nev && !rc; j++) {
             const nmdi_migration_event *x = &ev[j];
             /* circular (UNECE 2016, as in the truth of nmdi synth): the event is at
              * least the min_crossings-th long-term migration (IMM/EMI) of the
              * traveller within window_days ending at it; temporary circular: the
              * same counting temporary mobility too */
             int nlt = 0, nall = 0;
-            for (size_t i = e0; i <= j; i++)
+            for (size_t i = 0; i <= j; i++)
                 if (ev[i].date > x->date - co.window_days) {
                     nall++;
                     nlt += ev[i].type == NMDI_EV_IMMIGRATION || ev[i].type == NMDI_EV_EMIGRATION;
@@ -953,7 +996,7 @@ static int border_part(void *arg, size_t g)
             /* previous / next country of residence: the register's record of
              * this move (registration from / deregistration to abroad) */
             int inward = x->type == NMDI_EV_IMMIGRATION || x->type == NMDI_EV_TEMP_IN;
-            const char *rc_cty = nmdi_regindex_country(R->rx, pids[a], inward, x->date, 183);
+            const char *rc_cty = nmdi_regindex_country(R->rx, pid0, inward, x->date, 183);
             COL32(ec, inward ? EV_PREV : EV_NEXT, q) =
                 cty_code(R, sc, we, inward ? EV_PREV : EV_NEXT, rc_cty);
             COL32(ec, inward ? EV_NEXT : EV_PREV, q) = -1;
@@ -1253,6 +1296,7 @@ static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
     nmdi_dataset *ds = in->ds;
     R->ds = ds;
     R->source = in->src->id;
+    R->scratch_min = 0;
     nmdi_error_clear(&R->err);
     static const char *const need[3][3] = {{"traveller_key", "date", "direction"},
                                            {"person_key", "date", "event"},
@@ -1305,6 +1349,7 @@ static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
             goto out;
         uint64_t docs, persons;
         nmdi_travellers_counts(R->tr, &docs, &persons);
+        nmdi_travellers_docs(R->tr, &R->pkey, &R->phome);
         R->sum->documents += docs;
         if (R->tr)
             nmdi_note(R->ctx, "derive %s: %llu travel documents joined into %llu travellers by "
@@ -1335,6 +1380,8 @@ out:
     R->cr_dir = R->cr_doc = R->cr_sex = R->ev_cty = R->ev_sex = NULL;
     nmdi_travellers_free(R->tr);
     R->tr = NULL;
+    R->pkey = NULL;
+    R->phome = NULL;
     free(R->dirmap), free(R->home), free(R->kindmap);
     R->dirmap = NULL, R->home = NULL, R->kindmap = NULL;
     return rc;

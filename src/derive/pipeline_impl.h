@@ -21,18 +21,23 @@ void *nmdi_derive_big_alloc(size_t bytes);
  * exact identity (surname_hash, given_name_hash, dob_hash, sex) on some
  * crossing. *out is NULL (and 0 returned) when the dataset has no identity
  * fields. The partitions are scanned on ctx->nthreads threads; the join
- * itself runs over documents, not rows. */
+ * itself runs over documents, not rows; a document's index needs no map
+ * when every key is in partition key % partitions (as the store writes). */
 int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_travellers **out,
                          nmdi_error *err);
-/* The person key of a document key: the smallest document key of its
- * component (the key itself when unknown or t is NULL). */
-int64_t nmdi_travellers_person(const nmdi_travellers *t, int64_t doc_key);
-/* The person key of doc_key and the home partition of the person (the
- * partition in which the person's root document was first seen). Returns -1
- * (person = doc_key, home untouched) when the key is unknown or t is NULL.
- * home may be NULL. */
-int nmdi_travellers_lookup(const nmdi_travellers *t, int64_t doc_key, int64_t *person,
-                           uint32_t *home);
+/* The rows of a partition as runs of consecutive rows with one document
+ * key: run k covers rows [runs[k].row, runs[k+1].row) (the last to the end
+ * of the partition); doc is the document's index, or NMDI_TRUN_NONE for rows
+ * without a key. Rows are in runs from row 0 on. */
+#define NMDI_TRUN_NONE UINT32_MAX
+typedef struct nmdi_trun {
+    uint32_t row, doc;
+} nmdi_trun;
+const nmdi_trun *nmdi_travellers_runs(const nmdi_travellers *t, size_t part, size_t *n);
+/* By document index: the person key (the smallest document key of the
+ * document's component) and the person's home partition (the partition in
+ * which the person's root document was first seen). */
+void nmdi_travellers_docs(const nmdi_travellers *t, const int64_t **person, const uint16_t **home);
 void nmdi_travellers_counts(const nmdi_travellers *t, uint64_t *docs, uint64_t *persons);
 void nmdi_travellers_free(nmdi_travellers *t);
 

@@ -93,11 +93,16 @@ static int map_put(i64map *m, int64_t k, uint32_t v, uint32_t *out)
 }
 
 struct nmdi_travellers {
-    i64map docs;     /* document key -> index                          */
-    int64_t *dockey; /* index -> document key                          */
-    uint32_t *parent; /* union-find; after linking: the root of each doc */
-    uint16_t *home;  /* index -> first partition the document was seen */
-    size_t ndocs, capdocs;
+    i64map docs;      /* document key -> index (only when a document key
+                         occurs in several partitions)                  */
+    int64_t *dockey;  /* index -> document key                          */
+    uint32_t *parent; /* union-find over documents                      */
+    uint16_t *home;   /* index -> first partition the document was seen */
+    int64_t *pkey;    /* after linking: index -> person key             */
+    uint16_t *phome;  /* after linking: index -> the person's home      */
+    size_t ndocs, capdocs, np;
+    nmdi_trun **runs; /* per partition: runs of rows of one document    */
+    size_t *nruns;
     uint64_t npersons, linked_docs;
 };
 
@@ -110,32 +115,48 @@ static uint32_t find(uint32_t *parent, uint32_t x)
     return x;
 }
 
+static int docs_room(nmdi_travellers *t, size_t need)
+{
+    if (need <= t->capdocs)
+        return 0;
+    size_t cap = t->capdocs ? t->capdocs * 2 : 1024;
+    while (cap < need)
+        cap *= 2;
+    int64_t *k = realloc(t->dockey, cap * sizeof *k);
+    if (!k)
+        return -1;
+    t->dockey = k;
+    uint32_t *p = realloc(t->parent, cap * sizeof *p);
+    if (!p)
+        return -1;
+    t->parent = p;
+    uint16_t *h = realloc(t->home, cap * sizeof *h);
+    if (!h)
+        return -1;
+    t->home = h;
+    t->capdocs = cap;
+    return 0;
+}
+
+static void doc_new(nmdi_travellers *t, int64_t key, uint16_t part)
+{
+    t->dockey[t->ndocs] = key;
+    t->parent[t->ndocs] = (uint32_t)t->ndocs;
+    t->home[t->ndocs] = part;
+    t->ndocs++;
+}
+
+/* The index of a document key seen in partition part, through the map of
+ * every document (used when keys are not confined to one partition). */
 static int doc_index(nmdi_travellers *t, int64_t key, uint16_t part, uint32_t *out)
 {
     int r = map_put(&t->docs, key, (uint32_t)t->ndocs, out);
     if (r < 0)
         return -1;
     if (r == 0) {
-        if (t->ndocs == t->capdocs) {
-            size_t cap = t->capdocs ? t->capdocs * 2 : 1024;
-            int64_t *k = realloc(t->dockey, cap * sizeof *k);
-            if (!k)
-                return -1;
-            t->dockey = k;
-            uint32_t *p = realloc(t->parent, cap * sizeof *p);
-            if (!p)
-                return -1;
-            t->parent = p;
-            uint16_t *h = realloc(t->home, cap * sizeof *h);
-            if (!h)
-                return -1;
-            t->home = h;
-            t->capdocs = cap;
-        }
-        t->dockey[t->ndocs] = key;
-        t->parent[t->ndocs] = (uint32_t)t->ndocs;
-        t->home[t->ndocs] = part;
-        t->ndocs++;
+        if (docs_room(t, t->ndocs + 1))
+            return -1;
+        doc_new(t, key, part);
     }
     return 0;
 }
@@ -145,19 +166,28 @@ void nmdi_travellers_free(nmdi_travellers *t)
     if (!t)
         return;
     free(t->docs.keys), free(t->docs.vals), free(t->dockey), free(t->parent), free(t->home);
+    free(t->pkey), free(t->phome);
+    for (size_t p = 0; t->runs && p < t->np; p++)
+        free(t->runs[p]);
+    free(t->runs), free(t->nruns);
     free(t);
 }
 
 /* What one partition contributes: its distinct document keys (in order of
- * first row) and the (identity, document) pairs of its rows, repeated pairs
- * of consecutive rows dropped. */
+ * first row), its runs of rows of one document (local document indices),
+ * and the (identity, document) pairs of its rows, repeated pairs of
+ * consecutive rows dropped. spread: some key of the partition is not
+ * confined to it (the store partitions by key % partitions). */
 typedef struct plink {
     const nmdi_dataset *ds;
     int64_t *docs;
     size_t ndocs, capdocs;
+    nmdi_trun *runs;
+    size_t nruns, capruns;
     int64_t *pid;
     uint32_t *pdoc;
     size_t npairs, cappairs;
+    int spread;
     nmdi_error err;
 } plink;
 
@@ -177,6 +207,20 @@ static int push_doc(plink *l, int64_t k)
         l->capdocs = c;
     }
     l->docs[l->ndocs++] = k;
+    return 0;
+}
+
+static int push_run(plink *l, uint32_t row, uint32_t doc)
+{
+    if (l->nruns == l->capruns) {
+        size_t c = l->capruns ? 2 * l->capruns : 1024;
+        nmdi_trun *r = realloc(l->runs, c * sizeof *r);
+        if (!r)
+            return -1;
+        l->runs = r;
+        l->capruns = c;
+    }
+    l->runs[l->nruns++] = (nmdi_trun){row, doc};
     return 0;
 }
 
@@ -207,8 +251,12 @@ static int link_part(void *arg, size_t p)
     plink *l = &L->pl[p];
     const nmdi_dataset *ds = L->ds;
     size_t n = (size_t)nmdi_dataset_part_rows(ds, p);
+    uint64_t np = nmdi_dataset_nparts(ds);
     if (!n)
         return 0;
+    if (n > UINT32_MAX - 1)
+        return nmdi_error_set(&l->err, NMDI_EDATA, "%zu rows in one partition: at most %u",
+                              n, UINT32_MAX - 1);
     const int64_t *key, *h[3];
     const int32_t *sex = NULL;
     if (nmdi_dataset_i64(ds, p, "traveller_key", &key, &l->err))
@@ -227,12 +275,19 @@ static int link_part(void *arg, size_t p)
     int have_v = 0;
     uint32_t d = 0;
     for (size_t r = 0; r < n; r++) {
-        if (key[r] == NMDI_I64_NONE)
+        if (key[r] == NMDI_I64_NONE) {
+            if (r == 0 || last_key != NMDI_I64_NONE) {
+                if (push_run(l, (uint32_t)r, NMDI_TRUN_NONE))
+                    goto oom;
+                last_key = NMDI_I64_NONE;
+            }
             continue;
+        }
         if (key[r] != last_key) {
             int x = map_put(&local, key[r], (uint32_t)l->ndocs, &d);
-            if (x < 0 || (x == 0 && push_doc(l, key[r])))
+            if (x < 0 || (x == 0 && push_doc(l, key[r])) || push_run(l, (uint32_t)r, d))
                 goto oom;
+            l->spread |= (uint64_t)key[r] % np != p;
             last_key = key[r];
             have_v = 0;
         }
@@ -270,6 +325,11 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
     uint32_t *glob = NULL;
     if (!t || !L.pl)
         goto oom;
+    t->np = np;
+    t->runs = calloc(np ? np : 1, sizeof *t->runs);
+    t->nruns = calloc(np ? np : 1, sizeof *t->nruns);
+    if (!t->runs || !t->nruns)
+        goto oom;
     for (size_t p = 0; p < np; p++)
         nmdi_error_clear(&L.pl[p].err);
     if (nmdi_pool_run(ctx, np, link_part, &L)) {
@@ -282,19 +342,29 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
     }
     /* serial merge over documents and pairs (not rows), in partition order */
     size_t ndocs = 0, npairs = 0, maxd = 0;
+    int spread = 0;
     for (size_t p = 0; p < np; p++) {
         ndocs += L.pl[p].ndocs;
         npairs += L.pl[p].npairs;
         maxd = L.pl[p].ndocs > maxd ? L.pl[p].ndocs : maxd;
+        spread |= L.pl[p].spread;
     }
-    if (map_init(&t->docs, ndocs + 16) || map_init(&ids, npairs + 16) ||
-        !(glob = malloc((maxd ? maxd : 1) * sizeof *glob)))
+    if (ndocs >= UINT32_MAX)
+        goto oom;
+    /* keys confined to their partition (as the store writes them): a
+     * document's index is its partition's base plus its local index, no map */
+    if ((spread && map_init(&t->docs, ndocs + 16)) || map_init(&ids, npairs + 16) ||
+        !(glob = malloc((maxd ? maxd : 1) * sizeof *glob)) || docs_room(t, ndocs + 1))
         goto oom;
     for (size_t p = 0; p < np; p++) {
         plink *l = &L.pl[p];
-        for (size_t i = 0; i < l->ndocs; i++)
-            if (doc_index(t, l->docs[i], (uint16_t)p, &glob[i]))
+        for (size_t i = 0; i < l->ndocs; i++) {
+            if (!spread) {
+                glob[i] = (uint32_t)t->ndocs;
+                doc_new(t, l->docs[i], (uint16_t)p);
+            } else if (doc_index(t, l->docs[i], (uint16_t)p, &glob[i]))
                 goto oom;
+        }
         for (size_t j = 0; j < l->npairs; j++) {
             uint32_t d = glob[l->pdoc[j]], first;
             int rr = map_put(&ids, l->pid[j], d, &first);
@@ -310,20 +380,29 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
                 }
             }
         }
+        for (size_t k = 0; k < l->nruns; k++)
+            if (l->runs[k].doc != NMDI_TRUN_NONE)
+                l->runs[k].doc = glob[l->runs[k].doc];
+        t->runs[p] = l->runs;
+        t->nruns[p] = l->nruns;
+        l->runs = NULL;
     }
-    /* flatten: parent[i] becomes the root of i (roots first resolve to themselves) */
+    free(ids.keys), free(ids.vals), free(glob);
+    ids.keys = NULL, ids.vals = NULL, glob = NULL;
+    /* flatten: each document's person key and home (roots first resolve to themselves) */
+    t->pkey = malloc((t->ndocs ? t->ndocs : 1) * sizeof *t->pkey);
+    t->phome = malloc((t->ndocs ? t->ndocs : 1) * sizeof *t->phome);
+    if (!t->pkey || !t->phome)
+        goto oom;
     for (size_t i = 0; i < t->ndocs; i++) {
         uint32_t r = find(t->parent, (uint32_t)i);
         t->npersons += r == i;
         t->linked_docs += r != i;
+        t->pkey[i] = t->dockey[r];
+        t->phome[i] = t->home[r];
     }
-    for (size_t i = 0; i < t->ndocs; i++)
-        t->parent[i] = find(t->parent, (uint32_t)i);
-    /* the map then answers the root directly: one dependent load less per lookup */
-    for (size_t j = 0; j < t->docs.cap; j++)
-        if (t->docs.keys[j] != INT64_MIN)
-            t->docs.vals[j] = t->parent[t->docs.vals[j]];
-    free(ids.keys), free(ids.vals), free(glob);
+    free(t->docs.keys), free(t->docs.vals), free(t->dockey), free(t->parent), free(t->home);
+    t->docs.keys = NULL, t->docs.vals = NULL, t->dockey = NULL, t->parent = NULL, t->home = NULL;
     for (size_t p = 0; p < np; p++)
         free(L.pl[p].docs), free(L.pl[p].pid), free(L.pl[p].pdoc);
     free(L.pl);
@@ -335,36 +414,22 @@ fail:
     free(ids.keys), free(ids.vals), free(glob);
     if (L.pl)
         for (size_t p = 0; p < np; p++)
-            free(L.pl[p].docs), free(L.pl[p].pid), free(L.pl[p].pdoc);
+            free(L.pl[p].docs), free(L.pl[p].pid), free(L.pl[p].pdoc), free(L.pl[p].runs);
     free(L.pl);
     nmdi_travellers_free(t);
     return err->code ? err->code : NMDI_EINTERNAL;
 }
 
-int64_t nmdi_travellers_person(const nmdi_travellers *t, int64_t doc_key)
+const nmdi_trun *nmdi_travellers_runs(const nmdi_travellers *t, size_t part, size_t *n)
 {
-    int64_t k;
-    nmdi_travellers_lookup(t, doc_key, &k, NULL);
-    return k;
+    *n = t && part < t->np ? t->nruns[part] : 0;
+    return *n ? t->runs[part] : NULL;
 }
 
-int nmdi_travellers_lookup(const nmdi_travellers *t, int64_t doc_key, int64_t *person,
-                           uint32_t *home)
+void nmdi_travellers_docs(const nmdi_travellers *t, const int64_t **person, const uint16_t **home)
 {
-    if (!t || doc_key == NMDI_I64_NONE) {
-        *person = doc_key;
-        return -1;
-    }
-    size_t i = slot(&t->docs, doc_key);
-    if (t->docs.keys[i] != doc_key) {
-        *person = doc_key;
-        return -1;
-    }
-    uint32_t x = t->docs.vals[i]; /* the root (set after linking) */
-    *person = t->dockey[x];
-    if (home)
-        *home = t->home[x];
-    return 0;
+    *person = t ? t->pkey : NULL;
+    *home = t ? t->phome : NULL;
 }
 
 void nmdi_travellers_counts(const nmdi_travellers *t, uint64_t *docs, uint64_t *persons)
