@@ -36,12 +36,19 @@ int nmdi_csv_open(nmdi_csv **out, const char *path, const nmdi_csv_opts *opts, n
 /* Read from an open stream (not closed by nmdi_csv_close); name is for errors. */
 int nmdi_csv_open_stream(nmdi_csv **out, FILE *f, const char *name, const nmdi_csv_opts *opts,
                          nmdi_error *err);
+/* Read the len bytes at data (not copied: they must outlive the reader) as
+ * a CSV text whose first byte lies on line first_line; no byte-order mark
+ * is skipped. Same records, fields and errors as the stream reader over the
+ * same bytes. Used to parse record-aligned blocks of a file in parallel. */
+int nmdi_csv_open_mem(nmdi_csv **out, const char *data, size_t len, const char *name,
+                      const nmdi_csv_opts *opts, long first_line, nmdi_error *err);
 /* Next record: 1 when a record was read, 0 at end of file, -1 on error. */
 int nmdi_csv_next(nmdi_csv *c, nmdi_error *err);
 size_t nmdi_csv_nfields(const nmdi_csv *c);
 const char *nmdi_csv_field(const nmdi_csv *c, size_t i); /* NUL-terminated */
 size_t nmdi_csv_field_len(const nmdi_csv *c, size_t i);
 long nmdi_csv_line(const nmdi_csv *c);      /* line on which the record began */
+long nmdi_csv_next_line(const nmdi_csv *c); /* line on which the next record may begin */
 uint64_t nmdi_csv_bytes(const nmdi_csv *c); /* bytes consumed so far          */
 char nmdi_csv_delim(const nmdi_csv *c);
 const char *nmdi_csv_name(const nmdi_csv *c);

@@ -17,6 +17,7 @@
 struct nmdi_csv {
     FILE *f;
     int own;
+    int mem;          /* reading a caller's buffer (nmdi_csv_open_mem)   */
     char *name;
     nmdi_csv_opts opts;
     unsigned char *buf;
@@ -32,12 +33,27 @@ struct nmdi_csv {
     unsigned char *quoted;
     size_t nf, nf_cap;
     int started;
+    unsigned char stop[256];  /* bytes that end a run of plain field text */
 };
+
+/* Bytes that interrupt the bulk copy of an unquoted field: the delimiter,
+ * line ends and NUL (everything else, '"' included, is field text once a
+ * field has begun). */
+static void set_stops(nmdi_csv *c)
+{
+    memset(c->stop, 0, sizeof c->stop);
+    c->stop[(unsigned char)c->opts.delim] = 1;
+    c->stop['\n'] = c->stop['\r'] = c->stop[0] = 1;
+}
 
 static int fill(nmdi_csv *c)
 {
     if (c->eof)
         return 0;
+    if (c->mem) {
+        c->eof = 1;
+        return 0;
+    }
     c->consumed += c->len;
     c->len = fread(c->buf, 1, BUFSZ, c->f);
     c->pos = 0;
@@ -61,6 +77,22 @@ static inline int peekb(nmdi_csv *c)
     if (c->pos >= c->len && !fill(c))
         return -1;
     return c->buf[c->pos];
+}
+
+/* Room for n more bytes (and the NUL that ends a field) in the record. */
+static int rec_reserve(nmdi_csv *c, size_t n)
+{
+    if (c->rec_len + n + 1 >= c->rec_cap) {
+        size_t ncap = c->rec_cap ? c->rec_cap * 2 : 4096;
+        while (c->rec_len + n + 1 >= ncap)
+            ncap *= 2;
+        char *nb = realloc(c->rec, ncap);
+        if (!nb)
+            return -1;
+        c->rec = nb;
+        c->rec_cap = ncap;
+    }
+    return 0;
 }
 
 static int rec_push(nmdi_csv *c, char ch)
@@ -160,6 +192,33 @@ int nmdi_csv_open_stream(nmdi_csv **out, FILE *f, const char *name, const nmdi_c
         c->pos = 3;
     if (!c->opts.delim)
         c->opts.delim = sniff(c);
+    set_stops(c);
+    *out = c;
+    return 0;
+}
+
+int nmdi_csv_open_mem(nmdi_csv **out, const char *data, size_t len, const char *name,
+                      const nmdi_csv_opts *opts, long first_line, nmdi_error *err)
+{
+    nmdi_csv *c = calloc(1, sizeof *c);
+    if (!c)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    c->mem = 1;
+    c->name = strdup(name ? name : "-");
+    if (!c->name) {
+        nmdi_csv_close(c);
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    }
+    if (opts)
+        c->opts = *opts;
+    else
+        c->opts.check_utf8 = 1;
+    c->buf = (unsigned char *)(uintptr_t)data; /* read only: never written nor freed */
+    c->len = len;
+    c->line = first_line > 0 ? first_line : 1;
+    if (!c->opts.delim)
+        c->opts.delim = sniff(c);
+    set_stops(c);
     *out = c;
     return 0;
 }
@@ -187,7 +246,8 @@ void nmdi_csv_close(nmdi_csv *c)
     if (c->own && c->f)
         fclose(c->f);
     free(c->name);
-    free(c->buf);
+    if (!c->mem)
+        free(c->buf);
     free(c->rec);
     free(c->off);
     free(c->flen);
@@ -250,6 +310,17 @@ int nmdi_csv_next(nmdi_csv *c, nmdi_error *err)
                 c->quoted[c->nf - 1] = 1;
                 long qline = c->line;
                 for (;;) {
+                    /* a run of bytes that are neither '"', LF nor NUL: copied at once */
+                    size_t i = c->pos;
+                    while (i < c->len && c->buf[i] != '"' && c->buf[i] != '\n' && c->buf[i] != 0)
+                        i++;
+                    if (i > c->pos) {
+                        if (rec_reserve(c, i - c->pos))
+                            goto oom;
+                        memcpy(c->rec + c->rec_len, c->buf + c->pos, i - c->pos);
+                        c->rec_len += i - c->pos;
+                        c->pos = i;
+                    }
                     ch = getb(c);
                     if (ch < 0)
                         return csv_fail(err, NMDI_EDATA, c->name, qline, NULL,
@@ -297,16 +368,39 @@ int nmdi_csv_next(nmdi_csv *c, nmdi_error *err)
                 if (field_end(c) || field_begin(c))
                     goto oom;
                 col++;
-            } else if (rec_push(c, (char)ch)) {
-                goto oom;
+            } else {
+                /* ch and the run of plain text after it in the buffer */
+                size_t i = c->pos;
+                while (i < c->len && !c->stop[c->buf[i]])
+                    i++;
+                size_t run = i - c->pos;
+                if (rec_reserve(c, run + 1))
+                    goto oom;
+                c->rec[c->rec_len++] = (char)ch;
+                memcpy(c->rec + c->rec_len, c->buf + c->pos, run);
+                c->rec_len += run;
+                c->pos = i;
             }
             ch = getb(c);
+        }
+        /* a record of ASCII bytes only is valid UTF-8: checked 8 bytes at a time */
+        int ascii = 0;
+        if (c->opts.check_utf8) {
+            uint64_t acc = 0, w;
+            size_t k = 0;
+            for (; k + 8 <= c->rec_len; k += 8) {
+                memcpy(&w, c->rec + k, 8);
+                acc |= w;
+            }
+            for (; k < c->rec_len; k++)
+                acc |= (unsigned char)c->rec[k];
+            ascii = (acc & 0x8080808080808080ULL) == 0;
         }
         for (size_t i = 0; i < c->nf; i++) {
             if (c->opts.trim)
                 trim_field(c, i);
             size_t bad;
-            if (c->opts.check_utf8 && !nmdi_utf8_valid(c->rec + c->off[i], c->flen[i], &bad))
+            if (c->opts.check_utf8 && !ascii && !nmdi_utf8_valid(c->rec + c->off[i], c->flen[i], &bad))
                 return csv_fail(err, NMDI_EDATA, c->name, c->rec_line, NULL,
                                      "column %zu: invalid UTF-8 (byte %zu of the field)", i + 1,
                                      bad + 1);
@@ -322,6 +416,7 @@ size_t nmdi_csv_nfields(const nmdi_csv *c) { return c->nf; }
 const char *nmdi_csv_field(const nmdi_csv *c, size_t i) { return c->rec + c->off[i]; }
 size_t nmdi_csv_field_len(const nmdi_csv *c, size_t i) { return c->flen[i]; }
 long nmdi_csv_line(const nmdi_csv *c) { return c->rec_line; }
+long nmdi_csv_next_line(const nmdi_csv *c) { return c->line; }
 uint64_t nmdi_csv_bytes(const nmdi_csv *c) { return c->consumed + c->pos; }
 char nmdi_csv_delim(const nmdi_csv *c) { return c->opts.delim; }
 const char *nmdi_csv_name(const nmdi_csv *c) { return c->name; }

@@ -95,4 +95,31 @@ int nmdi_readstat_read(const char *path, const char *format,
                        int (*header)(void *arg, size_t nf, const char *const *names, nmdi_error *err),
                        row_fn row, void *arg, uint64_t *bytes, nmdi_error *err);
 
+/* The block pipeline of a CSV load (blocks.c). A block: bytes of whole
+ * records (data[0..len)), its rank in the file, and the caller's output. */
+#define NMDI_BLOCK_BYTES ((size_t)4 << 20)
+typedef struct nmdi_block {
+    char *data;
+    size_t len, cap;
+    uint64_t seq;
+    void *out;          /* the caller's, kept with the block's slot and reused */
+} nmdi_block;
+typedef struct nmdi_block_ops {
+    void *arg;
+    /* parse, convert, validate a block into b->out (worker idx; keeps its own
+     * errors in b->out); runs concurrently on distinct blocks */
+    void (*work)(void *arg, int idx, nmdi_block *b);
+    /* hand the block's rows to the store, in file order, on the caller's thread */
+    int (*write)(void *arg, nmdi_block *b, nmdi_error *err);
+    void (*free_out)(void *arg, void *out);
+} nmdi_block_ops;
+/* Read fd from its current offset to the end in record-aligned blocks of
+ * about block bytes (0: NMDI_BLOCK_BYTES), with nworkers worker threads (0:
+ * all on the caller's thread). */
+int nmdi_blocks_run(int fd, const char *name, char delim, int nworkers, size_t block,
+                    const nmdi_block_ops *ops, nmdi_error *err);
+/* Where a block of d[0..n) (d[0] starts a record) may end: after the last
+ * record end certain to be one; 0 when there is none yet. */
+size_t nmdi_blocks_cut(const char *d, size_t n, char delim);
+
 #endif

@@ -30,7 +30,9 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #define MAX_ISSUES 16   /* quarantine rows recorded per record */
@@ -45,7 +47,6 @@ typedef struct pfield {
     const nmdi_codelist *cl; /* built-in codelist the codes must be in    */
     int areas;          /* codes must be areas of the configuration      */
     const char **cto;
-    nmdi_strmap *ccache;     /* country fields: text → nmdi_country* (or -1) */
 } pfield;
 
 typedef struct pident {
@@ -61,7 +62,7 @@ typedef struct loadst {
     const nmdi_record_type *rt;
     const nmdi_load_opts *opts;
     unsigned char key[NMDI_KEY_BYTES];
-    nmdi_pseudo_cache pc;
+    nmdi_pseudo_cache pc; /* the writer's (records keyed by their line)      */
     unsigned char *bad;  /* per field: conversion failed in this record */
     nmdi_arena *arena;
     nmdi_catalog *cat;
@@ -85,8 +86,11 @@ typedef struct loadst {
     nmdi_load_report *rep;
     nmdi_progress prog;
     char *norm;
-    nmdi_memo *fmemo;   /* per field (KEY fields): value → keyed hash       */
-    nmdi_memo *imemo;   /* per identifier: raw value → its encodings         */
+    struct lwork *work; /* per worker thread (one at least)                 */
+    int nwork;
+    struct bout *rsout; /* rows of a ReadStat file not yet committed         */
+    long base;          /* line of the next block's first byte              */
+    char delim;         /* of the current CSV file                          */
 } loadst;
 
 /* What the memos keep per distinct value (memo.c). */
@@ -301,14 +305,8 @@ static int plan_store(loadst *L, nmdi_error *err)
 
 static void free_plan(loadst *L)
 {
-    for (size_t i = 0; L->fmemo && i < L->nf; i++)
-        nmdi_memo_free(&L->fmemo[i]);
-    for (size_t i = 0; L->imemo && i < L->nid; i++)
-        nmdi_memo_free(&L->imemo[i]);
-    for (size_t i = 0; L->f && i < L->nf; i++) {
+    for (size_t i = 0; L->f && i < L->nf; i++)
         nmdi_strmap_free(L->f[i].cmap);
-        nmdi_strmap_free(L->f[i].ccache);
-    }
     for (size_t i = 0; L->rules && i < L->nrules; i++)
         nmdi_rule_free(&L->rules[i]);
 }
@@ -351,30 +349,202 @@ int nmdi_ingest_check_config(const nmdi_config *cfg, nmdi_error *err)
 
 /* ---- per record -------------------------------------------------------------------- */
 
-static int quarantine(loadst *L, long line, const char *rule, const char *field, const char *value,
-                      size_t vlen, const char *msg, nmdi_error *err)
+/* ---- per record, on a worker ------------------------------------------------------
+ * A worker parses a block and turns each record into either a stored row
+ * (typed values of every store field, keyed hashes included) or a
+ * quarantined record (its issues), both kept in the block's output (bout);
+ * the writer then hands them to the store and the catalog in file order
+ * (commit_block). Line numbers in a block count from 1; the writer adds the
+ * block's first line. */
+
+/* A worker's own state: keyed-hash states, memos and scratch values. */
+typedef struct lwork {
+    nmdi_pseudo_cache pc;
+    nmdi_memo *fmemo;   /* per field (KEY fields): value → keyed hash        */
+    nmdi_memo *imemo;   /* per identifier: raw value → its encodings          */
+    nmdi_strmap **ccache; /* country fields: text → nmdi_country* (or -1)    */
+    ival *vals;
+    unsigned char *bad; /* per field: conversion failed in this record        */
+    char *norm;
+    const char **f;
+    size_t *lens, fcap;
+} lwork;
+
+/* A record of a block: stored (row >= 0) or quarantined (nq issues from q0). */
+typedef struct brec {
+    long line;
+    int32_t row;
+    uint32_t q0;
+    uint16_t nq;
+    uint8_t columns;    /* quarantined for its number of fields             */
+} brec;
+
+typedef struct qent {
+    const char *rule, *field;
+    size_t val, msg;    /* offsets of NUL-terminated texts in sb              */
+} qent;
+
+#define PART_PENDING UINT32_MAX /* the person key depends on the line: the writer's */
+
+typedef struct bout {
+    brec *rec;
+    size_t nrec, caprec;
+    qent *q;
+    size_t nq, capq;
+    uint64_t *slots;    /* nst words per stored row                          */
+    uint32_t *part;
+    size_t nrows, caprows;
+    char *sb;           /* strings: uint32 length + bytes                     */
+    size_t slen, scap;
+    long nlines;        /* lines of the block                                 */
+    uint64_t bytes;
+    int rc;
+    nmdi_error err;
+} bout;
+
+static int grow_arr(void **p, size_t *cap, size_t need, size_t elem)
 {
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : 1024;
+    while (nc < need)
+        nc *= 2;
+    void *n = realloc(*p, nc * elem);
+    if (!n)
+        return -1;
+    *p = n;
+    *cap = nc;
+    return 0;
+}
+
+/* Copy s into the block's strings; its offset, or SIZE_MAX when out of memory. */
+static size_t sb_put(bout *o, const char *s, size_t len, int nul)
+{
+    size_t need = o->slen + 4 + len + 1;
+    if (need > o->scap) {
+        size_t nc = o->scap ? o->scap : 1 << 16;
+        while (nc < need)
+            nc *= 2;
+        char *n = realloc(o->sb, nc);
+        if (!n)
+            return SIZE_MAX;
+        o->sb = n;
+        o->scap = nc;
+    }
+    size_t off = o->slen;
+    uint32_t l = (uint32_t)len;
+    memcpy(o->sb + off, &l, 4);
+    if (len)
+        memcpy(o->sb + off + 4, s, len);
+    o->slen += 4 + len;
+    if (nul)
+        o->sb[o->slen++] = 0;
+    return off;
+}
+
+static void bout_free(void *arg, void *p)
+{
+    (void)arg;
+    bout *o = p;
+    if (!o)
+        return;
+    free(o->rec);
+    free(o->q);
+    free(o->slots);
+    free(o->part);
+    if (o->sb)
+        explicit_bzero(o->sb, o->scap);
+    free(o->sb);
+    free(o);
+}
+
+static void bout_reset(bout *o)
+{
+    o->nrec = o->nq = o->nrows = o->slen = 0;
+    o->nlines = 0;
+    o->bytes = 0;
+    o->rc = 0;
+    nmdi_error_clear(&o->err);
+}
+
+/* A worker's state; with several workers each memo has half the entries
+ * (the same memory in all as one worker's). */
+static int lwork_init(const loadst *L, lwork *W, uint64_t total_bytes, int half)
+{
+    nmdi_pseudo_cache_init(&W->pc, L->key);
+    W->fmemo = calloc(L->nf + 1, sizeof *W->fmemo);
+    W->imemo = calloc(L->nid + 1, sizeof *W->imemo);
+    W->ccache = calloc(L->nf + 1, sizeof *W->ccache);
+    W->vals = calloc(L->nf + 1, sizeof *W->vals);
+    W->bad = calloc(L->nf + 1, 1);
+    W->norm = malloc(1024);
+    if (!W->fmemo || !W->imemo || !W->ccache || !W->vals || !W->bad || !W->norm)
+        return -1;
+    for (size_t i = 0; i < L->nf; i++)
+        if (L->f[i].type == NMDI_F_KEY &&
+            nmdi_memo_init(&W->fmemo[i], memo_log2(total_bytes, 0) - (unsigned)half, sizeof(keyres)))
+            return -1;
+    for (size_t i = 0; i < L->nid; i++)
+        if (nmdi_memo_init(&W->imemo[i], memo_log2(total_bytes, L->id[i].st_qgram >= 0) - (unsigned)half,
+                           L->id[i].st_qgram >= 0 ? sizeof(identres) : offsetof(identres, qhex)))
+            return -1;
+    return 0;
+}
+
+static void lwork_free(const loadst *L, lwork *W)
+{
+    for (size_t i = 0; W->fmemo && i < L->nf; i++)
+        nmdi_memo_free(&W->fmemo[i]);
+    for (size_t i = 0; W->imemo && i < L->nid; i++)
+        nmdi_memo_free(&W->imemo[i]);
+    for (size_t i = 0; W->ccache && i < L->nf; i++)
+        nmdi_strmap_free(W->ccache[i]);
+    free(W->fmemo);
+    free(W->imemo);
+    free(W->ccache);
+    free(W->vals);
+    free(W->bad);
+    if (W->norm)
+        explicit_bzero(W->norm, 1024);
+    free(W->norm);
+    free(W->f);
+    free(W->lens);
+    nmdi_pseudo_cache_wipe(&W->pc);
+}
+
+/* One issue of the current record (the value cut to VALUE_MAX bytes on a
+ * UTF-8 boundary). */
+static int qadd(bout *o, const char *rule, const char *field, const char *value, size_t vlen,
+                const char *msg)
+{
+    if (grow_arr((void **)&o->q, &o->capq, o->nq + 1, sizeof *o->q))
+        return -1;
     char v[VALUE_MAX + 4];
     if (vlen > VALUE_MAX) {
-        /* cut on a UTF-8 boundary */
         size_t n = VALUE_MAX;
         while (n > 0 && ((unsigned char)value[n] & 0xC0) == 0x80)
             n--;
         memcpy(v, value, n);
         memcpy(v + n, "...", 4);
+        vlen = n + 3;
     } else {
         memcpy(v, value ? value : "", vlen);
         v[vlen] = 0;
     }
-    return nmdi_catalog_add_quarantine(L->cat, L->version_id, L->curname, line, rule, field, v, msg,
-                                       err);
+    size_t a = sb_put(o, v, vlen, 1), b = sb_put(o, msg, strlen(msg), 1);
+    if (a == SIZE_MAX || b == SIZE_MAX)
+        return -1;
+    o->q[o->nq++] = (qent){rule, field, a, b};
+    o->rec[o->nrec - 1].nq++;
+    return 0;
 }
 
 /* Convert field i from raw text; 0 ok, else fills *rule and *msg. */
-static int convert(loadst *L, size_t i, const char *s, size_t len, const char **rule, const char **msg)
+static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t len, const char **rule,
+                   const char **msg)
 {
-    pfield *p = &L->f[i];
-    ival *v = &L->vals[i];
+    const pfield *p = &L->f[i];
+    ival *v = &W->vals[i];
     nmdi_str_trim(&s, &len);
     if (p->cmap && len) {
         int64_t *k = nmdi_strmap_get(p->cmap, s, len);
@@ -431,15 +601,15 @@ static int convert(loadst *L, size_t i, const char *s, size_t len, const char **
         else {
             /* the codelist is searched once per distinct text (at most 4096 kept) */
             const nmdi_country *ct;
-            int64_t *slot = p->ccache ? nmdi_strmap_get(p->ccache, tmp, len) : NULL;
+            int64_t *slot = W->ccache[i] ? nmdi_strmap_get(W->ccache[i], tmp, len) : NULL;
             if (slot) {
                 ct = *slot < 0 ? NULL : (const nmdi_country *)(intptr_t)*slot;
             } else {
                 ct = nmdi_country_find(tmp);
-                if (!p->ccache)
-                    p->ccache = nmdi_strmap_new();
-                if (p->ccache && nmdi_strmap_count(p->ccache) < 4096 &&
-                    (slot = nmdi_strmap_put(p->ccache, tmp, len, NULL)))
+                if (!W->ccache[i])
+                    W->ccache[i] = nmdi_strmap_new();
+                if (W->ccache[i] && nmdi_strmap_count(W->ccache[i]) < 4096 &&
+                    (slot = nmdi_strmap_put(W->ccache[i], tmp, len, NULL)))
                     *slot = ct ? (int64_t)(intptr_t)ct : -1;
             }
             if (ct)
@@ -516,31 +686,32 @@ static int convert(loadst *L, size_t i, const char *s, size_t len, const char **
 
 /* The keyed hash of key field i's value (and, for the record type's key,
  * the record key), through the field's memo. */
-static const keyres *key_hash(loadst *L, size_t i, const char *domain, keyres *tmp)
+static const keyres *key_hash(const loadst *L, lwork *W, size_t i, const char *domain, keyres *tmp)
 {
-    const ival *v = &L->vals[i];
+    const ival *v = &W->vals[i];
     void *fill = NULL;
-    keyres *r = L->fmemo[i].mem ? nmdi_memo_find(&L->fmemo[i], v->s, v->len, &fill) : NULL;
+    keyres *r = W->fmemo[i].mem ? nmdi_memo_find(&W->fmemo[i], v->s, v->len, &fill) : NULL;
     if (r)
         return r;
     r = fill ? fill : tmp;
-    r->hash = nmdi_pseudo_cache_hash(&L->pc, domain, v->s, v->len);
+    r->hash = nmdi_pseudo_cache_hash(&W->pc, domain, v->s, v->len);
     r->rk = NAN;
     if ((int)i == L->keyf) {
         unsigned char pk[8];
         memcpy(pk, &r->hash, 8);
-        int64_t rk = nmdi_pseudo_cache_hash(&L->pc, "record_key", (const char *)pk, 8);
+        int64_t rk = nmdi_pseudo_cache_hash(&W->pc, "record_key", (const char *)pk, 8);
         r->rk = (double)((uint64_t)rk >> 11) * 0x1.0p-53;
     }
     return r;
 }
 
 /* The encodings of identifier d's raw value, through its memo. */
-static const identres *ident_encode(loadst *L, size_t i, const char *s, size_t len, identres *tmp)
+static const identres *ident_encode(const loadst *L, lwork *W, size_t i, const char *s, size_t len,
+                                    identres *tmp)
 {
-    pident *d = &L->id[i];
+    const pident *d = &L->id[i];
     void *fill = NULL;
-    identres *r = nmdi_memo_find(&L->imemo[i], s, len, &fill);
+    identres *r = nmdi_memo_find(&W->imemo[i], s, len, &fill);
     if (r)
         return r;
     r = fill ? fill : tmp;
@@ -548,28 +719,28 @@ static const identres *ident_encode(loadst *L, size_t i, const char *s, size_t l
     if (len && !strcmp(d->cfg->kind, "date")) {
         nmdi_date dt;
         if (!nmdi_ingest_parse_date(d->cfg->format, s, len, &dt)) {
-            nmdi_date_format(dt, L->norm);
+            nmdi_date_format(dt, W->norm);
             n = 10;
         }
     } else if (len) {
-        n = nmdi_pseudo_normalise(d->cfg->kind, s, len, L->norm, 1024);
+        n = nmdi_pseudo_normalise(d->cfg->kind, s, len, W->norm, 1024);
     }
-    L->norm[n] = 0;
+    W->norm[n] = 0;
     r->n = (uint32_t)n;
     r->hash = r->phon = NMDI_I64_NONE;
     if (!n)
         return r;
     if (d->st_hash >= 0)
-        r->hash = nmdi_pseudo_cache_hash(&L->pc, d->cfg->kind, L->norm, n);
+        r->hash = nmdi_pseudo_cache_hash(&W->pc, d->cfg->kind, W->norm, n);
     if (d->st_phon >= 0) {
         char ph[5];
-        nmdi_pseudo_phonetic(L->norm, ph);
-        r->phon = nmdi_pseudo_cache_hash(&L->pc, "phonetic", ph, 4);
+        nmdi_pseudo_phonetic(W->norm, ph);
+        r->phon = nmdi_pseudo_cache_hash(&W->pc, "phonetic", ph, 4);
     }
     if (d->st_qgram >= 0) {
         static const char hexd[] = "0123456789abcdef";
         unsigned char q[NMDI_QGRAM_BYTES];
-        nmdi_pseudo_cache_qgram(&L->pc, L->norm, q);
+        nmdi_pseudo_cache_qgram(&W->pc, W->norm, q);
         memcpy(r->qhex, "b1:", 3);
         for (size_t k = 0; k < NMDI_QGRAM_BYTES; k++) {
             r->qhex[3 + 2 * k] = hexd[q[k] >> 4];
@@ -580,111 +751,129 @@ static const identres *ident_encode(loadst *L, size_t i, const char *s, size_t l
     return r;
 }
 
-static int write_record(loadst *L, const char *const *fields, const size_t *lens, long line,
-                        nmdi_error *err)
+static inline uint64_t bits_f64(double x)
 {
-    nmdi_store_writer *w = L->w;
-    int64_t pkey;
-    double rkey;
+    uint64_t u;
+    memcpy(&u, &x, 8);
+    return u;
+}
+
+/* The store values of a record that passed: one word per store field. */
+static int work_store(const loadst *L, lwork *W, bout *o, const char *const *fields,
+                      const size_t *lens)
+{
+    if (o->nrows == o->caprows) {
+        size_t nc = o->caprows ? o->caprows * 2 : 1024;
+        uint64_t *ns = realloc(o->slots, nc * (size_t)L->nst * sizeof *ns);
+        if (!ns)
+            return -1;
+        o->slots = ns;
+        uint32_t *np = realloc(o->part, nc * sizeof *np);
+        if (!np)
+            return -1;
+        o->part = np;
+        o->caprows = nc;
+    }
+    uint64_t *sl = o->slots + o->nrows * (size_t)L->nst;
     keyres tmp;
     /* the memo entries of this record's values, fetched together */
     for (size_t i = 0; i < L->nf; i++)
-        if (L->fmemo[i].mem && L->vals[i].kind == V_STR)
-            nmdi_memo_prefetch(&L->fmemo[i], L->vals[i].s, L->vals[i].len);
+        if (W->fmemo[i].mem && W->vals[i].kind == V_STR)
+            nmdi_memo_prefetch(&W->fmemo[i], W->vals[i].s, W->vals[i].len);
     for (size_t i = 0; i < L->nid; i++) {
         const char *s = fields[L->id[i].src];
         size_t len = lens[L->id[i].src];
         nmdi_str_trim(&s, &len);
-        nmdi_memo_prefetch(&L->imemo[i], s, len);
+        nmdi_memo_prefetch(&W->imemo[i], s, len);
     }
-    if (L->keyf >= 0 && L->vals[L->keyf].kind == V_STR) {
-        const keyres *k = key_hash(L, (size_t)L->keyf, "key", &tmp);
+    int64_t pkey = 0;
+    double rkey = 0;
+    uint32_t part = PART_PENDING;
+    if (L->keyf >= 0 && W->vals[L->keyf].kind == V_STR) {
+        const keyres *k = key_hash(L, W, (size_t)L->keyf, "key", &tmp);
         pkey = k->hash;
         rkey = k->rk;
-    } else {
-        char buf[600];
-        int n = snprintf(buf, sizeof buf, "%s:%s:%ld", L->src->id, L->curname, line);
-        pkey = nmdi_pseudo_cache_hash(&L->pc, "record", buf, (size_t)n);
-        unsigned char pk[8];
-        memcpy(pk, &pkey, 8);
-        int64_t rk = nmdi_pseudo_cache_hash(&L->pc, "record_key", (const char *)pk, 8);
-        rkey = (double)((uint64_t)rk >> 11) * 0x1.0p-53;
+        part = (uint32_t)((uint64_t)pkey % (uint64_t)L->cfg->partitions);
     }
-    nmdi_store_row_begin(w, (uint32_t)((uint64_t)pkey % (uint64_t)L->cfg->partitions));
     for (size_t i = 0; i < L->nf; i++) {
-        const ival *v = &L->vals[i];
+        const ival *v = &W->vals[i];
         int st = L->f[i].st;
         switch (L->f[i].type) {
         case NMDI_F_KEY:
-            nmdi_store_put_i64(w, (size_t)st, v->kind == V_NULL ? NMDI_I64_NONE
-                               : (int)i == L->keyf ? pkey
-                                                   : key_hash(L, i, "key", &tmp)->hash);
+            sl[st] = (uint64_t)(v->kind == V_NULL ? NMDI_I64_NONE
+                                : (int)i == L->keyf ? pkey
+                                                    : key_hash(L, W, i, "key", &tmp)->hash);
             break;
         case NMDI_F_DATE:
         case NMDI_F_INT:
         case NMDI_F_BOOL:
-            nmdi_store_put_i32(w, (size_t)st, v->kind == V_NULL ? NMDI_I32_NONE : (int32_t)v->num);
+            sl[st] = (uint64_t)(uint32_t)(v->kind == V_NULL ? NMDI_I32_NONE : (int32_t)v->num);
             break;
         case NMDI_F_DOUBLE:
-            nmdi_store_put_f64(w, (size_t)st, v->kind == V_NULL ? NAN : v->num);
+            sl[st] = bits_f64(v->kind == V_NULL ? NAN : v->num);
             break;
         default:
-            nmdi_store_put_str(w, (size_t)st, v->s ? v->s : "", v->kind == V_NULL ? 0 : v->len);
+            if ((sl[st] = sb_put(o, v->s, v->kind == V_NULL ? 0 : v->len, 0)) == SIZE_MAX)
+                return -1;
         }
     }
     for (size_t i = 0; i < L->nid; i++) {
-        pident *d = &L->id[i];
+        const pident *d = &L->id[i];
         const char *s = fields[d->src];
         size_t len = lens[d->src];
         identres itmp;
         nmdi_str_trim(&s, &len);
-        const identres *r = ident_encode(L, i, s, len, &itmp);
+        const identres *r = ident_encode(L, W, i, s, len, &itmp);
         if (d->st_hash >= 0)
-            nmdi_store_put_i64(w, (size_t)d->st_hash, r->hash);
+            sl[d->st_hash] = (uint64_t)r->hash;
         if (d->st_phon >= 0)
-            nmdi_store_put_i64(w, (size_t)d->st_phon, r->phon);
-        if (d->st_qgram >= 0)
-            nmdi_store_put_str(w, (size_t)d->st_qgram, r->qhex, r->n ? sizeof r->qhex - 1 : 0);
+            sl[d->st_phon] = (uint64_t)r->phon;
+        if (d->st_qgram >= 0 &&
+            (sl[d->st_qgram] = sb_put(o, r->qhex, r->n ? sizeof r->qhex - 1 : 0, 0)) == SIZE_MAX)
+            return -1;
     }
-    nmdi_store_put_f64(w, (size_t)L->st_rk, rkey);
-    nmdi_store_put_str(w, (size_t)L->st_file, L->curname, strlen(L->curname));
-    nmdi_store_put_i32(w, (size_t)L->st_line, (int32_t)line);
-    return nmdi_store_row_end(w, err);
+    sl[L->st_rk] = bits_f64(rkey);
+    sl[L->st_file] = sl[L->st_line] = 0;
+    o->part[o->nrows] = part;
+    o->rec[o->nrec - 1].row = (int32_t)o->nrows++;
+    return 0;
 }
 
-static int process_row(void *arg, size_t nf, const char *const *fields, const size_t *lens, long line,
-                       nmdi_error *err)
+/* One record of a block (line counts from the block's first line). */
+static int work_row(const loadst *L, lwork *W, bout *o, size_t nf, const char *const *fields,
+                    const size_t *lens, long line, nmdi_error *err)
 {
-    loadst *L = arg;
-    L->cur->read++;
-    L->rep->read++;
+    if (grow_arr((void **)&o->rec, &o->caprec, o->nrec + 1, sizeof *o->rec))
+        goto oom;
+    brec *rec = &o->rec[o->nrec++];
+    *rec = (brec){line, -1, (uint32_t)o->nq, 0, 0};
     if (nf != L->ncols) {
-        char v[64];
+        char v[64], msg[128];
         snprintf(v, sizeof v, "%zu", nf);
-        L->cur->quarantined++;
-        L->rep->quarantined++;
-        char msg[128];
         snprintf(msg, sizeof msg, "the record has %zu fields, the header has %zu", nf, L->ncols);
-        return quarantine(L, line, "columns", "", v, strlen(v), msg, err);
+        rec->columns = 1;
+        if (qadd(o, "columns", "", v, strlen(v), msg))
+            goto oom;
+        return 0;
     }
     int issues = 0;
     for (size_t i = 0; i < L->nf; i++) {
         const char *rule = NULL, *msg = NULL;
-        L->bad[i] = 0;
-        if (convert(L, i, fields[L->f[i].src], lens[L->f[i].src], &rule, &msg)) {
-            L->vals[i] = (ival){V_NULL, 0, NULL, 0};
-            L->bad[i] = 1;
+        W->bad[i] = 0;
+        if (convert(L, W, i, fields[L->f[i].src], lens[L->f[i].src], &rule, &msg)) {
+            W->vals[i] = (ival){V_NULL, 0, NULL, 0};
+            W->bad[i] = 1;
             if (issues++ < MAX_ISSUES &&
-                quarantine(L, line, rule, L->f[i].name, fields[L->f[i].src], lens[L->f[i].src], msg, err))
-                return err->code;
+                qadd(o, rule, L->f[i].name, fields[L->f[i].src], lens[L->f[i].src], msg))
+                goto oom;
         }
     }
     for (size_t r = 0; r < L->nrules; r++) {
         int bad;
-        if (nmdi_rule_check(&L->rules[r], L->vals, &bad))
+        if (nmdi_rule_check(&L->rules[r], W->vals, &bad))
             continue;
         /* a field that failed conversion is reported once, not again as missing */
-        if (bad >= 0 && L->bad[bad] && L->rules[r].cfg->kind == NMDI_RULE_REQUIRED)
+        if (bad >= 0 && W->bad[bad] && L->rules[r].cfg->kind == NMDI_RULE_REQUIRED)
             continue;
         const char *fname = bad >= 0 ? L->f[bad].name : "";
         const char *val = "";
@@ -694,30 +883,198 @@ static int process_row(void *arg, size_t nf, const char *const *fields, const si
             vlen = lens[L->f[bad].src];
         }
         if (issues++ < MAX_ISSUES &&
-            quarantine(L, line, L->rules[r].errorcode, fname, val, vlen,
-                       L->rules[r].cfg->expr ? L->rules[r].cfg->expr : "validation rule failed", err))
-            return err->code;
+            qadd(o, L->rules[r].errorcode, fname, val, vlen,
+                 L->rules[r].cfg->expr ? L->rules[r].cfg->expr : "validation rule failed"))
+            goto oom;
     }
-    if (issues) {
-        L->cur->quarantined++;
-        L->rep->quarantined++;
-        if (L->opts->strict)
-            return nmdi_error_at(err, NMDI_EDATA, L->curname, line, NULL,
-                                 "record fails validation and --strict refuses the delivery "
-                                 "(nothing was loaded)");
-        if (L->opts->max_quarantine && L->rep->quarantined > L->opts->max_quarantine)
-            return nmdi_error_at(err, NMDI_EDATA, L->curname, line, NULL,
-                                 "more than %zu records fail validation: the delivery is refused "
-                                 "(nothing was loaded)", L->opts->max_quarantine);
+    if (issues)
         return 0;
-    }
-    if (write_record(L, fields, lens, line, err))
-        return err->code;
-    L->cur->loaded++;
-    L->rep->loaded++;
-    if ((L->rep->read & 0xFFFF) == 0)
-        nmdi_progress_update(&L->prog, L->rep->read);
+    if (work_store(L, W, o, fields, lens))
+        goto oom;
     return 0;
+oom:
+    return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory loading %s", L->curname);
+}
+
+/* ---- in file order, on the writer ------------------------------------------------ */
+
+static int quarantine(loadst *L, long line, const char *rule, const char *field, const char *value,
+                      const char *msg, nmdi_error *err)
+{
+    return nmdi_catalog_add_quarantine(L->cat, L->version_id, L->curname, line, rule, field, value, msg,
+                                       err);
+}
+
+/* Hand a block's records to the store and the quarantine; base is the line
+ * of the block's first byte. Then report the block's own error, if any. */
+static int commit_block(loadst *L, bout *o, long base, nmdi_error *err)
+{
+    nmdi_store_writer *w = L->w;
+    const size_t nst = (size_t)L->nst;
+    for (size_t k = 0; k < o->nrec; k++) {
+        const brec *rec = &o->rec[k];
+        long line = base + rec->line - 1;
+        L->cur->read++;
+        L->rep->read++;
+        if (rec->row < 0) {
+            if (rec->columns) {
+                L->cur->quarantined++;
+                L->rep->quarantined++;
+            }
+            for (uint32_t q = rec->q0; q < rec->q0 + rec->nq; q++)
+                if (quarantine(L, line, o->q[q].rule, o->q[q].field, o->sb + o->q[q].val + 4,
+                               o->sb + o->q[q].msg + 4, err))
+                    return err->code;
+            if (rec->columns)
+                continue;
+            L->cur->quarantined++;
+            L->rep->quarantined++;
+            if (L->opts->strict)
+                return nmdi_error_at(err, NMDI_EDATA, L->curname, line, NULL,
+                                     "record fails validation and --strict refuses the delivery "
+                                     "(nothing was loaded)");
+            if (L->opts->max_quarantine && L->rep->quarantined > L->opts->max_quarantine)
+                return nmdi_error_at(err, NMDI_EDATA, L->curname, line, NULL,
+                                     "more than %zu records fail validation: the delivery is refused "
+                                     "(nothing was loaded)", L->opts->max_quarantine);
+            continue;
+        }
+        const uint64_t *sl = o->slots + (size_t)rec->row * nst;
+        uint32_t part = o->part[rec->row];
+        double rkey;
+        memcpy(&rkey, &sl[L->st_rk], 8);
+        if (part == PART_PENDING) {
+            /* no person key: the record is keyed by its source, file and line */
+            char buf[600];
+            int n = snprintf(buf, sizeof buf, "%s:%s:%ld", L->src->id, L->curname, line);
+            int64_t pkey = nmdi_pseudo_cache_hash(&L->pc, "record", buf, (size_t)n);
+            unsigned char pk[8];
+            memcpy(pk, &pkey, 8);
+            int64_t rk = nmdi_pseudo_cache_hash(&L->pc, "record_key", (const char *)pk, 8);
+            rkey = (double)((uint64_t)rk >> 11) * 0x1.0p-53;
+            part = (uint32_t)((uint64_t)pkey % (uint64_t)L->cfg->partitions);
+        }
+        nmdi_store_row_begin(w, part);
+        /* the record key, file and line are the last three store fields */
+        for (size_t st = 0; st < (size_t)L->st_rk; st++) {
+            uint64_t x = sl[st];
+            switch (L->sfields[st].type) {
+            case NMDI_COL_I32:
+            case NMDI_COL_DATE:
+                nmdi_store_put_i32(w, st, (int32_t)(uint32_t)x);
+                break;
+            case NMDI_COL_I64:
+                nmdi_store_put_i64(w, st, (int64_t)x);
+                break;
+            case NMDI_COL_F64: {
+                double d;
+                memcpy(&d, &x, 8);
+                nmdi_store_put_f64(w, st, d);
+                break;
+            }
+            default: {
+                uint32_t len;
+                memcpy(&len, o->sb + x, 4);
+                nmdi_store_put_str(w, st, o->sb + x + 4, len);
+            }
+            }
+        }
+        nmdi_store_put_f64(w, (size_t)L->st_rk, rkey);
+        nmdi_store_put_str(w, (size_t)L->st_file, L->curname, strlen(L->curname));
+        nmdi_store_put_i32(w, (size_t)L->st_line, (int32_t)line);
+        if (nmdi_store_row_end(w, err))
+            return err->code;
+        L->cur->loaded++;
+        L->rep->loaded++;
+    }
+    nmdi_progress_update(&L->prog, L->rep->read);
+    L->rep->bytes += o->bytes;
+    if (o->rc) {
+        *err = o->err;
+        if (err->line > 0)
+            err->line += base - 1;
+        return o->rc;
+    }
+    return 0;
+}
+
+/* ---- the pipeline's callbacks ------------------------------------------------------- */
+
+static int fields_room(lwork *W, size_t k)
+{
+    if (k <= W->fcap)
+        return 0;
+    size_t nc = k + 16;
+    const char **nf = realloc(W->f, nc * sizeof *nf);
+    if (nf)
+        W->f = nf;
+    size_t *nl = realloc(W->lens, nc * sizeof *nl);
+    if (nl)
+        W->lens = nl;
+    if (!nf || !nl)
+        return -1;
+    W->fcap = nc;
+    return 0;
+}
+
+static void block_work(void *arg, int idx, nmdi_block *b)
+{
+    loadst *L = arg;
+    lwork *W = &L->work[idx];
+    bout *o = b->out;
+    if (!o && !(o = b->out = calloc(1, sizeof *o)))
+        return; /* the writer reports it */
+    bout_reset(o);
+    nmdi_csv_opts copts = {L->delim, 1, 0};
+    nmdi_csv *c;
+    if ((o->rc = nmdi_csv_open_mem(&c, b->data, b->len, L->curname, &copts, 1, &o->err)))
+        return;
+    int r;
+    while ((r = nmdi_csv_next(c, &o->err)) > 0) {
+        size_t k = nmdi_csv_nfields(c);
+        if (fields_room(W, k)) {
+            o->rc = nmdi_error_set(&o->err, NMDI_EINTERNAL, "out of memory");
+            break;
+        }
+        for (size_t i = 0; i < k; i++) {
+            W->f[i] = nmdi_csv_field(c, i);
+            W->lens[i] = nmdi_csv_field_len(c, i);
+        }
+        if ((o->rc = work_row(L, W, o, k, W->f, W->lens, nmdi_csv_line(c), &o->err)))
+            break;
+    }
+    if (r < 0 && !o->rc)
+        o->rc = o->err.code ? o->err.code : NMDI_EDATA;
+    o->nlines = nmdi_csv_next_line(c) - 1;
+    o->bytes = b->len;
+    nmdi_csv_close(c);
+}
+
+static int block_write(void *arg, nmdi_block *b, nmdi_error *err)
+{
+    loadst *L = arg;
+    bout *o = b->out;
+    if (!o)
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory loading %s", L->curname);
+    int rc = commit_block(L, o, L->base, err);
+    L->base += o->nlines;
+    return rc;
+}
+
+/* ReadStat rows: through the same worker code, committed every 8192 rows. */
+static int rs_row(void *arg, size_t nf, const char *const *fields, const size_t *lens, long line,
+                  nmdi_error *err)
+{
+    loadst *L = arg;
+    bout *o = L->rsout;
+    if (!o && !(o = L->rsout = calloc(1, sizeof *o)))
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+    int rc = work_row(L, &L->work[0], o, nf, fields, lens, line, err);
+    if (!rc && o->nrec >= 8192) {
+        rc = commit_block(L, o, 1, err);
+        bout_reset(o);
+    }
+    return rc;
 }
 
 /* Header of a file: locate every mapped column and identifier. */
@@ -789,13 +1146,13 @@ static int read_csv(loadst *L, const char *path, nmdi_error *err)
     }
     size_t n = nmdi_csv_nfields(c);
     const char **f = malloc((n + 1) * sizeof *f);
-    size_t *lens = malloc((n + 1) * sizeof *lens);
-    int rc = 0;
-    if (!f || !lens) {
+    int rc = 0, fd = -1;
+    uint64_t data_off = 0;
+    if (!f) {
         rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
         goto out;
     }
-    size_t cap = n;
+    L->delim = nmdi_csv_delim(c);
     if (L->src->header) {
         for (size_t i = 0; i < n; i++) {
             const char *s = nmdi_csv_field(c, i);
@@ -810,42 +1167,44 @@ static int read_csv(loadst *L, const char *path, nmdi_error *err)
         }
         if ((rc = header(L, n, f, err)))
             goto out;
-        r = nmdi_csv_next(c, err);
+        /* the records start after the header */
+        data_off = nmdi_csv_bytes(c);
+        L->base = nmdi_csv_next_line(c);
     } else {
-        /* no header: columns are named 1, 2, 3, ... */
+        /* no header: columns are named 1, 2, 3, ...; the first record is data */
         for (size_t i = 0; i < n; i++)
             f[i] = nmdi_arena_sprintf(L->arena, "%zu", i + 1);
         if ((rc = header(L, n, f, err)))
             goto out;
+        L->base = 1;
     }
-    for (; r > 0; r = nmdi_csv_next(c, err)) {
-        size_t k = nmdi_csv_nfields(c);
-        if (k > cap) {
-            const char **nf = realloc(f, (k + 1) * sizeof *f);
-            if (nf)
-                f = nf;
-            size_t *nl = realloc(lens, (k + 1) * sizeof *lens);
-            if (nl)
-                lens = nl;
-            if (!nf || !nl) {
-                rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-                goto out;
-            }
-            cap = k;
-        }
-        for (size_t i = 0; i < k; i++) {
-            f[i] = nmdi_csv_field(c, i);
-            lens[i] = nmdi_csv_field_len(c, i);
-        }
-        if ((rc = process_row(L, k, f, lens, nmdi_csv_line(c), err)))
-            goto out;
+    nmdi_csv_close(c);
+    c = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "cannot open: %s", strerror(errno));
+        goto out;
     }
-    if (r < 0)
-        rc = err->code ? err->code : NMDI_EDATA;
-    L->rep->bytes += nmdi_csv_bytes(c);
+    if (!L->src->header) {
+        /* a byte-order mark is not part of the first record */
+        unsigned char bom[3];
+        if (pread(fd, bom, 3, 0) == 3 && bom[0] == 0xEF && bom[1] == 0xBB && bom[2] == 0xBF)
+            data_off = 3;
+    }
+    L->rep->bytes += data_off;
+    if (lseek(fd, (off_t)data_off, SEEK_SET) < 0) {
+        rc = nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "cannot seek: %s", strerror(errno));
+        goto out;
+    }
+    nmdi_block_ops ops = {L, block_work, block_write, bout_free};
+    /* NMDI_LOAD_BLOCK_BYTES: tests cut files into tiny blocks (results must not change) */
+    const char *bb = getenv("NMDI_LOAD_BLOCK_BYTES");
+    size_t block = bb ? (size_t)strtoull(bb, NULL, 10) : 0;
+    rc = nmdi_blocks_run(fd, path, L->delim, L->nwork > 1 ? L->nwork : 0, block, &ops, err);
 out:
+    if (fd >= 0)
+        close(fd);
     free(f);
-    free(lens);
     nmdi_csv_close(c);
     return rc;
 }
@@ -983,27 +1342,21 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
         (rc = nmdi_pseudo_key_load(dir, L.key, err)))
         goto done;
     nmdi_pseudo_cache_init(&L.pc, L.key);
-    L.fmemo = nmdi_arena_calloc(L.arena, L.nf + 1, sizeof *L.fmemo);
-    L.imemo = nmdi_arena_calloc(L.arena, L.nid + 1, sizeof *L.imemo);
-    if (!L.fmemo || !L.imemo) {
-        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-        goto done;
-    }
     uint64_t total_bytes = 0;
     for (size_t i = 0; i < nfiles; i++) {
         struct stat fst;
         if (stat(files[i], &fst) == 0)
             total_bytes += (uint64_t)fst.st_size;
     }
-    for (size_t i = 0; i < L.nf; i++)
-        if (L.f[i].type == NMDI_F_KEY &&
-            nmdi_memo_init(&L.fmemo[i], memo_log2(total_bytes, 0), sizeof(keyres))) {
-            rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-            goto done;
-        }
-    for (size_t i = 0; i < L.nid; i++)
-        if (nmdi_memo_init(&L.imemo[i], memo_log2(total_bytes, L.id[i].st_qgram >= 0),
-                           L.id[i].st_qgram >= 0 ? sizeof(identres) : offsetof(identres, qhex))) {
+    /* CSV files are converted by ctx->nthreads workers (ReadStat files by one) */
+    L.nwork = ctx->nthreads > 1 ? ctx->nthreads : 1;
+    L.work = calloc((size_t)L.nwork, sizeof *L.work);
+    if (!L.work) {
+        rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < L.nwork; i++)
+        if (lwork_init(&L, &L.work[i], total_bytes, L.nwork > 1)) {
             rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
             goto done;
         }
@@ -1062,7 +1415,13 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
         if (!strcmp(L.src->format, "csv"))
             rc = read_csv(&L, files[i], err);
         else
-            rc = nmdi_readstat_read(files[i], L.src->format, header, process_row, &L, &L.rep->bytes, err);
+        {
+            rc = nmdi_readstat_read(files[i], L.src->format, header, rs_row, &L, &L.rep->bytes, err);
+            if (!rc && L.rsout && L.rsout->nrec)
+                rc = commit_block(&L, L.rsout, 1, err);
+            if (L.rsout)
+                bout_reset(L.rsout);
+        }
     }
     nmdi_progress_end(&L.prog);
     if (ck_running) {
@@ -1107,6 +1466,10 @@ done:
     }
     sodium_memzero(L.key, sizeof L.key);
     nmdi_pseudo_cache_wipe(&L.pc);
+    for (int i = 0; L.work && i < L.nwork; i++)
+        lwork_free(&L, &L.work[i]);
+    free(L.work);
+    bout_free(NULL, L.rsout);
     free_plan(&L);
     nmdi_arena_free(L.arena);
     nmdi_config_free(cfg);

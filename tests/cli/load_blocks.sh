@@ -1,0 +1,71 @@
+# load_blocks.sh — the parallel block pipeline of `nmdi load` gives the same
+# store, quarantine, line numbers and errors as a one-thread load, whatever
+# the thread count and however small the blocks: quoted fields holding
+# delimiters, LF, CRLF and "" quotes, blank lines, CRLF line ends, bad rows of
+# every kind, and malformed files (unterminated quote, text after a closing
+# quote, invalid UTF-8) refused with the same file/line message.
+. "$(dirname "$0")/../lib.sh"
+H='REC_ID,SURNAME,GIVEN_NAMES,SEX,DOB,NATIONALITY,DOC_TYPE,DOC_NO,DIRECTION,CROSS_DATE,CROSS_TIME,PORT,PURPOSE,STAY_DAYS'
+F=$TMP/bc.csv
+{
+    printf '%s\r\n' "$H"
+    for i in $(seq 1 60); do
+        printf 'R%d,SMITH,JOHN,M,05/08/1956,XKN,P,AX%d,X,2019-05-11,21:46,KNA1,,\r\n' "$i" $((i % 7))
+        printf '"R%d, with a comma",WALOW,"TON\nULF",F,01/02/1990,D,P,"AX%d",E,2019-05-13,17:54,KNA1,RES,3\n' "$i" $((i % 5))
+        printf '"R%d ""quoted""\r\nover two lines","O""BRIEN",ANN,F,01/02/1990,GBD,P,BX%d,E,2020-01-01,10:00,KNL1,RES,\n' "$i" "$i"
+        [ $((i % 9)) = 0 ] && printf '\n\r\n'
+        [ $((i % 10)) = 3 ] && printf 'B%d,DOE,JANE,Q,31/02/1999,ZZZ,P,CX%d,Z,2019-13-01,10:00,KNA1,,-5\n' "$i" "$i"
+        [ $((i % 10)) = 5 ] && printf 'C%d,too,few,fields\n' "$i"
+        [ $((i % 10)) = 7 ] && printf 'D%d,DOE,JANE,F,01/01/2001,XKN,P,DX%d,E,1999-01-01,10:00,KNA1,,\n' "$i" "$i"
+    done
+    printf 'LAST,"NO ""FINAL"" NEWLINE",X,M,05/08/1956,XKN,P,AX1,X,2019-05-11,21:46,KNA1,,'
+} >"$F"
+
+"$NMDI" -q init "$TMP/tmpl" >/dev/null 2>&1 || { fail "init"; done_testing; exit 1; }
+# load FILE into a fresh infrastructure with the template's key; prints its
+# export and quarantine listing (or the error) into $TMP/out.NAME
+run() { # NAME THREADS BLOCK FILE
+    local d=$TMP/d.$1
+    rm -rf "$d"
+    "$NMDI" -q init "$d" >/dev/null 2>&1 && cp "$TMP/tmpl/secrets/key" "$d/secrets/key"
+    NMDI_LOAD_BLOCK_BYTES=$3 "$NMDI" --threads "$2" -q load "$d" border_crossings "$4" --json >"$TMP/rep.$1" 2>"$TMP/err.$1"
+    echo "exit $?" >"$TMP/out.$1"
+    grep -o '"\(read\|loaded\|quarantined\)": [0-9]*' "$TMP/rep.$1" | head -3 >>"$TMP/out.$1"
+    sed "s#$d#DIR#g" "$TMP/err.$1" >>"$TMP/out.$1"
+    "$NMDI" -q export "$d" border_crossings >>"$TMP/out.$1" 2>/dev/null
+    "$NMDI" -q quarantine "$d" border_crossings | cut -d, -f2- >>"$TMP/out.$1" 2>/dev/null
+}
+
+run ref 1 0 "$F"
+check "one thread: the delivery loads" grep -q "^exit 0" "$TMP/out.ref"
+check "read = loaded + quarantined: 199 = 181 + 18" sh -c "grep -q '\"read\": 199' '$TMP/out.ref' && grep -q '\"loaded\": 181' '$TMP/out.ref' && grep -q '\"quarantined\": 18' '$TMP/out.ref'"
+check "a quoted field with a comma and a newline is one value" grep -q '^"R1, with a comma",' "$TMP/out.ref"
+check "\"\" inside a quoted field spanning lines" grep -q '^"R1 ""quoted""' "$TMP/out.ref"
+check "line numbers count the lines inside quoted fields" grep -q 'bc.csv,17,codelist,sex,Q,' "$TMP/out.ref"
+check "line numbers in the store (src_line): R60 on line 327" grep -q '^R60,.*bc.csv,327$' "$TMP/out.ref"
+for t in "1 1" "1 37" "2 0" "2 1" "2 64" "2 500" "3 200"; do
+    set -- $t
+    run "t$1b$2" "$1" "$2" "$F"
+    if cmp -s "$TMP/out.ref" "$TMP/out.t$1b$2"; then ok "--threads $1, blocks of $2 bytes: same store, quarantine and lines"
+    else fail "--threads $1, blocks of $2 bytes: same store, quarantine and lines" "$(diff "$TMP/out.ref" "$TMP/out.t$1b$2" | head -5)"; fi
+done
+
+# malformed files: the same error (file, line, column) at any thread count and block size
+bad() { # NAME BYTES: a file of good lines with BYTES in the middle
+    local n=$1 f=$TMP/bad_$1.csv
+    head -c 2000 "$F" | awk 'NR==1 || /^R[0-9]*,SMITH/' >"$f"
+    printf "$2" >>"$f"
+    sed -n 2,40p "$F" | grep '^R[0-9]*,SMITH' >>"$f"
+    run "${n}_ref" 1 0 "$f"
+    check "$n: refused" grep -q "^exit 1" "$TMP/out.${n}_ref"
+    for b in 0 16 300; do
+        run "${n}_$b" 2 "$b" "$f"
+        if cmp -s "$TMP/out.${n}_ref" "$TMP/out.${n}_$b"; then ok "$n: same error with --threads 2, blocks of $b bytes"
+        else fail "$n: same error with --threads 2, blocks of $b bytes" "$(diff "$TMP/out.${n}_ref" "$TMP/out.${n}_$b" | head -5)"; fi
+    done
+}
+bad unterminated 'U1,"open quote,X,M,05/08/1956,XKN,P,AX1,X,2019-05-11,21:46,KNA1,,\nU2,A,B,M,05/08/1956,XKN,P,AX1,X,2019-05-11,21:46,KNA1,,\n'
+bad after_quote 'U1,"closed"x,X,M,05/08/1956,XKN,P,AX1,X,2019-05-11,21:46,KNA1,,\n'
+bad utf8 'U1,\377\376,X,M,05/08/1956,XKN,P,AX1,X,2019-05-11,21:46,KNA1,,\n'
+check "the unterminated quote is reported at its line" grep -q "unterminated quoted field" "$TMP/out.unterminated_ref"
+done_testing
