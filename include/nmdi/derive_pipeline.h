@@ -66,6 +66,9 @@ typedef struct nmdi_derive_params {
     int link_documents;       /* join travel documents of one person (default 1)     */
     const char *initial_register; /* source id of a register extract, or NULL        */
     nmdi_date initial_date;   /* its date (NMDI_DATE_NONE: latest registered_since)  */
+    int64_t batch_crossings;  /* crossings sorted and classified at once by a worker
+                                 (work memory; default 200000; the results do not
+                                 depend on it)                                        */
 } nmdi_derive_params;
 
 /* Defaults, then the config's residence section (cfg may be NULL). Errors

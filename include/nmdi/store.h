@@ -65,6 +65,13 @@ typedef struct nmdi_store_opts {
 int nmdi_store_writer_open(nmdi_store_writer **out, const char *store_dir, const char *dataset,
                            const char *version, size_t nfields, const nmdi_store_field *fields,
                            const nmdi_store_opts *opts, nmdi_error *err);
+/* Write-behind (off by default): a thread of the writer starts the
+ * write-out of the column files to the disk (sync_file_range, not waiting)
+ * after every 32 MiB appended, so that the sync of nmdi_store_writer_finish()
+ * waits for little; for writers of large versions that take a while to
+ * produce. Durability still comes from finish. Best effort: nothing happens
+ * when the thread cannot start. */
+void nmdi_store_writer_write_behind(nmdi_store_writer *w);
 /* Append one row to partition part: call row_begin, then put exactly one
  * value for every field (in any order), then row_end. */
 void nmdi_store_row_begin(nmdi_store_writer *w, uint32_t part);

@@ -21,6 +21,11 @@
 
 /* ---- parameters ------------------------------------------------------------------- */
 
+/* Travellers of a group per batch: by default, about this many crossings are
+ * sorted and classified at once (the work memory of a worker, about 130 bytes
+ * per crossing; residence.batch_crossings). */
+#define BATCH_ROWS 200000
+
 static int months_to_days(int64_t m)
 {
     return (int)((double)m * 365.25 / 12.0);
@@ -37,6 +42,7 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
     p->link_documents = 1;
     p->initial_register = NULL;
     p->initial_date = NMDI_DATE_NONE;
+    p->batch_crossings = BATCH_ROWS;
     if (!cfg)
         return 0;
     const nmdi_cfg_node *r = nmdi_cfg_get(cfg->root, "residence");
@@ -45,7 +51,7 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
     static const char *const keys[] = {"rule",          "threshold",       "window",
                                        "threshold_months", "window_months", "usual_residence",
                                        "temporary_min_days", "link_documents", "initial_register",
-                                       "initial_date", NULL};
+                                       "initial_date", "batch_crossings", NULL};
     const char *f = cfg->path;
     if (nmdi_cfg_check_keys(r, f, "residence", keys, err))
         return NMDI_EDATA;
@@ -90,6 +96,14 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
     if ((x = nmdi_cfg_get(r, "link_documents")) &&
         nmdi_cfg_as_bool(x, f, "residence.link_documents", &p->link_documents, err))
         return NMDI_EDATA;
+    if ((x = nmdi_cfg_get(r, "batch_crossings"))) {
+        if (nmdi_cfg_as_int(x, f, "residence.batch_crossings", &v, err))
+            return NMDI_EDATA;
+        if (v < 1 || v > 1000000000)
+            return nmdi_error_at(err, NMDI_EDATA, f, x->line, "residence.batch_crossings",
+                                 "%lld is out of range (1 to 1000000000)", (long long)v);
+        p->batch_crossings = v;
+    }
     if ((x = nmdi_cfg_get(r, "initial_register"))) {
         if (nmdi_cfg_as_str(x, f, "residence.initial_register", &p->initial_register, err))
             return NMDI_EDATA;
@@ -210,7 +224,7 @@ typedef struct run {
     nmdi_date d0;            /* the extract's date                         */
     struct bcols *bc;
     struct scratch *spare; /* scratch buffers not in use (under mu) */
-    size_t scratch_min;    /* items of a new scratch: the largest group  */
+    size_t scratch_min;    /* items of a new scratch: the largest batch  */
     /* column writing of the border outputs: one lock per output partition,
      * one for the output dictionaries; input dictionary index -> output
      * dictionary index, filled on first use (CODE_UNSEEN until then) */
@@ -323,9 +337,30 @@ static int pkey_cmp(const void *a, const void *b)
  * pages). The item arrays are sized by scratch_need() (for the border
  * crossings: once, to the largest group); the per-person arrays (one
  * traveller's crossings, results and events) grow with the longest history. */
+/* The values of one input crossing that the classification and its outputs
+ * read, copied while the partition is read in order: the pass in person
+ * order then reads one small record per crossing, from memory on huge pages,
+ * instead of a value of each of ten mapped columns. */
+typedef struct prow {
+    int64_t key; /* document key (traveller_key)                          */
+    int64_t id;  /* identity in the register (NMDI_I64_NONE: incomplete)   */
+    int32_t date, dir, doc, sex, dob; /* stored values; -1 / NONE: absent */
+    int32_t pad;
+} prow;
+
+/* A stretch of rows [s, e) of one input partition, of one traveller, in
+ * the work list of a group. */
+typedef struct span {
+    int64_t person;
+    uint32_t s, e, part, batch;
+} span;
+
 typedef struct scratch {
     size_t cap; /* items */
     item *it, *tmp;
+    prow *rows;
+    size_t scap; /* spans */
+    span *sp, *sps;
     uint32_t *pid, *rank, *pos;
     pkey *pk;
     size_t hcap; /* slots of the person map */
@@ -346,7 +381,7 @@ static void scratch_free(scratch *sc)
 {
     while (sc) {
         scratch *nx = sc->next;
-        free(sc->it), free(sc->tmp), free(sc->pid), free(sc->rank), free(sc->pos), free(sc->pk);
+        free(sc->it), free(sc->tmp), free(sc->rows), free(sc->sp), free(sc->sps), free(sc->pid), free(sc->rank), free(sc->pos), free(sc->pk);
         free(sc->hk), free(sc->hv), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
         for (int f = 0; f < CR_N; f++)
             free(sc->crcol[f]);
@@ -370,7 +405,7 @@ static int scratch_need(scratch *sc, size_t n)
     if (c < n)
         c = n;
     sc->cap = 0;
-    if (GROW(sc->it, c) || GROW(sc->tmp, c) || GROW(sc->pid, c) || GROW(sc->rank, c) ||
+    if (GROW(sc->it, c) || GROW(sc->tmp, c) || GROW(sc->rows, c) || GROW(sc->pid, c) || GROW(sc->rank, c) ||
         GROW(sc->pos, c + 1) || GROW(sc->pk, c))
         return -1;
     sc->cap = c;
@@ -679,10 +714,14 @@ static int border_cols(run *R, nmdi_error *err)
         for (size_t j = 0; j < c->nforeign; j++)
             R->bc[c->fgroup[j]].ingroup++;
     }
-    /* every worker's scratch is sized once, to the largest group */
+    /* every worker's scratch is sized once, for the largest batch (a little
+     * more than BATCH_ROWS when person keys are spread evenly) */
     for (size_t p = 0; p < np; p++)
         if (R->bc[p].ingroup > R->scratch_min)
             R->scratch_min = R->bc[p].ingroup;
+    size_t bs = R->P->batch_crossings > 0 ? (size_t)R->P->batch_crossings : BATCH_ROWS;
+    if (R->scratch_min > bs + bs / 4)
+        R->scratch_min = bs + bs / 4;
     return 0;
 }
 
@@ -697,15 +736,31 @@ static void border_cols_free(run *R)
 }
 
 /* Append row i of partition p, of the traveller of person key k, to the
- * items of a group. */
-static void border_item(item *x, const bcols *c, size_t p, size_t i, int64_t k)
+ * items of a group as item m, with its values in pr[m] (item_cmp's
+ * tie-break (part, row) is the order m of the gathering: row = m). */
+static void border_item(const run *R, item *x, prow *pr, size_t m, const bcols *c, size_t i,
+                        int64_t k)
 {
+    int32_t date = c->date[i];
     x->key = k;
-    x->date = c->date[i] == NMDI_DATE_NONE ? INT32_MAX : c->date[i];
+    x->date = date == NMDI_DATE_NONE ? INT32_MAX : date;
     x->time = c->toff ? parse_time(c->tbytes + c->toff[i], (size_t)(c->toff[i + 1] - c->toff[i]))
                       : -1;
-    x->part = (uint32_t)p;
-    x->row = (uint32_t)i;
+    x->part = 0;
+    x->row = (uint32_t)m;
+    prow *q = &pr[m];
+    q->key = c->key[i];
+    q->date = date;
+    q->dir = c->dir[i];
+    q->doc = c->doc ? c->doc[i] : -1;
+    q->sex = c->sex ? c->sex[i] : -1;
+    q->dob = c->dob ? c->dob[i] : NMDI_DATE_NONE;
+    q->id = NMDI_I64_NONE;
+    if (R->rx && c->idh[0] && c->idh[1] && c->idh[2]) {
+        int32_t sx = q->sex;
+        const char *sl = sx >= 0 && (size_t)sx < R->sex.n && R->sex.dict ? R->sex.dict[sx] : "";
+        q->id = nmdi_identity_id(c->idh[0][i], c->idh[1][i], c->idh[2][i], sl);
+    }
 }
 
 /* The output dictionary index of a code, added on first use (under dmu). */
@@ -733,13 +788,12 @@ static int32_t lazy_code(run *R, int32_t *slot, nmdi_store_writer *w, size_t f, 
     return lazy_code_n(R, slot, w, f, s, strlen(s));
 }
 
-/* The output index of an input CODE column's value (-1 missing), through map. */
-static int32_t out_code(run *R, int32_t *map, nmdi_store_writer *w, size_t f, const codecol *c,
-                        const int32_t *col, size_t row)
+/* The output index of an input CODE value (-1 missing), through map. */
+static int32_t out_code_v(run *R, int32_t *map, nmdi_store_writer *w, size_t f, const codecol *c,
+                          int32_t k)
 {
-    if (!col || !c->dict || col[row] < 0 || (size_t)col[row] >= c->n)
+    if (!c->dict || k < 0 || (size_t)k >= c->n)
         return -1;
-    int32_t k = col[row];
     return lazy_code(R, &map[k], w, f, c->dict[k]);
 }
 
@@ -776,13 +830,87 @@ static int flush_chunk(nmdi_store_writer *w, uint32_t op, unsigned char **cols, 
  * into the cache (the rows are visited in person key order: at random). */
 #define PREFETCH_AHEAD 40
 
-static void prefetch_row(const run *R, const item *x)
+static void prefetch_row(const prow *pr, const item *x)
+{
+    const char *q = (const char *)&pr[x->row];
+    __builtin_prefetch(q);
+    __builtin_prefetch(q + sizeof(prow) - 1);
+}
+
+/* The batch of a person key among k: batches are ranges of keys in
+ * ascending order, so that batch after batch the persons of a group come in
+ * key order. */
+static size_t batch_of(int64_t key, size_t k)
+{
+    uint64_t u = (uint64_t)key ^ (UINT64_C(1) << 63);
+    return (size_t)(((unsigned __int128)u * k) >> 64);
+}
+
+/* The rows of group g (see border_part) as spans of rows of one traveller,
+ * in (part, row) order (the tie-break of item_cmp), each with its batch
+ * among k. sp must hold group_spans_max(R, g) spans. Returns their number. */
+static size_t group_spans_max(const run *R, size_t g)
+{
+    const bcols *c = &R->bc[g];
+    size_t own = c->n - c->nforeign, in = R->bc[g].ingroup - own, nr = c->n;
+    if (R->tr)
+        nmdi_travellers_runs(R->tr, g, &nr);
+    return nr + in;
+}
+
+static size_t group_spans(const run *R, size_t g, size_t k, span *sp)
+{
+    size_t np = nmdi_dataset_nparts(R->ds), ns = 0;
+    for (size_t p = 0; p < np; p++) {
+        const bcols *c = &R->bc[p];
+        if (!R->tr) {
+            if (p != g)
+                continue;
+            for (size_t i = 0, e; i < c->n; i = e) {
+                for (e = i + 1; e < c->n && c->key[e] == c->key[i]; e++)
+                    ;
+                sp[ns++] = (span){c->key[i], (uint32_t)i, (uint32_t)e, (uint32_t)p,
+                                  (uint32_t)batch_of(c->key[i], k)};
+            }
+            continue;
+        }
+        if (p == g) {
+            /* the partition's own rows: its runs of documents of travellers at home here */
+            size_t nr;
+            const nmdi_trun *runs = nmdi_travellers_runs(R->tr, p, &nr);
+            for (size_t r = 0; r < nr; r++) {
+                uint32_t doc = runs[r].doc;
+                if (doc != NMDI_TRUN_NONE && R->phome[doc] != g)
+                    continue;
+                int64_t person = doc == NMDI_TRUN_NONE ? NMDI_I64_NONE : R->pkey[doc];
+                size_t end = r + 1 < nr ? runs[r + 1].row : c->n;
+                sp[ns++] = (span){person, runs[r].row, (uint32_t)end, (uint32_t)p,
+                                  (uint32_t)batch_of(person, k)};
+            }
+        } else
+            for (size_t f = 0; f < c->nforeign; f++) {
+                if (c->fgroup[f] != g)
+                    continue;
+                int64_t person = R->pkey[c->fdoc[f]];
+                sp[ns++] = (span){person, c->frow[f], c->frow[f] + 1, (uint32_t)p,
+                                  (uint32_t)batch_of(person, k)};
+            }
+    }
+    return ns;
+}
+
+/* Spans ahead of the one being gathered whose rows are fetched into the cache. */
+#define SPAN_AHEAD 8
+
+static void prefetch_span(const run *R, const span *x)
 {
     const bcols *c = &R->bc[x->part];
-    uint32_t r = x->row;
+    uint32_t r = x->s;
     __builtin_prefetch(&c->key[r]);
     __builtin_prefetch(&c->date[r]);
     __builtin_prefetch(&c->dir[r]);
+    if (c->toff)
+        __builtin_prefetch(&c->toff[r]);
     if (c->doc)
         __builtin_prefetch(&c->doc[r]);
     if (c->sex)
@@ -797,61 +925,56 @@ static void prefetch_row(const run *R, const item *x)
 
 /* One group of travellers: the rows of partition g whose traveller's home is
  * g, and with document linkage the rows of other partitions whose traveller's
- * home is g. Person by person (in person key order): the crossings are
- * classified, their events derived, and both appended to output partition
- * g % out_parts column by column, CHUNK rows per append. The output
- * partition's lock is held for the whole group, so that its rows are
- * contiguous and in person order (no group waits when there are as many
- * output as input partitions). */
+ * home is g. Batch by batch of persons (ranges of person keys, in order),
+ * person by person (in key order): the crossings are classified, their
+ * events derived, and both appended to output partition g % out_parts
+ * column by column, CHUNK rows per append. The output partition's lock is
+ * held for the whole group, so that its rows are contiguous and in person
+ * order (no group waits when there are as many output as input partitions). */
 static int border_part(void *arg, size_t g)
 {
     run *R = arg;
-    size_t np = nmdi_dataset_nparts(R->ds), n = R->bc[g].ingroup;
+    size_t n = R->bc[g].ingroup;
     if (n == 0)
         return 0;
     nmdi_error e;
     nmdi_error_clear(&e);
-    scratch *sc = scratch_get(R, n);
+    size_t bs = R->P->batch_crossings > 0 ? (size_t)R->P->batch_crossings : BATCH_ROWS;
+    size_t nb = (n + bs - 1) / bs, most = 0, smax = group_spans_max(R, g);
+    size_t *cnt = calloc(nb, sizeof *cnt), *soff = calloc(nb + 1, sizeof *soff);
+    scratch *sc = cnt && soff ? scratch_get(R, 0) : NULL;
     nmdi_derive_summary *S = calloc(1, sizeof *S);
-    if (!sc || !S) {
+    if (sc && smax > sc->scap) {
+        size_t c2 = smax + smax / 4;
+        sc->scap = 0;
+        if (!GROW(sc->sp, c2) && !GROW(sc->sps, c2))
+            sc->scap = c2;
+    }
+    if (!sc || !S || sc->scap < smax) {
         if (sc)
             scratch_put(R, sc);
-        free(S);
+        free(S), free(cnt), free(soff);
         return oom(R);
     }
-    item *it = sc->it;
-    /* gather in (part, row) order: the tie-break of item_cmp */
-    size_t m = 0;
-    for (size_t p = 0; p < np; p++) {
-        const bcols *c = &R->bc[p];
-        if (!R->tr) {
-            if (p == g)
-                for (size_t i = 0; i < c->n; i++)
-                    border_item(&it[m++], c, p, i, c->key[i]);
-            continue;
-        }
-        if (p == g) {
-            /* the partition's own rows: its runs of documents of travellers at home here */
-            size_t nr;
-            const nmdi_trun *runs = nmdi_travellers_runs(R->tr, p, &nr);
-            for (size_t k = 0; k < nr; k++) {
-                uint32_t doc = runs[k].doc;
-                if (doc != NMDI_TRUN_NONE && R->phome[doc] != g)
-                    continue;
-                int64_t person = doc == NMDI_TRUN_NONE ? NMDI_I64_NONE : R->pkey[doc];
-                size_t end = k + 1 < nr ? runs[k + 1].row : c->n;
-                for (size_t i = runs[k].row; i < end; i++)
-                    border_item(&it[m++], c, p, i, person);
-            }
-        } else
-            for (size_t f = 0; f < c->nforeign; f++)
-                if (c->fgroup[f] == g)
-                    border_item(&it[m++], c, p, c->frow[f], R->pkey[c->fdoc[f]]);
+    /* the group's spans, then the same sorted by batch (stable: still in
+     * (part, row) order within a batch) */
+    size_t ns = group_spans(R, g, nb, sc->sp);
+    for (size_t x = 0; x < ns; x++) {
+        cnt[sc->sp[x].batch] += sc->sp[x].e - sc->sp[x].s;
+        soff[sc->sp[x].batch + 1]++;
     }
-    assert(m == n);
-    if (items_sort(sc, it, n)) {
+    for (size_t j = 0; j < nb; j++) {
+        most = cnt[j] > most ? cnt[j] : most;
+        soff[j + 1] += soff[j];
+    }
+    for (size_t x = 0; x < ns; x++)
+        sc->sps[soff[sc->sp[x].batch]++] = sc->sp[x];
+    for (size_t j = nb; j > 0; j--)
+        soff[j] = soff[j - 1];
+    soff[0] = 0;
+    if (scratch_need(sc, most)) {
         scratch_put(R, sc);
-        free(S);
+        free(S), free(cnt), free(soff);
         return oom(R);
     }
     nmdi_circular_opts co;
@@ -866,13 +989,30 @@ static int border_part(void *arg, size_t g)
 #define COL32(cols, f, row) (((int32_t *)(cols)[f])[row])
 #define COL64(cols, f, row) (((int64_t *)(cols)[f])[row])
     unsigned char **cc = sc->crcol, **ec = sc->evcol;
+    item *it = sc->it;
+    prow *pr = sc->rows;
+    for (size_t bj = 0; bj < nb && !rc; bj++) {
+    size_t m = 0;
+    for (size_t x = soff[bj]; x < soff[bj + 1]; x++) {
+        if (x + SPAN_AHEAD < soff[bj + 1])
+            prefetch_span(R, &sc->sps[x + SPAN_AHEAD]);
+        const span *q = &sc->sps[x];
+        const bcols *c = &R->bc[q->part];
+        for (uint32_t i = q->s; i < q->e; i++)
+            border_item(R, &it[m], pr, m, c, i, q->person), m++;
+    }
+    assert(m == cnt[bj]);
+    if (items_sort(sc, it, m)) {
+        rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
+        break;
+    }
     size_t pf = 0; /* the next item to prefetch */
-    for (size_t a = 0, b; a < n && !rc; a = b) {
-        for (b = a + 1; b < n && same_person(&it[a], &it[b]); b++)
+    for (size_t a = 0, b; a < m && !rc; a = b) {
+        for (b = a + 1; b < m && same_person(&it[a], &it[b]); b++)
             ;
-        for (size_t want = b + PREFETCH_AHEAD < n ? b + PREFETCH_AHEAD : n; pf < want; pf++)
-            if (pf == 0 || it[pf].part != it[pf - 1].part || it[pf].row != it[pf - 1].row + 1)
-                prefetch_row(R, &it[pf]);
+        for (size_t want = b + PREFETCH_AHEAD < m ? b + PREFETCH_AHEAD : m; pf < want; pf++)
+            if (pf == 0 || it[pf].row != it[pf - 1].row + 1)
+                prefetch_row(pr, &it[pf]);
         size_t pn = b - a;
         if (scratch_person(sc, pn)) {
             rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
@@ -884,29 +1024,20 @@ static int border_part(void *arg, size_t g)
         nmdi_migration_event *ev = sc->ev;
         int citizen = -1;
         for (size_t i = 0; i < pn; i++) {
-            const bcols *c = &R->bc[it[a + i].part];
-            uint32_t r = it[a + i].row;
-            d[i] = c->date[r];
-            int32_t k = c->dir[r];
+            const prow *q = &pr[it[a + i].row];
+            d[i] = q->date;
+            int32_t k = q->dir;
             dir[i] = k >= 0 && (size_t)k < R->dir.n ? R->dirmap[k] : NMDI_DIR_UNKNOWN;
-            k = c->doc ? c->doc[r] : -1;
+            k = q->doc;
             if (citizen != 1 && k >= 0 && (size_t)k < R->doc.n)
                 citizen = R->home[k] ? 1 : 0;
         }
-        /* the traveller's identities (distinct, up to 4) for the register:
-         * those of the first crossings, up to the first partition without
-         * identity fields */
+        /* the traveller's identities (distinct, up to 4) for the register */
         int nid = 0, initial = -1;
         int64_t ids[4];
         if (R->rx) {
             for (size_t i = a; i < b && nid < 4; i++) {
-                const bcols *c = &R->bc[it[i].part];
-                uint32_t r = it[i].row;
-                if (!c->idh[0] || !c->idh[1] || !c->idh[2])
-                    break;
-                size_t len;
-                int64_t id = nmdi_identity_id(c->idh[0][r], c->idh[1][r], c->idh[2][r],
-                                              code_of(&R->sex, c->sex, r, &len));
+                int64_t id = pr[it[i].row].id;
                 int seen = id == NMDI_I64_NONE;
                 for (int k = 0; k < nid && !seen; k++)
                     seen = ids[k] == id;
@@ -933,18 +1064,17 @@ static int border_part(void *arg, size_t g)
         size_t nev = nmdi_derive_events(&R->P->events, pn, d, dir, res, citizen, ev);
         S->travellers++;
         for (size_t i = 0; i < pn && !rc; i++) {
-            const bcols *c = &R->bc[it[a + i].part];
-            uint32_t r = it[a + i].row;
+            const prow *q = &pr[it[a + i].row];
             const nmdi_residence_result *x = &res[i];
             S->errors[x->error < 5 ? x->error : 0]++;
             S->provisional_crossings += x->provisional;
             size_t j = ncr;
-            COL64(cc, CR_KEY, j) = c->key[r];
+            COL64(cc, CR_KEY, j) = q->key;
             COL32(cc, CR_DATE, j) = d[i];
-            COL32(cc, CR_DIR, j) = out_code(R, R->cr_dir, wc, CR_DIR, &R->dir, c->dir, r);
-            COL32(cc, CR_DOC, j) = out_code(R, R->cr_doc, wc, CR_DOC, &R->doc, c->doc, r);
-            COL32(cc, CR_SEX, j) = out_code(R, R->cr_sex, wc, CR_SEX, &R->sex, c->sex, r);
-            COL32(cc, CR_DOB, j) = c->dob ? c->dob[r] : NMDI_DATE_NONE;
+            COL32(cc, CR_DIR, j) = out_code_v(R, R->cr_dir, wc, CR_DIR, &R->dir, q->dir);
+            COL32(cc, CR_DOC, j) = out_code_v(R, R->cr_doc, wc, CR_DOC, &R->doc, q->doc);
+            COL32(cc, CR_SEX, j) = out_code_v(R, R->cr_sex, wc, CR_SEX, &R->sex, q->sex);
+            COL32(cc, CR_DOB, j) = q->dob;
             COL32(cc, CR_RB, j) = i32_or_none(x->rb);
             COL32(cc, CR_RA, j) = i32_or_none(x->ra);
             COL32(cc, CR_LTM, j) = x->ltm;
@@ -976,8 +1106,7 @@ static int border_part(void *arg, size_t g)
             any_circ |= circ;
             any_tcirc |= tcirc;
             const item *src = &it[a + x->crossing];
-            const bcols *c = &R->bc[src->part];
-            uint32_t r = src->row;
+            const prow *sr = &pr[src->row];
             size_t q = nevr;
             COL64(ec, EV_KEY, q) = src->key;
             COL32(ec, EV_EVENT, q) = lazy_code(R, &R->ev_type[x->type & 7], we, EV_EVENT,
@@ -985,9 +1114,9 @@ static int border_part(void *arg, size_t g)
             COL32(ec, EV_DATE, q) = x->date;
             COL32(ec, EV_CIT, q) = i32_or_none(citizen);
             COL32(ec, EV_RET, q) = x->returning_citizen;
-            COL32(ec, EV_COUNTRY, q) = out_code(R, R->ev_cty, we, EV_COUNTRY, &R->doc, c->doc, r);
-            COL32(ec, EV_SEX, q) = out_code(R, R->ev_sex, we, EV_SEX, &R->sex, c->sex, r);
-            COL32(ec, EV_DOB, q) = c->dob ? c->dob[r] : NMDI_DATE_NONE;
+            COL32(ec, EV_COUNTRY, q) = out_code_v(R, R->ev_cty, we, EV_COUNTRY, &R->doc, sr->doc);
+            COL32(ec, EV_SEX, q) = out_code_v(R, R->ev_sex, we, EV_SEX, &R->sex, sr->sex);
+            COL32(ec, EV_DOB, q) = sr->dob;
             COL32(ec, EV_PROV, q) = x->provisional;
             COL32(ec, EV_CIRC, q) = circ;
             COL32(ec, EV_CIRCT, q) = tcirc;
@@ -1013,6 +1142,8 @@ static int border_part(void *arg, size_t g)
         S->circular += any_circ;
         S->circular_temporary += any_tcirc;
     }
+    }
+    free(cnt), free(soff);
 #undef COL32
 #undef COL64
     if (!rc && ncr)
@@ -1553,6 +1684,8 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
         nmdi_store_opts so = {(int)R.out_parts, 0};
         if ((rc = nmdi_store_writer_open(&R.w[o], store, out_names[o], vname, nf, f, &so, err)))
             goto done;
+        if (o == OUT_CR || o == OUT_EV)
+            nmdi_store_writer_write_behind(R.w[o]);
     }
     R.ctx = ctx;
     R.P = &P;

@@ -16,10 +16,12 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BUF_FLUSH (64u * 1024u)
@@ -55,6 +57,11 @@ struct nmdi_store_writer {
     uint64_t written, fail_after;
     int failed;
     nmdi_error ferr;
+    /* write-behind: a thread starting the write-out of the column files */
+    pthread_t wb;
+    pthread_mutex_t wbmu;
+    pthread_cond_t wbcv;
+    int wb_on, wb_stop;
 };
 
 const char *nmdi_coltype_name(nmdi_coltype t)
@@ -223,10 +230,88 @@ static int mkdir_p(const char *path, mode_t mode)
     return 0;
 }
 
+#define WB_BYTES (32u << 20) /* write-behind round: after this many new bytes */
+
+/* Start the write-out of every column file's dirty pages (not waiting). */
+static void wb_sweep(nmdi_store_writer *w)
+{
+    char path[4096];
+    for (int p = 0; p < w->nparts; p++)
+        for (size_t f = 0; f < w->nfields; f++)
+            for (int k = 0; k < 1 + (w->fields[f].type == NMDI_COL_STR); k++) {
+                col_path(w, path, sizeof path, p, f, k ? "str" : ext_of(w->fields[f].type));
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                    continue;
+                (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+                close(fd);
+            }
+}
+
+static void *wb_main(void *arg)
+{
+    nmdi_store_writer *w = arg;
+    uint64_t last = 0;
+    pthread_mutex_lock(&w->wbmu);
+    while (!w->wb_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&w->wbcv, &w->wbmu, &ts);
+        uint64_t now = __atomic_load_n(&w->written, __ATOMIC_RELAXED);
+        if (w->wb_stop || now - last < WB_BYTES)
+            continue;
+        last = now;
+        pthread_mutex_unlock(&w->wbmu);
+        wb_sweep(w);
+        pthread_mutex_lock(&w->wbmu);
+    }
+    pthread_mutex_unlock(&w->wbmu);
+    return NULL;
+}
+
+static void wb_stop(nmdi_store_writer *w)
+{
+    if (!w->wb_on)
+        return;
+    pthread_mutex_lock(&w->wbmu);
+    w->wb_stop = 1;
+    pthread_cond_signal(&w->wbcv);
+    pthread_mutex_unlock(&w->wbmu);
+    pthread_join(w->wb, NULL);
+    pthread_cond_destroy(&w->wbcv);
+    pthread_mutex_destroy(&w->wbmu);
+    w->wb_on = 0;
+}
+
+void nmdi_store_writer_write_behind(nmdi_store_writer *w)
+{
+    if (w->wb_on)
+        return;
+    w->wb_stop = 0;
+    if (pthread_mutex_init(&w->wbmu, NULL))
+        return;
+    if (pthread_cond_init(&w->wbcv, NULL)) {
+        pthread_mutex_destroy(&w->wbmu);
+        return;
+    }
+    if (pthread_create(&w->wb, NULL, wb_main, w)) {
+        pthread_cond_destroy(&w->wbcv);
+        pthread_mutex_destroy(&w->wbmu);
+        return;
+    }
+    w->wb_on = 1;
+}
+
 static void free_writer(nmdi_store_writer *w)
 {
     if (!w)
         return;
+    wb_stop(w);
     if (w->cols)
         for (size_t i = 0; i < (size_t)w->nparts * w->nfields; i++) {
             free(w->cols[i].buf);
@@ -653,6 +738,7 @@ int nmdi_store_writer_finish(nmdi_store_writer *w, const char *meta_json, char *
         json_decref(jd);
     }
     json_object_set_new(man, "dicts", jdicts);
+    wb_stop(w);
     /* one syncfs for all column files, dictionaries and partition directories
      * (per-file fsyncs each force a journal commit: much slower) */
     if (!rc && sync_tree(w->tmpdir) < 0)

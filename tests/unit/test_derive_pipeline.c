@@ -17,6 +17,7 @@
 #include "nmdi/catalog.h"
 #include "nmdi/derive_pipeline.h"
 #include "nmdi/ingest.h"
+#include "nmdi/store.h"
 
 static void write_file(const char *path, const char *text)
 {
@@ -347,6 +348,65 @@ static void test_run(void **state)
         assert_int_equal(s->first_permits, s1->first_permits);
     }
     assert_int_equal(s1->travellers, 6);
+
+    /* batches of one or two crossings (persons by ranges of keys, batch after
+     * batch): the same rows in the same order as with one batch per group,
+     * whatever the number of threads */
+    for (int t = 1; t <= 2; t++) {
+        char da[320], yaml[400], ytext[4096];
+        snprintf(da, sizeof da, "%s/infra_b%d", d, t);
+        make_infra_p(d, da, "", 3);
+        nmdi_ctx c2 = ctx;
+        c2.nthreads = t;
+        assert_int_equal(nmdi_derive_dir(&c2, da, NMDI_DATE_NONE, s, &err), 0);
+        *s1 = *s;
+        /* the same infrastructure (same keys, same partitions) with batches */
+        snprintf(yaml, sizeof yaml, "%s/nmdi.yaml", da);
+        snprintf(ytext, sizeof ytext, CONFIG, 3,
+                 t == 1 ? ", batch_crossings: 1" : ", batch_crossings: 2");
+        write_file(yaml, ytext);
+        assert_int_equal(nmdi_derive_dir(&c2, da, NMDI_DATE_NONE, s, &err), 0);
+        assert_memory_equal(s->events, s1->events, sizeof s->events);
+        assert_int_equal(s->travellers, s1->travellers);
+        static const char *const outs[2] = {"crossing_residence", "migration_events"};
+        for (int o = 0; o < 2; o++) {
+            char pa[400], pb[400];
+            snprintf(pa, sizeof pa, "%s/store/%s/1", da, outs[o]);
+            snprintf(pb, sizeof pb, "%s/store/%s/2", da, outs[o]);
+            nmdi_dataset *xa, *xb;
+            assert_int_equal(nmdi_dataset_open(&xa, pa, &err), 0);
+            assert_int_equal(nmdi_dataset_open(&xb, pb, &err), 0);
+            assert_int_equal(nmdi_dataset_nfields(xa), nmdi_dataset_nfields(xb));
+            for (size_t p = 0; p < nmdi_dataset_nparts(xa); p++) {
+                size_t n = (size_t)nmdi_dataset_part_rows(xa, p);
+                assert_int_equal(n, nmdi_dataset_part_rows(xb, p));
+                for (size_t f = 0; f < nmdi_dataset_nfields(xa); f++) {
+                    const nmdi_store_field *fd = nmdi_dataset_field(xa, f);
+                    if (fd->type == NMDI_COL_I64) {
+                        const int64_t *va, *vb;
+                        assert_int_equal(nmdi_dataset_i64(xa, p, fd->name, &va, &err), 0);
+                        assert_int_equal(nmdi_dataset_i64(xb, p, fd->name, &vb, &err), 0);
+                        assert_memory_equal(va, vb, n * sizeof *va + !n);
+                        continue;
+                    }
+                    const int32_t *va, *vb;
+                    assert_int_equal(nmdi_dataset_i32(xa, p, fd->name, &va, &err), 0);
+                    assert_int_equal(nmdi_dataset_i32(xb, p, fd->name, &vb, &err), 0);
+                    size_t na = 0, nbd = 0;
+                    const char *const *ka = nmdi_dataset_dict(xa, fd->name, &na);
+                    const char *const *kb = nmdi_dataset_dict(xb, fd->name, &nbd);
+                    for (size_t i = 0; i < n; i++) {
+                        if (!ka || va[i] < 0 || vb[i] < 0)
+                            assert_int_equal(va[i], vb[i]);
+                        else
+                            assert_string_equal(ka[va[i]], kb[vb[i]]);
+                    }
+                }
+            }
+            nmdi_dataset_close(xa);
+            nmdi_dataset_close(xb);
+        }
+    }
     free(s1);
     free(s);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);

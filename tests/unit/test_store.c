@@ -286,6 +286,51 @@ static void test_old_manifest(void **state)
     free(d);
 }
 
+/* Write-behind: more than one 32 MiB round of column appends, then finish
+ * (same files, checksums verified); and an abort with the thread running. */
+static void test_write_behind(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    static const nmdi_store_field f1[1] = {{"v", NMDI_COL_I64}};
+    nmdi_store_writer *w;
+    nmdi_error err;
+    nmdi_store_opts o = {2, 0};
+    assert_int_equal(nmdi_store_writer_open(&w, d, "wb", "1", 1, f1, &o, &err), 0);
+    nmdi_store_writer_write_behind(w);
+    nmdi_store_writer_write_behind(w); /* a second call changes nothing */
+    enum { CH = 1 << 16, NCH = 80 };   /* 80 x 64 Ki x 8 bytes = 40 MiB */
+    int64_t *v = malloc(CH * sizeof *v);
+    assert_non_null(v);
+    for (int c = 0; c < NCH; c++) {
+        for (int i = 0; i < CH; i++)
+            v[i] = (int64_t)c * CH + i;
+        const void *cols[1] = {v};
+        assert_int_equal(nmdi_store_append_columns(w, (uint32_t)(c % 2), CH, cols, &err), 0);
+    }
+    char *path;
+    assert_int_equal(nmdi_store_writer_finish(w, NULL, &path, &err), 0);
+    nmdi_dataset *ds;
+    assert_int_equal(nmdi_dataset_open(&ds, path, &err), 0);
+    assert_int_equal(nmdi_dataset_verify(ds, &err), 0);
+    assert_int_equal(nmdi_dataset_rows(ds), (uint64_t)CH * NCH);
+    const int64_t *r;
+    assert_int_equal(nmdi_dataset_i64(ds, 1, "v", &r, &err), 0);
+    for (int c = 1, j = 0; c < NCH; c += 2)
+        for (int i = 0; i < CH; i++, j++)
+            assert_true(r[j] == (int64_t)c * CH + i);
+    nmdi_dataset_close(ds);
+    free(path);
+    assert_int_equal(nmdi_store_writer_open(&w, d, "wb", "2", 1, f1, &o, &err), 0);
+    nmdi_store_writer_write_behind(w);
+    const void *cols[1] = {v};
+    assert_int_equal(nmdi_store_append_columns(w, 0, CH, cols, &err), 0);
+    nmdi_store_writer_abort(w);
+    free(v);
+    rmrf(d);
+    free(d);
+}
+
 /* Column appends (codes by dictionary index) mixed with row puts: same files. */
 static void test_append_columns(void **state)
 {
@@ -390,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_disk_full_and_empty),
         cmocka_unit_test(test_catalog),
         cmocka_unit_test(test_append_columns),
+        cmocka_unit_test(test_write_behind),
         cmocka_unit_test(test_sum64),
         cmocka_unit_test(test_old_manifest),
     };
