@@ -11,6 +11,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define BUFSZ (1u << 20)
 
@@ -34,6 +37,7 @@ struct nmdi_csv {
     size_t nf, nf_cap;
     int started;
     unsigned char stop[256];  /* bytes that end a run of plain field text */
+    int fast;         /* simple records may take the fast path (fast_record) */
 };
 
 /* Bytes that interrupt the bulk copy of an unquoted field: the delimiter,
@@ -44,6 +48,136 @@ static void set_stops(nmdi_csv *c)
     memset(c->stop, 0, sizeof c->stop);
     c->stop[(unsigned char)c->opts.delim] = 1;
     c->stop['\n'] = c->stop['\r'] = c->stop[0] = 1;
+    unsigned char d = (unsigned char)c->opts.delim;
+    /* NMDI_CSV_SLOW: every record byte by byte (tests compare both paths) */
+    c->fast = d != '"' && d != '\r' && d != '\n' && d != 0 && !getenv("NMDI_CSV_SLOW");
+}
+
+/* ---- fast path ------------------------------------------------------------------
+ * A record that lies whole in the buffer, ends with LF or CRLF and holds no
+ * '"', no other CR and no NUL is copied at once and split at its
+ * delimiters, found 16 bytes at a time (SSE2 where available, the same
+ * masks computed byte by byte elsewhere). Any other record takes the
+ * byte-level path below, which also reports every error: both give the same
+ * fields, lines and errors. */
+#define FAST_MAX 4096 /* longest record taken by the fast path */
+
+typedef struct scan_masks {
+    unsigned lf, cr, bad, dl, hi; /* bit i: byte i is LF, CR, '"' or NUL, the delimiter, >= 0x80 */
+} scan_masks;
+
+#if defined(__SSE2__)
+static inline scan_masks scan16(const unsigned char *p, unsigned char delim)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    scan_masks m;
+    m.lf = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+    m.cr = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')));
+    m.bad = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                     _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+    m.dl = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)delim)));
+    m.hi = (unsigned)_mm_movemask_epi8(v);
+    return m;
+}
+#else
+static inline scan_masks scan16(const unsigned char *p, unsigned char delim)
+{
+    scan_masks m = {0, 0, 0, 0, 0};
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned b = 1u << i;
+        m.lf |= p[i] == '\n' ? b : 0;
+        m.cr |= p[i] == '\r' ? b : 0;
+        m.bad |= p[i] == '"' || p[i] == 0 ? b : 0;
+        m.dl |= p[i] == delim ? b : 0;
+        m.hi |= p[i] >= 0x80 ? b : 0;
+    }
+    return m;
+}
+#endif
+
+static int field_room(nmdi_csv *c, size_t n);
+static int rec_reserve(nmdi_csv *c, size_t n);
+
+/* 1: a record was read (*ascii: whether all its bytes are ASCII); 0: take
+ * the byte-level path (nothing consumed); -1: out of memory. */
+static int fast_record(nmdi_csv *c, int *ascii)
+{
+    const unsigned char *b = c->buf + c->pos;
+    size_t avail = c->len - c->pos;
+    const unsigned char delim = (unsigned char)c->opts.delim;
+    uint16_t dm[FAST_MAX / 16];
+    unsigned hi = 0;
+    size_t e = 0, crpos = SIZE_MAX;
+    int found = 0;
+    for (size_t i = 0; i < avail && i < FAST_MAX && !found; i += 16) {
+        scan_masks m;
+        unsigned valid = 0xFFFF;
+        if (i + 16 <= avail) {
+            m = scan16(b + i, delim);
+        } else {
+            unsigned char tmp[16];
+            memset(tmp, 'a', sizeof tmp);
+            memcpy(tmp, b + i, avail - i);
+            m = scan16(tmp, delim);
+            valid = (1u << (avail - i)) - 1;
+        }
+        m.lf &= valid;
+        unsigned upto = valid;
+        if (m.lf) {
+            unsigned k = (unsigned)__builtin_ctz(m.lf);
+            upto = (1u << k) - 1;
+            e = i + k;
+            found = 1;
+        }
+        if (m.bad & upto)
+            return 0;
+        unsigned cr = m.cr & upto;
+        if (cr) {
+            if ((cr & (cr - 1)) || crpos != SIZE_MAX)
+                return 0; /* more than one CR */
+            crpos = i + (unsigned)__builtin_ctz(cr);
+        }
+        hi |= m.hi & upto;
+        dm[i / 16] = (uint16_t)(m.dl & upto);
+    }
+    if (!found)
+        return 0;
+    size_t end = e;
+    if (crpos != SIZE_MAX) {
+        if (crpos + 1 != e)
+            return 0; /* a CR inside the line ends a record of its own */
+        end = e - 1;
+    }
+    if (end == 0)
+        return 0; /* a blank line */
+    if (rec_reserve(c, end) || field_room(c, 64))
+        return -1;
+    memcpy(c->rec, b, end);
+    c->rec[end] = 0;
+    size_t start = 0, nf = 0;
+    for (size_t k = 0; k * 16 < end; k++) {
+        unsigned m = dm[k];
+        while (m) {
+            size_t p = k * 16 + (unsigned)__builtin_ctz(m);
+            m &= m - 1;
+            if (nf + 1 >= c->nf_cap && field_room(c, nf + 2))
+                return -1;
+            c->off[nf] = start;
+            c->flen[nf] = p - start;
+            c->quoted[nf++] = 0;
+            c->rec[p] = 0;
+            start = p + 1;
+        }
+    }
+    c->off[nf] = start;
+    c->flen[nf] = end - start;
+    c->quoted[nf++] = 0;
+    c->nf = nf;
+    c->rec_len = end + 1;
+    c->rec_line = c->line++;
+    c->pos += e + 1;
+    *ascii = hi == 0;
+    return 1;
 }
 
 static int fill(nmdi_csv *c)
@@ -106,6 +240,30 @@ static int rec_push(nmdi_csv *c, char ch)
         c->rec_cap = ncap;
     }
     c->rec[c->rec_len++] = ch;
+    return 0;
+}
+
+/* Room for n fields in the field arrays. */
+static int field_room(nmdi_csv *c, size_t n)
+{
+    if (n > c->nf_cap) {
+        size_t ncap = c->nf_cap ? c->nf_cap * 2 : 64;
+        while (ncap < n)
+            ncap *= 2;
+        size_t *o = realloc(c->off, ncap * sizeof *o);
+        if (!o)
+            return -1;
+        c->off = o;
+        size_t *l = realloc(c->flen, ncap * sizeof *l);
+        if (!l)
+            return -1;
+        c->flen = l;
+        unsigned char *q = realloc(c->quoted, ncap);
+        if (!q)
+            return -1;
+        c->quoted = q;
+        c->nf_cap = ncap;
+    }
     return 0;
 }
 
@@ -281,6 +439,14 @@ int nmdi_csv_next(nmdi_csv *c, nmdi_error *err)
     for (;;) {
         c->rec_len = 0;
         c->nf = 0;
+        int ascii = -1;
+        if (c->fast && c->pos < c->len) {
+            int r = fast_record(c, &ascii);
+            if (r < 0)
+                goto oom;
+            if (r)
+                goto fields;
+        }
         int ch = getb(c);
         if (ch < 0)
             return 0;
@@ -383,9 +549,9 @@ int nmdi_csv_next(nmdi_csv *c, nmdi_error *err)
             }
             ch = getb(c);
         }
+    fields:
         /* a record of ASCII bytes only is valid UTF-8: checked 8 bytes at a time */
-        int ascii = 0;
-        if (c->opts.check_utf8) {
+        if (c->opts.check_utf8 && ascii < 0) {
             uint64_t acc = 0, w;
             size_t k = 0;
             for (; k + 8 <= c->rec_len; k += 8) {
@@ -400,7 +566,7 @@ int nmdi_csv_next(nmdi_csv *c, nmdi_error *err)
             if (c->opts.trim)
                 trim_field(c, i);
             size_t bad;
-            if (c->opts.check_utf8 && !ascii && !nmdi_utf8_valid(c->rec + c->off[i], c->flen[i], &bad))
+            if (c->opts.check_utf8 && ascii != 1 && !nmdi_utf8_valid(c->rec + c->off[i], c->flen[i], &bad))
                 return csv_fail(err, NMDI_EDATA, c->name, c->rec_line, NULL,
                                      "column %zu: invalid UTF-8 (byte %zu of the field)", i + 1,
                                      bad + 1);

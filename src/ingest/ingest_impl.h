@@ -37,6 +37,9 @@ typedef struct nmdi_memo {
     size_t mask, payload, stride, vcap;
     unsigned char *last; /* entry of the latest lookup  */
     size_t last_len;
+    const char *pre_s;   /* the value of the latest prefetch and its hash */
+    size_t pre_len;
+    uint64_t pre_h;
     uint64_t hits, misses;
 } nmdi_memo;
 int nmdi_memo_init(nmdi_memo *m, unsigned log2_entries, size_t payload);
@@ -45,8 +48,10 @@ int nmdi_memo_init(nmdi_memo *m, unsigned log2_entries, size_t payload);
  * caller must fill now with the value's results. */
 void *nmdi_memo_find(nmdi_memo *m, const char *s, size_t len, void **fill);
 /* Start fetching the entry of value s (a hint; lookups of several memos
- * per record then overlap their memory accesses). */
-void nmdi_memo_prefetch(const nmdi_memo *m, const char *s, size_t len);
+ * per record then overlap their memory accesses). The next nmdi_memo_find
+ * of the same pointer and length reuses the hash: the bytes must not
+ * change in between. */
+void nmdi_memo_prefetch(nmdi_memo *m, const char *s, size_t len);
 void nmdi_memo_free(nmdi_memo *m);
 
 /* A value of one field of the current record. */

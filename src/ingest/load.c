@@ -357,12 +357,22 @@ int nmdi_ingest_check_config(const nmdi_config *cfg, nmdi_error *err)
  * (commit_block). Line numbers in a block count from 1; the writer adds the
  * block's first line. */
 
+/* The latest code-map lookups of codes of at most 8 bytes (packed): the
+ * index into cto, or -1 when the map lacks the code. */
+typedef struct cmcache {
+    uint64_t key;
+    int32_t idx;
+    uint8_t len1;       /* length + 1; 0 = empty */
+} cmcache;
+#define CM_SLOTS 64
+
 /* A worker's own state: keyed-hash states, memos and scratch values. */
 typedef struct lwork {
     nmdi_pseudo_cache pc;
     nmdi_memo *fmemo;   /* per field (KEY fields): value → keyed hash        */
     nmdi_memo *imemo;   /* per identifier: raw value → its encodings          */
     nmdi_strmap **ccache; /* country fields: text → nmdi_country* (or -1)    */
+    struct cmcache *cm; /* per field, 64 entries: code-map lookups of short codes */
     ival *vals;
     unsigned char *bad; /* per field: conversion failed in this record        */
     char *norm;
@@ -478,7 +488,8 @@ static int lwork_init(const loadst *L, lwork *W, uint64_t total_bytes, int half)
     W->vals = calloc(L->nf + 1, sizeof *W->vals);
     W->bad = calloc(L->nf + 1, 1);
     W->norm = malloc(1024);
-    if (!W->fmemo || !W->imemo || !W->ccache || !W->vals || !W->bad || !W->norm)
+    W->cm = calloc((L->nf + 1) * CM_SLOTS, sizeof *W->cm);
+    if (!W->fmemo || !W->imemo || !W->ccache || !W->vals || !W->bad || !W->norm || !W->cm)
         return -1;
     for (size_t i = 0; i < L->nf; i++)
         if (L->f[i].type == NMDI_F_KEY &&
@@ -502,6 +513,7 @@ static void lwork_free(const loadst *L, lwork *W)
     free(W->fmemo);
     free(W->imemo);
     free(W->ccache);
+    free(W->cm);
     free(W->vals);
     free(W->bad);
     if (W->norm)
@@ -539,17 +551,44 @@ static int qadd(bout *o, const char *rule, const char *field, const char *value,
     return 0;
 }
 
+/* nmdi_str_trim, without the call when both ends are printable ASCII
+ * (no white space in any locale: same result). */
+static inline void trim(const char **s, size_t *len)
+{
+    if (*len) {
+        unsigned char a = (unsigned char)(*s)[0], b = (unsigned char)(*s)[*len - 1];
+        if (a > ' ' && a < 0x7F && b > ' ' && b < 0x7F)
+            return;
+    }
+    nmdi_str_trim(s, len);
+}
+
 /* Convert field i from raw text; 0 ok, else fills *rule and *msg. */
 static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t len, const char **rule,
                    const char **msg)
 {
     const pfield *p = &L->f[i];
     ival *v = &W->vals[i];
-    nmdi_str_trim(&s, &len);
+    trim(&s, &len);
     if (p->cmap && len) {
-        int64_t *k = nmdi_strmap_get(p->cmap, s, len);
-        if (k) {
-            s = p->cto[*k];
+        int64_t idx = -1;
+        if (len <= 8) {
+            uint64_t key = 0;
+            memcpy(&key, s, len);
+            cmcache *e = &W->cm[i * CM_SLOTS + (((key + len) * 0x9E3779B97F4A7C15ULL) >> 58)];
+            if (e->len1 == len + 1 && e->key == key) {
+                idx = e->idx;
+            } else {
+                int64_t *k = nmdi_strmap_get(p->cmap, s, len);
+                idx = k ? *k : -1;
+                *e = (cmcache){key, (int32_t)idx, (uint8_t)(len + 1)};
+            }
+        } else {
+            int64_t *k = nmdi_strmap_get(p->cmap, s, len);
+            idx = k ? *k : -1;
+        }
+        if (idx >= 0) {
+            s = p->cto[idx];
             len = strlen(s);
         }
     }
@@ -783,7 +822,7 @@ static int work_store(const loadst *L, lwork *W, bout *o, const char *const *fie
     for (size_t i = 0; i < L->nid; i++) {
         const char *s = fields[L->id[i].src];
         size_t len = lens[L->id[i].src];
-        nmdi_str_trim(&s, &len);
+        trim(&s, &len);
         nmdi_memo_prefetch(&W->imemo[i], s, len);
     }
     int64_t pkey = 0;
@@ -822,7 +861,7 @@ static int work_store(const loadst *L, lwork *W, bout *o, const char *const *fie
         const char *s = fields[d->src];
         size_t len = lens[d->src];
         identres itmp;
-        nmdi_str_trim(&s, &len);
+        trim(&s, &len);
         const identres *r = ident_encode(L, W, i, s, len, &itmp);
         if (d->st_hash >= 0)
             sl[d->st_hash] = (uint64_t)r->hash;
@@ -911,6 +950,9 @@ static int commit_block(loadst *L, bout *o, long base, nmdi_error *err)
 {
     nmdi_store_writer *w = L->w;
     const size_t nst = (size_t)L->nst;
+    /* the file's code in the src_file dictionary, looked up at the block's
+     * first stored row (the index nmdi_store_put_str would give it) */
+    int32_t file_code = -1;
     for (size_t k = 0; k < o->nrec; k++) {
         const brec *rec = &o->rec[k];
         long line = base + rec->line - 1;
@@ -954,6 +996,9 @@ static int commit_block(loadst *L, bout *o, long base, nmdi_error *err)
             rkey = (double)((uint64_t)rk >> 11) * 0x1.0p-53;
             part = (uint32_t)((uint64_t)pkey % (uint64_t)L->cfg->partitions);
         }
+        if (file_code < 0 &&
+            (file_code = nmdi_store_code_index(w, (size_t)L->st_file, L->curname, strlen(L->curname))) < 0)
+            return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory writing the store");
         nmdi_store_row_begin(w, part);
         /* the record key, file and line are the last three store fields */
         for (size_t st = 0; st < (size_t)L->st_rk; st++) {
@@ -980,7 +1025,7 @@ static int commit_block(loadst *L, bout *o, long base, nmdi_error *err)
             }
         }
         nmdi_store_put_f64(w, (size_t)L->st_rk, rkey);
-        nmdi_store_put_str(w, (size_t)L->st_file, L->curname, strlen(L->curname));
+        nmdi_store_put_i32(w, (size_t)L->st_file, file_code);
         nmdi_store_put_i32(w, (size_t)L->st_line, (int32_t)line);
         if (nmdi_store_row_end(w, err))
             return err->code;

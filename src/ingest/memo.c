@@ -57,7 +57,8 @@ void *nmdi_memo_find(nmdi_memo *m, const char *s, size_t len, void **fill)
         m->hits++;
         return m->last + 8 + m->vcap;
     }
-    uint64_t h = nmdi_hash64(s, len, 0x6e6d6469u);
+    uint64_t h = s == m->pre_s && len == m->pre_len ? m->pre_h : nmdi_hash64(s, len, 0x6e6d6469u);
+    m->pre_s = NULL;
     uint64_t tag = ((h | 1) & 0x00FFFFFFFFFFFFFFULL) | ((uint64_t)len << 56);
     unsigned char *e = entry(m, (size_t)(h >> 20) & m->mask);
     uint64_t t;
@@ -76,12 +77,16 @@ void *nmdi_memo_find(nmdi_memo *m, const char *s, size_t len, void **fill)
     return NULL;
 }
 
-void nmdi_memo_prefetch(const nmdi_memo *m, const char *s, size_t len)
+void nmdi_memo_prefetch(nmdi_memo *m, const char *s, size_t len)
 {
     if (!m->mem || len > m->vcap ||
         (m->last && m->last_len == len && memcmp(m->last + 8, s, len) == 0))
         return;
     uint64_t h = nmdi_hash64(s, len, 0x6e6d6469u);
+    /* kept for the lookup of the same bytes that follows */
+    m->pre_s = s;
+    m->pre_len = len;
+    m->pre_h = h;
     __builtin_prefetch(entry(m, (size_t)(h >> 20) & m->mask), 1);
 }
 

@@ -40,7 +40,7 @@ int nmdi_date_format_valid(const char *fmt)
     return y == 1 && m == 1 && d == 1 ? 0 : -1;
 }
 
-static int digits(const char **s, const char *end, int min, int max, int *out)
+static inline int digits(const char **s, const char *end, int min, int max, int *out)
 {
     int n = 0, v = 0;
     while (*s < end && n < max && **s >= '0' && **s <= '9') {
@@ -64,13 +64,14 @@ int nmdi_ingest_parse_date(const char *format, const char *s, size_t len, nmdi_d
     const char *p = s, *end = s + len;
     int y = -1, m = -1, d = -1;
     for (const char *f = format; *f;) {
-        if (!strncmp(f, "YYYY", 4)) {
+        /* tokens compared character by character (this runs per record) */
+        if (f[0] == 'Y' && f[1] == 'Y' && f[2] == 'Y' && f[3] == 'Y') {
             if (digits(&p, end, 4, 4, &y)) return -1;
             f += 4;
-        } else if (!strncmp(f, "MM", 2)) {
+        } else if (f[0] == 'M' && f[1] == 'M') {
             if (digits(&p, end, 2, 2, &m)) return -1;
             f += 2;
-        } else if (!strncmp(f, "DD", 2)) {
+        } else if (f[0] == 'D' && f[1] == 'D') {
             if (digits(&p, end, 2, 2, &d)) return -1;
             f += 2;
         } else if (*f == 'M') {

@@ -659,6 +659,125 @@ static void test_random_inputs(void **state)
     }
 }
 
+/* Every record, field, line and the final error of a CSV text, as text. */
+static char *csv_trace(const char *buf, size_t n, const nmdi_csv_opts *o, int stream, long line0)
+{
+    char *out = NULL;
+    size_t olen = 0;
+    FILE *t = open_memstream(&out, &olen);
+    nmdi_csv *c;
+    nmdi_error err;
+    nmdi_error_clear(&err);
+    FILE *f = NULL;
+    int rc;
+    if (stream) {
+        f = fmemopen((void *)buf, n ? n : 1, "rb");
+        rc = n ? nmdi_csv_open_stream(&c, f, "r.csv", o, &err) : -1;
+    } else {
+        rc = nmdi_csv_open_mem(&c, buf, n, "r.csv", o, line0, &err);
+    }
+    if (rc == 0) {
+        while ((rc = nmdi_csv_next(c, &err)) > 0) {
+            fprintf(t, "R%ld:%zu", nmdi_csv_line(c), nmdi_csv_nfields(c));
+            for (size_t i = 0; i < nmdi_csv_nfields(c); i++) {
+                fprintf(t, "|%zu:", nmdi_csv_field_len(c, i));
+                fwrite(nmdi_csv_field(c, i), 1, nmdi_csv_field_len(c, i), t);
+            }
+            fputc('\n', t);
+        }
+        fprintf(t, "END %d next %ld bytes %llu err %ld %s\n", rc, nmdi_csv_next_line(c),
+                (unsigned long long)nmdi_csv_bytes(c), err.line, err.msg);
+        nmdi_csv_close(c);
+    }
+    if (f)
+        fclose(f);
+    fclose(t);
+    return out;
+}
+
+/* The fast path of the CSV reader (whole simple records) gives the same
+ * records, lines and errors as the byte-level path; a cut of
+ * nmdi_blocks_cut() splits a text into two parts that read as the whole. */
+static void test_csv_paths(void **state)
+{
+    (void)state;
+    uint64_t seed = 7;
+    static const char plain[] = "abcdefXYZ0123456789 .-:/";
+    static const char odd[] = "\"\r\n \t\xc3\xa9\xff\x00,;|";
+    char buf[2048];
+    for (int it = 0; it < 3000; it++) {
+        size_t n = 0, want = 1 + rnd(&seed) % (sizeof buf - 64);
+        int oddness = (int)(rnd(&seed) % 60);
+        char delim = ",;\t|"[rnd(&seed) % 4];
+        while (n < want) {
+            int nf = 1 + (int)(rnd(&seed) % 6);
+            for (int k = 0; k < nf && n < want; k++) {
+                int quoted = (int)(rnd(&seed) % 100) < oddness / 3;
+                if (quoted)
+                    buf[n++] = '"';
+                for (int len = (int)(rnd(&seed) % 12); len > 0 && n < want; len--)
+                    buf[n++] = (int)(rnd(&seed) % 100) < oddness ? odd[rnd(&seed) % (sizeof odd - 1)]
+                                                                : plain[rnd(&seed) % (sizeof plain - 1)];
+                if (quoted && n < want)
+                    buf[n++] = '"';
+                if (k + 1 < nf && n < want)
+                    buf[n++] = delim;
+            }
+            int e = (int)(rnd(&seed) % 10);
+            if (n < want)
+                buf[n++] = e == 0 ? '\r' : '\n';
+            if (e == 1 && n < want) {
+                buf[n - 1] = '\r';
+                buf[n++] = '\n';
+            }
+        }
+        nmdi_csv_opts o = {(rnd(&seed) % 5) ? delim : 0, (int)(rnd(&seed) % 3 != 0), (int)(rnd(&seed) & 1)};
+        for (int stream = 0; stream < 2; stream++) {
+            setenv("NMDI_CSV_SLOW", "1", 1);
+            char *slow = csv_trace(buf, n, &o, stream, 1);
+            unsetenv("NMDI_CSV_SLOW");
+            char *fast = csv_trace(buf, n, &o, stream, 1);
+            if (strcmp(slow, fast)) {
+                fprintf(stderr, "input %d (%zu bytes):\n%.*s\nslow:\n%s\nfast:\n%s\n", it, n, (int)n, buf, slow,
+                        fast);
+                fail();
+            }
+            free(slow);
+            free(fast);
+        }
+        /* a cut: the two parts read as the whole (line numbers carried on) */
+        if (!o.delim)
+            continue;
+        size_t cut = nmdi_blocks_cut(buf, n, o.delim);
+        char *whole = csv_trace(buf, n, &o, 0, 1);
+        if (cut == 0 || strstr(whole, "END -1")) {
+            free(whole);
+            continue;
+        }
+        nmdi_csv *c;
+        nmdi_error err;
+        assert_int_equal(nmdi_csv_open_mem(&c, buf, cut, "r.csv", &o, 1, &err), 0);
+        while (nmdi_csv_next(c, &err) > 0)
+            ;
+        long next = nmdi_csv_next_line(c);
+        nmdi_csv_close(c);
+        char *a = csv_trace(buf, cut, &o, 0, 1), *b = csv_trace(buf + cut, n - cut, &o, 0, next);
+        assert_non_null(strstr(a, "END 0"));
+        *strstr(a, "END 0") = 0;
+        char *sep = strstr(whole, "END");
+        size_t la = strlen(a);
+        if (strncmp(whole, a, la) || strncmp(whole + la, b, (size_t)(sep - whole) - la) ||
+            strncmp(sep, strstr(b, "END"), 12)) {
+            fprintf(stderr, "cut %zu of %zu:\n%.*s\nwhole:\n%s\nparts:\n%s---\n%s\n", cut, n, (int)n, buf, whole,
+                    a, b);
+            fail();
+        }
+        free(a);
+        free(b);
+        free(whole);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -670,6 +789,7 @@ int main(void)
         cmocka_unit_test(test_memo),
         cmocka_unit_test(test_readstat),
         cmocka_unit_test(test_random_inputs),
+        cmocka_unit_test(test_csv_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
