@@ -137,6 +137,11 @@ int nmdi_dataset_f64(const nmdi_dataset *ds, size_t part, const char *name, cons
 /* String column: row i is bytes[off[i] .. off[i+1]) (not NUL-terminated). */
 int nmdi_dataset_str(const nmdi_dataset *ds, size_t part, const char *name, const uint64_t **off,
                      const char **bytes, nmdi_error *err);
+/* Map the pages of a column of one partition (both files of a string column)
+ * in one call (MADV_POPULATE_READ; a read-ahead hint where not supported),
+ * sparing a fault per few pages to a reader about to scan it. Best effort:
+ * nothing happens for an unknown field. */
+void nmdi_dataset_populate(const nmdi_dataset *ds, size_t part, const char *name);
 /* Dictionary of a CODE column: code of index k is dict[k]; NULL if not CODE. */
 const char *const *nmdi_dataset_dict(const nmdi_dataset *ds, const char *name, size_t *n);
 /* Recompute every file's checksum against the manifest. */

@@ -200,6 +200,27 @@ typedef struct codecol {
     size_t n;
 } codecol;
 
+/* The register index, built on a thread of its own while the first border
+ * source's documents are joined (it is not needed before its travellers are
+ * classified). */
+typedef struct rxjob {
+    const nmdi_dataset *base;
+    const nmdi_dataset *evs[64];
+    size_t nevs;
+    nmdi_regindex *rx;
+    nmdi_error err;
+    int rc, started, joined;
+    pthread_t th;
+} rxjob;
+
+static void *rxjob_main(void *arg)
+{
+    rxjob *j = arg;
+    nmdi_error_clear(&j->err);
+    j->rc = nmdi_regindex_build(j->base, j->evs, j->nevs, &j->rx, &j->err);
+    return NULL;
+}
+
 typedef struct run {
     const nmdi_ctx *ctx;
     const nmdi_derive_params *P;
@@ -220,6 +241,8 @@ typedef struct run {
     const int64_t *pkey;   /* document index -> person key   */
     const uint16_t *phome; /* document index -> home group   */
     const nmdi_regindex *rx; /* register by identity, or NULL              */
+    rxjob *rxj;              /* ... until built (rx_ready)                 */
+    const char *cfg_path;
     int use_initial;         /* initial status from the register extract   */
     nmdi_date d0;            /* the extract's date                         */
     struct bcols *bc;
@@ -322,10 +345,35 @@ typedef struct pkey {
     uint32_t idx;
 } pkey;
 
-static int pkey_cmp(const void *a, const void *b)
+/* Sort persons by key (signed order) with a radix sort of 8-bit digits,
+ * passes where every key has the same digit skipped; tmp holds n. */
+static void pkey_sort(pkey *pk, pkey *tmp, size_t n)
 {
-    const pkey *x = a, *y = b;
-    return x->key < y->key ? -1 : x->key > y->key;
+    size_t cnt[256];
+    pkey *a = pk, *b = tmp;
+    for (int pass = 0; pass < 8; pass++) {
+        int sh = 8 * pass;
+        memset(cnt, 0, sizeof cnt);
+        for (size_t i = 0; i < n; i++)
+            cnt[(((uint64_t)a[i].key ^ (UINT64_C(1) << 63)) >> sh) & 255]++;
+        int same = 0;
+        for (int d = 0; d < 256 && !same; d++)
+            same = cnt[d] == n;
+        if (same)
+            continue;
+        for (size_t d = 0, sum = 0; d < 256; d++) {
+            size_t c = cnt[d];
+            cnt[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[cnt[(((uint64_t)a[i].key ^ (UINT64_C(1) << 63)) >> sh) & 255]++] = a[i];
+        pkey *t = a;
+        a = b;
+        b = t;
+    }
+    if (a != pk)
+        memcpy(pk, a, n * sizeof *pk);
 }
 
 /* Rows of an output gathered column by column before one append. */
@@ -523,7 +571,7 @@ static int items_sort(scratch *sc, item *it, size_t n)
         }
         pid[i] = hv[h];
     }
-    qsort(pk, P, sizeof *pk, pkey_cmp);
+    pkey_sort(pk, (pkey *)(void *)tmp, P);
     for (size_t r = 0; r < P; r++)
         rank[pk[r].idx] = (uint32_t)r;
     memset(pos, 0, (P + 1) * sizeof *pos);
@@ -1006,13 +1054,18 @@ static int border_part(void *arg, size_t g)
         rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
         break;
     }
-    size_t pf = 0; /* the next item to prefetch */
+    size_t pf = 0, pf2 = 0; /* the next items to prefetch */
     for (size_t a = 0, b; a < m && !rc; a = b) {
         for (b = a + 1; b < m && same_person(&it[a], &it[b]); b++)
             ;
         for (size_t want = b + PREFETCH_AHEAD < m ? b + PREFETCH_AHEAD : m; pf < want; pf++)
             if (pf == 0 || it[pf].row != it[pf - 1].row + 1)
                 prefetch_row(pr, &it[pf]);
+        /* the register's entries of the first identities of persons a little
+         * ahead (their records were fetched above) */
+        for (size_t want = b + PREFETCH_AHEAD / 2 < m ? b + PREFETCH_AHEAD / 2 : m; pf2 < want; pf2++)
+            if (R->rx && (pf2 == 0 || it[pf2].key != it[pf2 - 1].key))
+                nmdi_regindex_prefetch(R->rx, pr[it[pf2].row].id);
         size_t pn = b - a;
         if (scratch_person(sc, pn)) {
             rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
@@ -1422,6 +1475,37 @@ static int code_maps(run *R, nmdi_error *err)
     return 0;
 }
 
+/* Wait for the register index (once): R->rx, and the initial status from
+ * the extract. */
+static int rx_ready(run *R, nmdi_error *err)
+{
+    rxjob *j = R->rxj;
+    if (!j || j->joined)
+        return 0;
+    j->joined = 1;
+    if (j->started)
+        pthread_join(j->th, NULL);
+    else if (j->base || j->nevs)
+        rxjob_main(j);
+    if (j->rc) {
+        *err = j->err;
+        return j->rc;
+    }
+    R->rx = j->rx;
+    if (j->base) {
+        R->use_initial = 1;
+        R->d0 = R->P->initial_date != NMDI_DATE_NONE ? R->P->initial_date
+                                                      : nmdi_regindex_extract_date(j->rx);
+        if (R->d0 == NMDI_DATE_NONE)
+            return nmdi_error_at(err, NMDI_EDATA, R->cfg_path, 0, "residence.initial_date",
+                                 "the register extract '%s' has no registered_since dates: "
+                                 "give its date as residence.initial_date",
+                                 R->P->initial_register);
+        R->sum->initial_date = R->d0;
+    }
+    return 0;
+}
+
 static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
 {
     nmdi_dataset *ds = in->ds;
@@ -1486,7 +1570,7 @@ static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
             nmdi_note(R->ctx, "derive %s: %llu travel documents joined into %llu travellers by "
                               "name and date of birth", in->src->id, (unsigned long long)docs,
                       (unsigned long long)persons);
-        if ((rc = border_cols(R, err)))
+        if ((rc = rx_ready(R, err)) || (rc = border_cols(R, err)))
             goto out;
         if ((rc = code_maps(R, err)))
             goto out;
@@ -1585,7 +1669,8 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
     size_t nin = 0;
     int rc, have[NOUT] = {0}, in_tx = 0;
     nmdi_dataset *regbase = NULL;
-    nmdi_regindex *rx = NULL;
+    rxjob rxj;
+    memset(&rxj, 0, sizeof rxj);
     int64_t reg_version = 0;
     char *vdir[NOUT] = {0};
     int64_t vid[NOUT] = {0};
@@ -1716,25 +1801,21 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
                 reg_version = v.version;
             }
         }
-        if ((regbase || nevs) && (rc = nmdi_regindex_build(regbase, evs, nevs, &rx, err)))
-            goto done;
-        R.rx = rx;
-        if (regbase) {
-            R.use_initial = 1;
-            R.d0 = P.initial_date != NMDI_DATE_NONE ? P.initial_date : nmdi_regindex_extract_date(rx);
-            if (R.d0 == NMDI_DATE_NONE) {
-                rc = nmdi_error_at(err, NMDI_EDATA, cfg->path, 0, "residence.initial_date",
-                                   "the register extract '%s' has no registered_since dates: "
-                                   "give its date as residence.initial_date", P.initial_register);
-                goto done;
-            }
-            sum->initial_date = R.d0;
-        }
+        rxj.base = regbase;
+        memcpy(rxj.evs, evs, nevs * sizeof *evs);
+        rxj.nevs = nevs;
+        R.rxj = &rxj;
+        R.cfg_path = cfg->path;
+        if ((regbase || nevs) && ctx && ctx->nthreads > 1 &&
+            !pthread_create(&rxj.th, NULL, rxjob_main, &rxj))
+            rxj.started = 1;
     }
     for (int pass = 0; pass < 3; pass++) /* border first: the summary's cut-off */
         for (size_t i = 0; i < nin; i++)
             if (ins[i].kind == pass && (rc = run_source(&R, &ins[i], as_of, err)))
                 goto done;
+    if ((rc = rx_ready(&R, err)))
+        goto done;
     for (int o = 0; o < NOUT; o++) {
         if (!R.w[o])
             continue;
@@ -1776,7 +1857,9 @@ done:
             nmdi_catalog_rollback(cat);
         nmdi_catalog_close(cat);
     }
-    nmdi_regindex_free(rx);
+    if (rxj.started && !rxj.joined)
+        pthread_join(rxj.th, NULL);
+    nmdi_regindex_free(rxj.rx);
     nmdi_dataset_close(regbase);
     for (size_t i = 0; i < nin; i++)
         nmdi_dataset_close(ins[i].ds);

@@ -61,6 +61,8 @@ int nmdi_regindex_build(const nmdi_dataset *base, const nmdi_dataset *const *eve
 void nmdi_regindex_free(nmdi_regindex *x);
 /* The latest registered_since of the extract: the extract is at least that recent. */
 nmdi_date nmdi_regindex_extract_date(const nmdi_regindex *x);
+/* Fetch what the two lookups below read for id into the cache (x may be NULL). */
+void nmdi_regindex_prefetch(const nmdi_regindex *x, int64_t id);
 /* 1 in the extract, 0 not, -1 unknown identity or no index. */
 int nmdi_regindex_registered(const nmdi_regindex *x, int64_t id);
 /* The country of the identity's registration from abroad (inward 1) or

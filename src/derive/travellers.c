@@ -62,6 +62,15 @@ static size_t slot(const i64map *m, int64_t k)
     return i;
 }
 
+/* Fetch the first slot of k into the cache. */
+static void map_prefetch(const i64map *m, int64_t k)
+{
+    uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15ull;
+    size_t i = (size_t)(h >> 17) & (m->cap - 1);
+    __builtin_prefetch(&m->keys[i]);
+    __builtin_prefetch(&m->vals[i]);
+}
+
 /* Value of k, inserting v when absent (*found 0). -1 on OOM. */
 static int map_put(i64map *m, int64_t k, uint32_t v, uint32_t *out)
 {
@@ -261,6 +270,10 @@ static int link_part(void *arg, size_t p)
     const int32_t *sex = NULL;
     if (nmdi_dataset_i64(ds, p, "traveller_key", &key, &l->err))
         return l->err.code;
+    static const char *const cols[5] = {"traveller_key", "surname_hash", "given_name_hash",
+                                        "dob_hash", "sex"};
+    for (int i = 0; i < 5; i++)
+        nmdi_dataset_populate(ds, p, cols[i]);
     for (int i = 0; i < 3; i++)
         if (nmdi_dataset_i64(ds, p, idf[i], &h[i], &l->err))
             return l->err.code;
@@ -269,12 +282,21 @@ static int link_part(void *arg, size_t p)
     i64map local;
     if (map_init(&local, n / 8 + 16))
         goto oom;
+    /* room for the worst case (a document per row): only what is used is
+     * ever touched, and nothing is copied by growing */
+    if (!(l->docs = malloc(n * sizeof *l->docs)) || !(l->runs = malloc(n * sizeof *l->runs)) ||
+        !(l->pid = malloc(n * sizeof *l->pid)) || !(l->pdoc = malloc(n * sizeof *l->pdoc)))
+        goto oom;
+    l->capdocs = l->capruns = l->cappairs = n;
     /* rows of one document usually follow each other with the same identity:
      * look the map up only when the key changes, hash only a new identity */
     int64_t last_key = NMDI_I64_NONE, last_v[4] = {0, 0, 0, 0};
     int have_v = 0;
     uint32_t d = 0;
+    enum { AHEAD = 24 };
     for (size_t r = 0; r < n; r++) {
+        if (r + AHEAD < n && key[r + AHEAD] != key[r + AHEAD - 1])
+            map_prefetch(&local, key[r + AHEAD]);
         if (key[r] == NMDI_I64_NONE) {
             if (r == 0 || last_key != NMDI_I64_NONE) {
                 if (push_run(l, (uint32_t)r, NMDI_TRUN_NONE))
@@ -309,6 +331,129 @@ static int link_part(void *arg, size_t p)
 oom:
     free(local.keys), free(local.vals);
     return nmdi_error_set(&l->err, NMDI_EINTERNAL, "out of memory linking travel documents");
+}
+
+/* The parallel merge (keys confined to their partition): task i fills the
+ * documents of partition i (index = base[i] + local index) and converts its
+ * runs, and joins the identities of bucket i (identity % nb): the pairs of
+ * every partition, in partition order, whose identity falls in the bucket
+ * give an edge (first document of the identity, document) for each repeat. */
+typedef struct mergejob {
+    nmdi_travellers *t;
+    plink *pl;
+    size_t np, nb;
+    size_t *base;
+    uint32_t **ea, **eb; /* per bucket: edges */
+    size_t *ne;
+    nmdi_error err[1];
+    int failed;
+} mergejob;
+
+static size_t id_bucket(int64_t id, size_t nb)
+{
+    return (size_t)(((uint64_t)id >> 11) % nb);
+}
+
+static int merge_task(void *arg, size_t i)
+{
+    mergejob *M = arg;
+    nmdi_travellers *t = M->t;
+    if (i < M->np) {
+        plink *l = &M->pl[i];
+        size_t b = M->base[i];
+        for (size_t k = 0; k < l->ndocs; k++) {
+            t->dockey[b + k] = l->docs[k];
+            t->parent[b + k] = (uint32_t)(b + k);
+            t->home[b + k] = (uint16_t)i;
+        }
+        for (size_t k = 0; k < l->nruns; k++)
+            if (l->runs[k].doc != NMDI_TRUN_NONE)
+                l->runs[k].doc += (uint32_t)b;
+    }
+    if (i >= M->nb)
+        return 0;
+    size_t cnt = 0;
+    for (size_t p = 0; p < M->np; p++)
+        for (size_t j = 0; j < M->pl[p].npairs; j++)
+            cnt += id_bucket(M->pl[p].pid[j], M->nb) == i;
+    i64map ids;
+    uint32_t *ea = NULL, *eb = NULL;
+    size_t ne = 0, cap = 0;
+    if (map_init(&ids, cnt + 16))
+        goto oom;
+    for (size_t p = 0; p < M->np; p++) {
+        const plink *l = &M->pl[p];
+        for (size_t j = 0; j < l->npairs; j++) {
+            if (id_bucket(l->pid[j], M->nb) != i)
+                continue;
+            uint32_t d = (uint32_t)(M->base[p] + l->pdoc[j]), first;
+            int rr = map_put(&ids, l->pid[j], d, &first);
+            if (rr < 0)
+                goto oom;
+            if (rr == 0 || first == d)
+                continue;
+            if (ne == cap) {
+                size_t c = cap ? 2 * cap : 1024;
+                uint32_t *x = realloc(ea, c * sizeof *x);
+                if (x)
+                    ea = x;
+                uint32_t *y = x ? realloc(eb, c * sizeof *y) : NULL;
+                if (!y)
+                    goto oom;
+                eb = y;
+                cap = c;
+            }
+            ea[ne] = first;
+            eb[ne++] = d;
+        }
+    }
+    free(ids.keys), free(ids.vals);
+    M->ea[i] = ea, M->eb[i] = eb, M->ne[i] = ne;
+    return 0;
+oom:
+    free(ids.keys), free(ids.vals), free(ea), free(eb);
+    return NMDI_EINTERNAL;
+}
+
+/* The merge when every key is in its partition: parallel (merge_task), then
+ * the edges joined (union by smallest key: the same components and roots in
+ * any order). Fills t's documents and runs. */
+static int merge_confined(const nmdi_ctx *ctx, nmdi_travellers *t, plink *pl, size_t np,
+                          size_t ndocs)
+{
+    size_t nt = ctx && ctx->nthreads > 1 ? (size_t)ctx->nthreads : 1;
+    size_t nb = np > 4 * nt ? np : 4 * nt;
+    mergejob M = {t, pl, np, nb, calloc(np + 1, sizeof(size_t)), calloc(nb, sizeof(uint32_t *)),
+                  calloc(nb, sizeof(uint32_t *)), calloc(nb, sizeof(size_t)), {{0}}, 0};
+    int rc = -1;
+    if (!M.base || !M.ea || !M.eb || !M.ne || docs_room(t, ndocs + 1))
+        goto out;
+    for (size_t p = 0; p < np; p++)
+        M.base[p + 1] = M.base[p] + pl[p].ndocs;
+    if (nmdi_pool_run(ctx, np > nb ? np : nb, merge_task, &M))
+        goto out;
+    t->ndocs = ndocs;
+    for (size_t b = 0; b < nb; b++)
+        for (size_t k = 0; k < M.ne[b]; k++) {
+            uint32_t a = find(t->parent, M.ea[b][k]), c = find(t->parent, M.eb[b][k]);
+            if (a != c) {
+                if (t->dockey[a] < t->dockey[c])
+                    t->parent[c] = a;
+                else
+                    t->parent[a] = c;
+            }
+        }
+    for (size_t p = 0; p < np; p++) {
+        t->runs[p] = pl[p].runs;
+        t->nruns[p] = pl[p].nruns;
+        pl[p].runs = NULL;
+    }
+    rc = 0;
+out:
+    for (size_t b = 0; M.ea && M.eb && b < nb; b++)
+        free(M.ea[b]), free(M.eb[b]);
+    free(M.base), free(M.ea), free(M.eb), free(M.ne);
+    return rc;
 }
 
 int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_travellers **out,
@@ -352,19 +497,19 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
     if (ndocs >= UINT32_MAX)
         goto oom;
     /* keys confined to their partition (as the store writes them): a
-     * document's index is its partition's base plus its local index, no map */
-    if ((spread && map_init(&t->docs, ndocs + 16)) || map_init(&ids, npairs + 16) ||
-        !(glob = malloc((maxd ? maxd : 1) * sizeof *glob)) || docs_room(t, ndocs + 1))
+     * document's index is its partition's base plus its local index, no map,
+     * and the identities are joined in parallel */
+    if (!spread) {
+        if (merge_confined(ctx, t, L.pl, np, ndocs))
+            goto oom;
+    } else if (map_init(&t->docs, ndocs + 16) || map_init(&ids, npairs + 16) ||
+               !(glob = malloc((maxd ? maxd : 1) * sizeof *glob)) || docs_room(t, ndocs + 1))
         goto oom;
-    for (size_t p = 0; p < np; p++) {
+    for (size_t p = 0; spread && p < np; p++) {
         plink *l = &L.pl[p];
-        for (size_t i = 0; i < l->ndocs; i++) {
-            if (!spread) {
-                glob[i] = (uint32_t)t->ndocs;
-                doc_new(t, l->docs[i], (uint16_t)p);
-            } else if (doc_index(t, l->docs[i], (uint16_t)p, &glob[i]))
+        for (size_t i = 0; i < l->ndocs; i++)
+            if (doc_index(t, l->docs[i], (uint16_t)p, &glob[i]))
                 goto oom;
-        }
         for (size_t j = 0; j < l->npairs; j++) {
             uint32_t d = glob[l->pdoc[j]], first;
             int rr = map_put(&ids, l->pid[j], d, &first);
@@ -593,6 +738,15 @@ void nmdi_regindex_free(nmdi_regindex *x)
 nmdi_date nmdi_regindex_extract_date(const nmdi_regindex *x)
 {
     return x ? x->extract : NMDI_DATE_NONE;
+}
+
+void nmdi_regindex_prefetch(const nmdi_regindex *x, int64_t id)
+{
+    if (!x || id == NMDI_I64_NONE)
+        return;
+    map_prefetch(&x->base, id);
+    if (x->nev)
+        map_prefetch(&x->first, id);
 }
 
 int nmdi_regindex_registered(const nmdi_regindex *x, int64_t id)

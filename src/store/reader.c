@@ -324,6 +324,28 @@ int nmdi_dataset_str(const nmdi_dataset *ds, size_t part, const char *name, cons
     return 0;
 }
 
+static void populate(const mapped *m)
+{
+    if (!m->p || !m->len)
+        return;
+#ifdef MADV_POPULATE_READ
+    if (madvise(m->p, m->len, MADV_POPULATE_READ) == 0)
+        return;
+#endif
+    (void)madvise(m->p, m->len, MADV_WILLNEED);
+}
+
+void nmdi_dataset_populate(const nmdi_dataset *ds, size_t part, const char *name)
+{
+    int f = nmdi_dataset_find(ds, name);
+    if (f < 0 || part >= ds->nparts)
+        return;
+    size_t i = part * ds->nfields + (size_t)f;
+    populate(&ds->data[i]);
+    if (ds->fields[f].type == NMDI_COL_STR)
+        populate(&ds->strs[i]);
+}
+
 const char *const *nmdi_dataset_dict(const nmdi_dataset *ds, const char *name, size_t *n)
 {
     int f = nmdi_dataset_find(ds, name);

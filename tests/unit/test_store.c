@@ -368,6 +368,9 @@ static void test_append_columns(void **state)
     assert_int_equal(nmdi_dataset_verify(ds, &err), 0);
     assert_int_equal(nmdi_dataset_part_rows(ds, 0), 3);
     assert_int_equal(nmdi_dataset_part_rows(ds, 1), N + 1);
+    nmdi_dataset_populate(ds, 1, "k"); /* mapped at once; unknown field or partition: nothing */
+    nmdi_dataset_populate(ds, 0, "no_such_field");
+    nmdi_dataset_populate(ds, 7, "k");
     size_t nd;
     const char *const *dict = nmdi_dataset_dict(ds, "c", &nd);
     assert_int_equal(nd, 2);
