@@ -377,7 +377,7 @@ static void pkey_sort(pkey *pk, pkey *tmp, size_t n)
 }
 
 /* Rows of an output gathered column by column before one append. */
-#define CHUNK 4096
+#define CHUNK 32768
 #define CODE_UNSEEN (-3)
 
 /* Buffers of one worker, reused from partition to partition: fresh
@@ -485,9 +485,9 @@ static scratch *scratch_get(run *R, size_t n)
             return NULL;
         int bad = 0;
         for (int f = 0; f < CR_N; f++)
-            bad |= !(sc->crcol[f] = malloc(CHUNK * 8));
+            bad |= !(sc->crcol[f] = nmdi_derive_big_alloc(CHUNK * 8));
         for (int f = 0; f < EV_N; f++)
-            bad |= !(sc->evcol[f] = malloc(CHUNK * 8));
+            bad |= !(sc->evcol[f] = nmdi_derive_big_alloc(CHUNK * 8));
         if (bad) {
             scratch_free(sc);
             return NULL;
@@ -608,9 +608,23 @@ static int same_person(const item *a, const item *b)
     return a->key == b->key && a->key != NMDI_I64_NONE;
 }
 
+static int is_digit2(const char *s)
+{
+    return s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9';
+}
+
 /* "HH:MM" or "HH:MM:SS" (one or two digits each) in seconds, -1 otherwise. */
 static int32_t parse_time(const char *s, size_t len)
 {
+    /* the usual "HH:MM" and "HH:MM:SS" without a loop (the same values) */
+    if ((len == 5 || (len == 8 && s[5] == ':' && is_digit2(s + 6))) && s[2] == ':' &&
+        is_digit2(s) && is_digit2(s + 3)) {
+        int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+        int sec = len == 8 ? (s[6] - '0') * 10 + (s[7] - '0') : 0;
+        if (h > 23 || m > 59 || sec > 60)
+            return -1;
+        return (int32_t)(h * 3600 + m * 60 + sec);
+    }
     int v[3] = {0, 0, 0}, k = 0;
     size_t i = 0;
     if (len < 4 || len > 8)
@@ -833,7 +847,8 @@ static int32_t lazy_code_n(run *R, int32_t *slot, nmdi_store_writer *w, size_t f
 
 static int32_t lazy_code(run *R, int32_t *slot, nmdi_store_writer *w, size_t f, const char *s)
 {
-    return lazy_code_n(R, slot, w, f, s, strlen(s));
+    int32_t v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    return v != CODE_UNSEEN ? v : lazy_code_n(R, slot, w, f, s, strlen(s));
 }
 
 /* The output index of an input CODE value (-1 missing), through map. */
@@ -1039,6 +1054,11 @@ static int border_part(void *arg, size_t g)
     unsigned char **cc = sc->crcol, **ec = sc->evcol;
     item *it = sc->it;
     prow *pr = sc->rows;
+    /* the pages of this partition's columns mapped in one call each */
+    static const char *const gcols[] = {"date", "direction", "document_country", "sex",
+                                        "date_of_birth", "time"};
+    for (size_t k = 0; k < sizeof gcols / sizeof gcols[0]; k++)
+        nmdi_dataset_populate(R->ds, g, gcols[k]);
     for (size_t bj = 0; bj < nb && !rc; bj++) {
     size_t m = 0;
     for (size_t x = soff[bj]; x < soff[bj + 1]; x++) {
@@ -1059,8 +1079,7 @@ static int border_part(void *arg, size_t g)
         for (b = a + 1; b < m && same_person(&it[a], &it[b]); b++)
             ;
         for (size_t want = b + PREFETCH_AHEAD < m ? b + PREFETCH_AHEAD : m; pf < want; pf++)
-            if (pf == 0 || it[pf].row != it[pf - 1].row + 1)
-                prefetch_row(pr, &it[pf]);
+            prefetch_row(pr, &it[pf]);
         /* the register's entries of the first identities of persons a little
          * ahead (their records were fetched above) */
         for (size_t want = b + PREFETCH_AHEAD / 2 < m ? b + PREFETCH_AHEAD / 2 : m; pf2 < want; pf2++)

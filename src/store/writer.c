@@ -620,6 +620,15 @@ int nmdi_store_append_columns(nmdi_store_writer *w, uint32_t part, size_t nrows,
         colbuf *c = &row[f];
         size_t bytes = nrows * value_width(w->fields[f].type);
         const unsigned char *src = cols[f];
+        if (c->len == 0 && bytes >= BUF_FLUSH) {
+            /* a whole buffer's worth or more: written from the caller's array */
+            char path[4096];
+            col_path(w, path, sizeof path, (int)part, f, ext_of(w->fields[f].type));
+            sum64_update(&c->h, src, bytes);
+            if (append_file(w, path, src, bytes, err))
+                return err->code;
+            continue;
+        }
         while (bytes) {
             size_t room = c->len < BUF_FLUSH ? BUF_FLUSH - c->len : 0, k = bytes < room ? bytes : room;
             if (k) {
