@@ -42,30 +42,49 @@ sql_create() { # TABLE FILE → CREATE TABLE with text columns
 rate() { awk -v n="$1" -v t="$2" -v u="$3" 'BEGIN{ if (t <= 0) t = 0.01; r = n / t; if (r >= 1e6) printf "%.2f M %s/s", r/1e6, u; else printf "%.0f %s/s", r, u }'; }
 
 # ---- load: CSV into the store (validated, pseudonymised) vs a bare parse into a table
+# Per core: nmdi's CPU seconds (user + sys of the whole load, /usr/bin/time) against DuckDB
+# with threads=1 (its statement time: one core busy) and SQLite .import (user + sys, one
+# thread). The nmdi load also validates, pseudonymises, writes ~4.5x the input as typed
+# columns and fsyncs them; the peers only parse text into memory or one table.
+cpu_of() { awk '{printf "%.2f", $2 + $3}' "$1"; } # time file "%e %U %S %M" -> user+sys
 load_one() { # SOURCE FILE
     local src=$1 f=$2
     [ -f "$f" ] || { log "no $f"; return 1; }
     local rows mb; rows=$(($(wc -l <"$f") - 1)); mb=$(du -m "$f" | cut -f1)
     local what="load $src ($rows rows, $mb MB)"
-    local nt=NA nm=0 nrows=NA
+    local nt=NA nm=0 nrows=NA ncpu=NA acc=""
     if "$LOADER" help 2>/dev/null | grep -q '^  load '; then
         rm -rf "$W/infra"; "$LOADER" -q init "$W/infra" >/dev/null 2>"$W/init.err" || log "nmdi init failed: $(tail -1 "$W/init.err")"
-        if measure "load_nmdi_$src" "$LOADER" --threads "$THREADS" -q load "$W/infra" "$src" "$f" --json; then
-            nt=$T; nm=$M
+        if /usr/bin/time -f '%e %U %S %M' -o "$W/load_nmdi_$src.time" "$LOADER" --threads "$THREADS" -q load "$W/infra" "$src" "$f" --json \
+            >"$W/load_nmdi_$src.out" 2>"$W/load_nmdi_$src.err"; then
+            read -r nt _ _ nm <"$W/load_nmdi_$src.time"; nm=$((nm / 1024))
+            ncpu=$(cpu_of "$W/load_nmdi_$src.time")
             # read = loaded + quarantined
             nrows=$(tr -d ' \n' <"$W/load_nmdi_$src.out" | grep -o '"read":[0-9]*' | head -1 | cut -d: -f2)
+            acc=$(tr -d ' \n' <"$W/load_nmdi_$src.out" | grep -o '"read":[0-9]*,"loaded":[0-9]*,"quarantined":[0-9]*' | head -1)
+        else
+            log "nmdi load $src failed: $(tail -2 "$W/load_nmdi_$src.err")"
         fi
     else
         log "nmdi load is not in this build"
     fi
-    local tp="NA"; [ "$nt" != NA ] && tp="$(rate "$rows" "$nt" rows), $(awk "BEGIN{printf \"%.1f MB/s\", $mb/$nt}")"
+    local tp="NA"; [ "$nt" != NA ] && tp="$(rate "$rows" "$nt" rows), $(awk "BEGIN{printf \"%.1f MB/s\", $mb/$nt}"); CPU $ncpu s = $(awk "BEGIN{printf \"%.0f\", $rows/$ncpu}") rows per CPU-second"
     if have_duck; then
         measure "load_duck_$src" node "$BENCH/duck.mjs" "$THREADS" "CREATE TABLE t AS SELECT * FROM read_csv('$f', all_varchar=true, header=true)" "SELECT count(*) FROM t"
         local dt; dt=$(sed -n 1p "$W/load_duck_$src.err" | awk '{print $2}' | tr -d s)
-        row "$what" "$nt" "DuckDB read_csv into an in-memory table (statement time; whole node process $T s)" "${dt:-NA}" "$nm" "$M" "$tp" "rows nmdi $nrows, DuckDB $(cat "$W/load_duck_$src.out")"
+        row "$what" "$nt" "DuckDB read_csv into an in-memory table, threads=$THREADS (statement time; whole node process $T s)" "${dt:-NA}" "$nm" "$M" "$tp" "rows nmdi $nrows ($acc), DuckDB $(cat "$W/load_duck_$src.out")"
+        # per core: DuckDB on one thread; its statement time is the CPU time of that core
+        measure "load_duck1_$src" node "$BENCH/duck.mjs" 1 "CREATE TABLE t AS SELECT * FROM read_csv('$f', all_varchar=true, header=true)" "SELECT count(*) FROM t"
+        local d1; d1=$(sed -n 1p "$W/load_duck1_$src.err" | awk '{print $2}' | tr -d s)
+        [ "$ncpu" != NA ] && row "$what, per core: nmdi CPU seconds (user+sys, --threads $THREADS)" "$ncpu" "DuckDB read_csv threads=1 (statement time = one core)" "${d1:-NA}" "$nm" "$M" \
+            "nmdi $(awk "BEGIN{printf \"%.0f\", $rows/$ncpu}") rows per CPU-second, DuckDB $(awk "BEGIN{printf \"%.0f\", $rows/${d1:-1}}") rows per CPU-second" "rows DuckDB $(cat "$W/load_duck1_$src.out")"
     fi
-    sqlite_peer "load_sqlite_$src" -cmd ".mode csv" -cmd ".import '$f' t" "SELECT count(*) FROM t"
-    row "$what" "$nt" "SQLite .import" "$T" "$nm" "$M" "$tp" "rows nmdi $nrows, SQLite $(cat "$W/load_sqlite_$src.out")"
+    rm -f "$W/peer.db"
+    /usr/bin/time -f '%e %U %S %M' -o "$W/load_sqlite_$src.time" sqlite3 "$W/peer.db" -cmd ".mode csv" -cmd ".import '$f' t" "SELECT count(*) FROM t" >"$W/load_sqlite_$src.out" 2>"$W/load_sqlite_$src.err"
+    local st sm; read -r st _ _ sm <"$W/load_sqlite_$src.time"; sm=$((sm / 1024))
+    row "$what" "$nt" "SQLite .import" "$st" "$nm" "$sm" "$tp" "rows nmdi $nrows, SQLite $(cat "$W/load_sqlite_$src.out")"
+    [ "$ncpu" != NA ] && row "$what, per core: nmdi CPU seconds" "$ncpu" "SQLite .import (CPU seconds, one thread)" "$(cpu_of "$W/load_sqlite_$src.time")" "$nm" "$sm" \
+        "SQLite $(awk "BEGIN{printf \"%.0f\", $rows/$(cpu_of "$W/load_sqlite_$src.time")}") rows per CPU-second" "-"
     if pg_start; then
         $PSQL -c "$(sql_create t "$f")" >/dev/null
         measure "load_pg_$src" $PSQL -c "\\copy t FROM '$f' WITH (FORMAT csv, HEADER true)"
@@ -73,10 +92,10 @@ load_one() { # SOURCE FILE
         pg_stop
     fi
 }
+
 wl_load() {
     case " ${BENCH_LOAD_SOURCES:-border_crossings census_persons} " in *" border_crossings "*) load_one border_crossings "$S/$CROSSINGS_FILE" ;; esac
     case " ${BENCH_LOAD_SOURCES:-border_crossings census_persons} " in *" census_persons "*) load_one census_persons "$S/$CENSUS_FILE" ;; esac
-    # the nmdi load validates, maps codes, pseudonymises and commits with fsync; the peers only parse text
 }
 
 # ---- loadbig: peak memory of `nmdi load` against the size of the file (not in the default

@@ -166,6 +166,8 @@ static int read_block(pipe_st *P, nmdi_block *b)
             }
             if (r == 0)
                 P->eof = 1;
+            else if (P->ops->on_read)
+                P->ops->on_read(P->ops->arg, b->data + n, (size_t)r);
             n += (size_t)r;
         }
         cut = P->eof ? n : nmdi_blocks_cut(b->data, n, P->delim);

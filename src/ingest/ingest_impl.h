@@ -117,6 +117,8 @@ typedef struct nmdi_block_ops {
     /* hand the block's rows to the store, in file order, on the caller's thread */
     int (*write)(void *arg, nmdi_block *b, nmdi_error *err);
     void (*free_out)(void *arg, void *out);
+    /* every byte read from fd, in file order (under the pipeline's lock); may be NULL */
+    void (*on_read)(void *arg, const char *p, size_t n);
 } nmdi_block_ops;
 /* Read fd from its current offset to the end in record-aligned blocks of
  * about block bytes (0: NMDI_BLOCK_BYTES), with nworkers worker threads (0:

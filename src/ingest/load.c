@@ -91,6 +91,7 @@ typedef struct loadst {
     struct bout *rsout; /* rows of a ReadStat file not yet committed         */
     long base;          /* line of the next block's first byte              */
     char delim;         /* of the current CSV file                          */
+    crypto_generichash_state fh; /* BLAKE2b of the current CSV file's bytes  */
 } loadst;
 
 /* What the memos keep per distinct value (memo.c). */
@@ -477,9 +478,9 @@ static void bout_reset(bout *o)
     nmdi_error_clear(&o->err);
 }
 
-/* A worker's state; with several workers each memo has half the entries
- * (the same memory in all as one worker's). */
-static int lwork_init(const loadst *L, lwork *W, uint64_t total_bytes, int half)
+/* A worker's state; with n workers each memo has 1/2^shift of the entries
+ * (2^shift >= n: all workers' memos together take one worker's memory). */
+static int lwork_init(const loadst *L, lwork *W, uint64_t total_bytes, unsigned shift)
 {
     nmdi_pseudo_cache_init(&W->pc, L->key);
     W->fmemo = calloc(L->nf + 1, sizeof *W->fmemo);
@@ -493,10 +494,10 @@ static int lwork_init(const loadst *L, lwork *W, uint64_t total_bytes, int half)
         return -1;
     for (size_t i = 0; i < L->nf; i++)
         if (L->f[i].type == NMDI_F_KEY &&
-            nmdi_memo_init(&W->fmemo[i], memo_log2(total_bytes, 0) - (unsigned)half, sizeof(keyres)))
+            nmdi_memo_init(&W->fmemo[i], memo_log2(total_bytes, 0) - shift, sizeof(keyres)))
             return -1;
     for (size_t i = 0; i < L->nid; i++)
-        if (nmdi_memo_init(&W->imemo[i], memo_log2(total_bytes, L->id[i].st_qgram >= 0) - (unsigned)half,
+        if (nmdi_memo_init(&W->imemo[i], memo_log2(total_bytes, L->id[i].st_qgram >= 0) - shift,
                            L->id[i].st_qgram >= 0 ? sizeof(identres) : offsetof(identres, qhex)))
             return -1;
     return 0;
@@ -1095,6 +1096,12 @@ static void block_work(void *arg, int idx, nmdi_block *b)
     nmdi_csv_close(c);
 }
 
+static void block_read(void *arg, const char *p, size_t n)
+{
+    loadst *L = arg;
+    crypto_generichash_update(&L->fh, (const unsigned char *)p, n);
+}
+
 static int block_write(void *arg, nmdi_block *b, nmdi_error *err)
 {
     loadst *L = arg;
@@ -1237,15 +1244,34 @@ static int read_csv(loadst *L, const char *path, nmdi_error *err)
             data_off = 3;
     }
     L->rep->bytes += data_off;
+    /* the file's checksum: its first data_off bytes, then each block as read */
+    crypto_generichash_init(&L->fh, NULL, 0, 32);
+    for (uint64_t done = 0; done < data_off;) {
+        char hb[4096];
+        size_t want = data_off - done < sizeof hb ? (size_t)(data_off - done) : sizeof hb;
+        ssize_t got = pread(fd, hb, want, (off_t)done);
+        if (got <= 0) {
+            rc = nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "cannot read: %s",
+                               got < 0 ? strerror(errno) : "file shrank");
+            goto out;
+        }
+        crypto_generichash_update(&L->fh, (const unsigned char *)hb, (size_t)got);
+        done += (uint64_t)got;
+    }
     if (lseek(fd, (off_t)data_off, SEEK_SET) < 0) {
         rc = nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "cannot seek: %s", strerror(errno));
         goto out;
     }
-    nmdi_block_ops ops = {L, block_work, block_write, bout_free};
+    nmdi_block_ops ops = {L, block_work, block_write, bout_free, block_read};
     /* NMDI_LOAD_BLOCK_BYTES: tests cut files into tiny blocks (results must not change) */
     const char *bb = getenv("NMDI_LOAD_BLOCK_BYTES");
     size_t block = bb ? (size_t)strtoull(bb, NULL, 10) : 0;
     rc = nmdi_blocks_run(fd, path, L->delim, L->nwork > 1 ? L->nwork : 0, block, &ops, err);
+    if (!rc) {
+        unsigned char h[32];
+        crypto_generichash_final(&L->fh, h, sizeof h);
+        sodium_bin2hex(L->cur->checksum, sizeof L->cur->checksum, h, sizeof h);
+    }
 out:
     if (fd >= 0)
         close(fd);
@@ -1400,8 +1426,11 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
         rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
         goto done;
     }
+    unsigned shift = 0;
+    while (shift < 6 && (1 << shift) < L.nwork)
+        shift++;
     for (int i = 0; i < L.nwork; i++)
-        if (lwork_init(&L, &L.work[i], total_bytes, L.nwork > 1)) {
+        if (lwork_init(&L, &L.work[i], total_bytes, shift)) {
             rc = nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
             goto done;
         }
@@ -1415,10 +1444,11 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
         }
         fclose(fp);
     }
-    ck.nfiles = nfiles;
+    /* CSV files are checksummed by the block reader as it reads them */
+    ck.nfiles = strcmp(L.src->format, "csv") ? nfiles : 0;
     ck.files = files;
     ck.reps = L.rep->files;
-    if (ctx->nthreads > 1 && pthread_create(&ckt, NULL, cksum_run, &ck) == 0)
+    if (ck.nfiles && ctx->nthreads > 1 && pthread_create(&ckt, NULL, cksum_run, &ck) == 0)
         ck_running = 1;
     else if ((cksum_run(&ck), ck.rc)) {
         *err = ck.err;

@@ -30,7 +30,7 @@ run() { # NAME THREADS BLOCK FILE
     "$NMDI" -q init "$d" >/dev/null 2>&1 && cp "$TMP/tmpl/secrets/key" "$d/secrets/key"
     NMDI_LOAD_BLOCK_BYTES=$3 "$NMDI" --threads "$2" -q load "$d" border_crossings "$4" --json >"$TMP/rep.$1" 2>"$TMP/err.$1"
     echo "exit $?" >"$TMP/out.$1"
-    grep -o '"\(read\|loaded\|quarantined\)": [0-9]*' "$TMP/rep.$1" | head -3 >>"$TMP/out.$1"
+    grep -o '"\(read\|loaded\|quarantined\)": [0-9]*\|"blake2b": "[0-9a-f]*"' "$TMP/rep.$1" | head -4 >>"$TMP/out.$1"
     sed "s#$d#DIR#g" "$TMP/err.$1" >>"$TMP/out.$1"
     "$NMDI" -q export "$d" border_crossings >>"$TMP/out.$1" 2>/dev/null
     "$NMDI" -q quarantine "$d" border_crossings | cut -d, -f2- >>"$TMP/out.$1" 2>/dev/null
@@ -39,6 +39,11 @@ run() { # NAME THREADS BLOCK FILE
 run ref 1 0 "$F"
 check "one thread: the delivery loads" grep -q "^exit 0" "$TMP/out.ref"
 check "read = loaded + quarantined: 199 = 181 + 18" sh -c "grep -q '\"read\": 199' '$TMP/out.ref' && grep -q '\"loaded\": 181' '$TMP/out.ref' && grep -q '\"quarantined\": 18' '$TMP/out.ref'"
+if command -v b2sum >/dev/null; then
+    check "the file's BLAKE2b-256, computed as the blocks are read" grep -q "\"blake2b\": \"$(b2sum -l 256 "$F" | cut -d' ' -f1)\"" "$TMP/out.ref"
+else
+    skip "BLAKE2b of the file" "no b2sum"
+fi
 check "a quoted field with a comma and a newline is one value" grep -q '^"R1, with a comma",' "$TMP/out.ref"
 check "\"\" inside a quoted field spanning lines" grep -q '^"R1 ""quoted""' "$TMP/out.ref"
 check "line numbers count the lines inside quoted fields" grep -q 'bc.csv,17,codelist,sex,Q,' "$TMP/out.ref"
