@@ -1055,7 +1055,7 @@ static int border_part(void *arg, size_t g)
     item *it = sc->it;
     prow *pr = sc->rows;
     /* the pages of this partition's columns mapped in one call each */
-    static const char *const gcols[] = {"date", "direction", "document_country", "sex",
+    static const char *const gcols[] = {"direction", "document_country", "sex",
                                         "date_of_birth", "time"};
     for (size_t k = 0; k < sizeof gcols / sizeof gcols[0]; k++)
         nmdi_dataset_populate(R->ds, g, gcols[k]);
@@ -1254,20 +1254,48 @@ static int border_part(void *arg, size_t g)
     return rc;
 }
 
-/* The last valid date of a DATE column over every partition. */
-static nmdi_date last_date(const nmdi_dataset *ds, const char *name)
+/* The last valid date of a DATE column over every partition, the partitions
+ * scanned on the thread pool (their pages then mapped for later readers). */
+typedef struct lastjob {
+    const nmdi_dataset *ds;
+    const char *name;
+    nmdi_date *m; /* per partition (stride 1) or one value (stride 0) */
+    size_t stride;
+} lastjob;
+
+static int last_date_part(void *arg, size_t p)
 {
-    nmdi_date m = NMDI_DATE_NONE;
+    lastjob *J = arg;
+    const int32_t *c;
     nmdi_error e;
-    for (size_t p = 0; p < nmdi_dataset_nparts(ds); p++) {
-        const int32_t *c;
-        if (nmdi_dataset_i32(ds, p, name, &c, &e))
-            continue;
-        size_t n = (size_t)nmdi_dataset_part_rows(ds, p);
-        for (size_t i = 0; i < n; i++)
-            if (c[i] != NMDI_DATE_NONE && c[i] > m)
-                m = c[i];
+    J->m[p * J->stride] = NMDI_DATE_NONE;
+    if (nmdi_dataset_i32(J->ds, p, J->name, &c, &e))
+        return 0;
+    nmdi_dataset_populate(J->ds, p, J->name);
+    size_t n = (size_t)nmdi_dataset_part_rows(J->ds, p);
+    nmdi_date m = NMDI_DATE_NONE;
+    for (size_t i = 0; i < n; i++)
+        if (c[i] != NMDI_DATE_NONE && c[i] > m)
+            m = c[i];
+    J->m[p * J->stride] = m;
+    return 0;
+}
+
+static nmdi_date last_date(const nmdi_ctx *ctx, const nmdi_dataset *ds, const char *name)
+{
+    size_t np = nmdi_dataset_nparts(ds);
+    nmdi_date m = NMDI_DATE_NONE, one, *pm = malloc((np ? np : 1) * sizeof *pm);
+    lastjob J = {ds, name, pm ? pm : &one, pm ? 1 : 0};
+    if (pm)
+        nmdi_pool_run(ctx, np, last_date_part, &J);
+    for (size_t p = 0; p < np; p++) {
+        if (!pm) /* out of memory: one partition after the other */
+            last_date_part(&J, p);
+        nmdi_date x = pm ? pm[p] : one;
+        if (x != NMDI_DATE_NONE && x > m)
+            m = x;
     }
+    free(pm);
     return m;
 }
 
@@ -1574,7 +1602,7 @@ static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
     nmdi_part_fn fn = in->kind == 0 ? border_part : in->kind == 1 ? register_part : permit_part;
     R->cutoff = as_of;
     if (as_of == NMDI_DATE_NONE && in->kind != 2)
-        R->cutoff = last_date(ds, "date");
+        R->cutoff = last_date(R->ctx, ds, "date");
     if (in->kind == 0 && (R->sum->cutoff == NMDI_DATE_NONE || R->cutoff > R->sum->cutoff))
         R->sum->cutoff = R->cutoff;
     int rc = 0;
