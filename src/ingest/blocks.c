@@ -1,6 +1,6 @@
 /*
  * blocks.c — the block pipeline of a CSV load (nmdi_blocks_run): the file is
- * cut into record-aligned blocks of about 4 MiB, worker threads turn blocks
+ * cut into record-aligned blocks of about 1 MiB, worker threads turn blocks
  * into converted, validated and pseudonymised rows in parallel, and the
  * caller's thread hands the blocks to the writer strictly in file order.
  *

@@ -102,7 +102,7 @@ int nmdi_readstat_read(const char *path, const char *format,
 
 /* The block pipeline of a CSV load (blocks.c). A block: bytes of whole
  * records (data[0..len)), its rank in the file, and the caller's output. */
-#define NMDI_BLOCK_BYTES ((size_t)4 << 20)
+#define NMDI_BLOCK_BYTES ((size_t)1 << 20)
 typedef struct nmdi_block {
     char *data;
     size_t len, cap;

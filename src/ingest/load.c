@@ -1483,6 +1483,9 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
     nmdi_store_opts so = {cfg->partitions, L.opts->fail_after_bytes};
     if ((rc = nmdi_store_writer_open(&L.w, store, source, vname, (size_t)L.nst, L.sfields, &so, err)))
         goto done;
+    /* the column files go to the disk while the load runs (the final sync then waits for little) */
+    if (total_bytes >= ((uint64_t)64 << 20))
+        nmdi_store_writer_write_behind(L.w);
     nmdi_progress_begin(&L.prog, ctx, "load", 0);
     for (size_t i = 0; i < nfiles && !rc; i++) {
         L.cur = &L.rep->files[i];
