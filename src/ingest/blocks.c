@@ -315,6 +315,8 @@ int nmdi_blocks_run(int fd, const char *name, char delim, int nworkers, size_t b
     for (size_t i = 0; i < P.nslots; i++) {
         if (ops->free_out)
             ops->free_out(ops->arg, P.slots[i].b.out);
+        if (P.slots[i].b.data)
+            explicit_bzero(P.slots[i].b.data, P.slots[i].b.cap); /* clear identifiers */
         free(P.slots[i].b.data);
     }
     free(P.slots);

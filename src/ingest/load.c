@@ -5,6 +5,10 @@
  * records that pass to a new store version (partitioned by the keyed hash of
  * the person key) and the others to the quarantine, then commit the version
  * row, the delivery reports and the quarantine in one catalog transaction.
+ * CSV files go through the block pipeline (blocks.c): workers convert
+ * record-aligned blocks in parallel (work_row, each with its own memos), the
+ * calling thread commits them in file order (commit_block), so the result is
+ * the same for any thread count (docs/methods-ingest.md).
  *
  * Failure model: the catalog write transaction is held for the whole load;
  * the store version is built in a temporary directory and renamed into
