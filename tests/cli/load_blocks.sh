@@ -24,16 +24,16 @@ F=$TMP/bc.csv
 "$NMDI" -q init "$TMP/tmpl" >/dev/null 2>&1 || { fail "init"; done_testing; exit 1; }
 # load FILE into a fresh infrastructure with the template's key; prints its
 # export and quarantine listing (or the error) into $TMP/out.NAME
-run() { # NAME THREADS BLOCK FILE
-    local d=$TMP/d.$1
+run() { # NAME THREADS BLOCK FILE [SOURCE]
+    local d=$TMP/d.$1 src=${5:-border_crossings}
     rm -rf "$d"
     "$NMDI" -q init "$d" >/dev/null 2>&1 && cp "$TMP/tmpl/secrets/key" "$d/secrets/key"
-    NMDI_LOAD_BLOCK_BYTES=$3 "$NMDI" --threads "$2" -q load "$d" border_crossings "$4" --json >"$TMP/rep.$1" 2>"$TMP/err.$1"
+    NMDI_LOAD_BLOCK_BYTES=$3 "$NMDI" --threads "$2" -q load "$d" "$src" "$4" --json >"$TMP/rep.$1" 2>"$TMP/err.$1"
     echo "exit $?" >"$TMP/out.$1"
     grep -o '"\(read\|loaded\|quarantined\)": [0-9]*\|"blake2b": "[0-9a-f]*"' "$TMP/rep.$1" | head -4 >>"$TMP/out.$1"
     sed "s#$d#DIR#g" "$TMP/err.$1" >>"$TMP/out.$1"
-    "$NMDI" -q export "$d" border_crossings >>"$TMP/out.$1" 2>/dev/null
-    "$NMDI" -q quarantine "$d" border_crossings | cut -d, -f2- >>"$TMP/out.$1" 2>/dev/null
+    "$NMDI" -q export "$d" "$src" >>"$TMP/out.$1" 2>/dev/null
+    "$NMDI" -q quarantine "$d" "$src" | cut -d, -f2- >>"$TMP/out.$1" 2>/dev/null
 }
 
 run ref 1 0 "$F"
@@ -73,4 +73,22 @@ bad unterminated 'U1,"open quote,X,M,05/08/1956,XKN,P,AX1,X,2019-05-11,21:46,KNA
 bad after_quote 'U1,"closed"x,X,M,05/08/1956,XKN,P,AX1,X,2019-05-11,21:46,KNA1,,\n'
 bad utf8 'U1,\377\376,X,M,05/08/1956,XKN,P,AX1,X,2019-05-11,21:46,KNA1,,\n'
 check "the unterminated quote is reported at its line" grep -q "unterminated quoted field" "$TMP/out.unterminated_ref"
+
+# a source without a person key (census persons: records keyed by source, file
+# and line) and a synthetic border file: same store at any thread count and block size
+if "$NMDI" -q synth --persons 400 --seed 3 --out "$TMP/syn" >/dev/null 2>&1; then
+    for src in census_persons border_crossings; do
+        f=$TMP/syn/sources/$src.csv
+        run "${src}_ref" 1 0 "$f" "$src"
+        check "$src: synthetic delivery loads" grep -q "^exit 0" "$TMP/out.${src}_ref"
+        for t in "2 0" "2 700" "3 97"; do
+            set -- $t
+            run "${src}_$1_$2" "$1" "$2" "$f" "$src"
+            if cmp -s "$TMP/out.${src}_ref" "$TMP/out.${src}_$1_$2"; then ok "$src: --threads $1, blocks of $2 bytes: same store and quarantine"
+            else fail "$src: --threads $1, blocks of $2 bytes: same store and quarantine" "$(diff "$TMP/out.${src}_ref" "$TMP/out.${src}_$1_$2" | head -5)"; fi
+        done
+    done
+else
+    fail "nmdi synth for the keyless source"
+fi
 done_testing
