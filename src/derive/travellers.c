@@ -358,9 +358,10 @@ typedef struct mergejob {
     int failed;
 } mergejob;
 
+/* nb is a power of two: a shift and a mask, no division per pair. */
 static size_t id_bucket(int64_t id, size_t nb)
 {
-    return (size_t)(((uint64_t)id >> 11) % nb);
+    return (size_t)((uint64_t)id >> 11) & (nb - 1);
 }
 
 static int merge_task(void *arg, size_t i)
@@ -381,10 +382,10 @@ static int merge_task(void *arg, size_t i)
     }
     if (i >= M->nb)
         return 0;
-    size_t cnt = 0;
+    size_t cnt = 0; /* the bucket's share of the pairs (identities are hashes) */
     for (size_t p = 0; p < M->np; p++)
-        for (size_t j = 0; j < M->pl[p].npairs; j++)
-            cnt += id_bucket(M->pl[p].pid[j], M->nb) == i;
+        cnt += M->pl[p].npairs;
+    cnt = cnt / M->nb + cnt / (8 * M->nb);
     i64map ids;
     uint32_t *ea = NULL, *eb = NULL;
     size_t ne = 0, cap = 0;
@@ -431,7 +432,9 @@ static int merge_confined(const nmdi_ctx *ctx, nmdi_travellers *t, plink *pl, si
                           size_t ndocs)
 {
     size_t nt = ctx && ctx->nthreads > 1 ? (size_t)ctx->nthreads : 1;
-    size_t nb = np > 4 * nt ? np : 4 * nt;
+    size_t nb = 1;
+    while (nb < np || nb < 4 * nt)
+        nb <<= 1;
     mergejob M = {t, pl, np, nb, calloc(np + 1, sizeof(size_t)), calloc(nb, sizeof(uint32_t *)),
                   calloc(nb, sizeof(uint32_t *)), calloc(nb, sizeof(size_t)), {{0}}, 0};
     int rc = -1;
