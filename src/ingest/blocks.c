@@ -44,6 +44,7 @@ typedef struct pipe_st {
     char *tail;            /* bytes after the last cut, not yet in a block */
     size_t tlen, tcap;
     uint64_t next_read, total;
+    long line;             /* line of the next block's first byte          */
     slot *slots;
     size_t nslots;
     const nmdi_block_ops *ops;
@@ -69,7 +70,7 @@ size_t nmdi_blocks_cut(const char *d, size_t n, char delim)
                 return i + 1;
         return 0;
     }
-    enum { FS, UQ, QT, AQ } st = FS;
+    enum { FS, UQ, QT, AQ, SP } st = FS;
     size_t i = 0, last = 0;
     const unsigned char *u = (const unsigned char *)d;
     while (i < n) {
@@ -116,17 +117,104 @@ size_t nmdi_blocks_cut(const char *d, size_t n, char delim)
                 i = q ? (size_t)((const unsigned char *)q - u) : n;
             }
             break;
-        case AQ:
+        case AQ: /* the byte after a closing quote: the reader takes a delimiter or a line end */
+            if (ch == (unsigned char)delim || ch == '\n' || ch == '\r')
+                goto line_end;
+            if (ch != ' ' && ch != '\t')
+                return n; /* text after a closing quote: the parse fails here */
+            st = SP;
+            i++;
+            break;
+        case SP: /* then skips spaces and tabs (a tab even when it is the delimiter) */
             if (ch == ' ' || ch == '\t')
                 i++;
             else if (ch == (unsigned char)delim || ch == '\n' || ch == '\r')
                 goto line_end;
             else
-                return n; /* text after a closing quote: the parse fails here */
+                return n;
             break;
         }
     }
     return last;
+}
+
+long nmdi_blocks_lines(const char *d, size_t n, char delim)
+{
+    long lines = 0;
+    const unsigned char *u = (const unsigned char *)d;
+    if (!memchr(d, '"', n)) {
+        /* LF ends a line; so does a CR not followed by LF */
+        for (const char *p = d, *e = d + n; (p = memchr(p, '\n', (size_t)(e - p))); p++)
+            lines++;
+        for (const char *p = d, *e = d + n; (p = memchr(p, '\r', (size_t)(e - p))); p++)
+            if (p + 1 == e || p[1] != '\n')
+                lines++;
+        return lines;
+    }
+    enum { FS, UQ, QT, AQ, SP } st = FS;
+    size_t i = 0;
+    while (i < n) {
+        unsigned ch = u[i];
+        switch (st) {
+        case FS:
+            if (ch == '"') {
+                st = QT;
+                i++;
+                break;
+            }
+            /* fall through */
+        case UQ:
+        line_end:
+            if (ch == '\n') {
+                lines++;
+                i++;
+                st = FS;
+            } else if (ch == '\r') {
+                lines++;
+                i += i + 1 < n && u[i + 1] == '\n' ? 2 : 1;
+                st = FS;
+            } else if (ch == (unsigned char)delim) {
+                i++;
+                st = FS;
+            } else {
+                i++;
+                st = UQ;
+            }
+            break;
+        case QT:
+            /* inside quotes only LF counts (as the reader counts it) */
+            if (ch == '"') {
+                if (i + 1 < n && u[i + 1] == '"') {
+                    i += 2;
+                } else {
+                    i++;
+                    st = AQ;
+                }
+            } else {
+                if (ch == '\n')
+                    lines++;
+                i++;
+            }
+            break;
+        case AQ: /* as in nmdi_blocks_cut */
+            if (ch == (unsigned char)delim || ch == '\n' || ch == '\r')
+                goto line_end;
+            if (ch != ' ' && ch != '\t')
+                return lines; /* a parse error: what follows is never read */
+            st = SP;
+            i++;
+            break;
+        case SP:
+            if (ch == ' ' || ch == '\t')
+                i++;
+            else if (ch == (unsigned char)delim || ch == '\n' || ch == '\r')
+                goto line_end;
+            else
+                return lines;
+            break;
+        }
+    }
+    return lines;
 }
 
 static int grow(char **buf, size_t *cap, size_t need)
@@ -188,6 +276,8 @@ static int read_block(pipe_st *P, nmdi_block *b)
     P->tlen = n - cut;
     b->len = cut;
     b->seq = P->next_read++;
+    b->line0 = P->line;
+    P->line += nmdi_blocks_lines(b->data, cut, P->delim);
     if (P->eof && P->tlen == 0)
         P->done = 1;
     return 1;
@@ -237,10 +327,11 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int nmdi_blocks_run(int fd, const char *name, char delim, int nworkers, size_t block,
+int nmdi_blocks_run(int fd, const char *name, char delim, long first_line, int nworkers, size_t block,
                     const nmdi_block_ops *ops, nmdi_error *err)
 {
     pipe_st P = {0};
+    P.line = first_line;
     P.block = block ? block : NMDI_BLOCK_BYTES;
     P.fd = fd;
     P.name = name;

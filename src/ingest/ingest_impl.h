@@ -107,6 +107,7 @@ typedef struct nmdi_block {
     char *data;
     size_t len, cap;
     uint64_t seq;
+    long line0;         /* line of data[0]                                     */
     void *out;          /* the caller's, kept with the block's slot and reused */
 } nmdi_block;
 typedef struct nmdi_block_ops {
@@ -123,8 +124,12 @@ typedef struct nmdi_block_ops {
 /* Read fd from its current offset to the end in record-aligned blocks of
  * about block bytes (0: NMDI_BLOCK_BYTES), with nworkers worker threads (0:
  * all on the caller's thread). */
-int nmdi_blocks_run(int fd, const char *name, char delim, int nworkers, size_t block,
+int nmdi_blocks_run(int fd, const char *name, char delim, long first_line, int nworkers, size_t block,
                     const nmdi_block_ops *ops, nmdi_error *err);
+/* The lines of d[0..n) as the reader counts them, when d[0] starts a record
+ * and the text ends at a cut of nmdi_blocks_cut or at the end of the file
+ * (gives each block its first line before it is parsed). */
+long nmdi_blocks_lines(const char *d, size_t n, char delim);
 /* Where a block of d[0..n) (d[0] starts a record) may end: after the last
  * record end certain to be one; 0 when there is none yet. */
 size_t nmdi_blocks_cut(const char *d, size_t n, char delim);

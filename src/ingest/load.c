@@ -406,7 +406,7 @@ static int read_csv(loadst *L, const char *path, nmdi_error *err)
     /* NMDI_LOAD_BLOCK_BYTES: tests cut files into tiny blocks (results must not change) */
     const char *bb = getenv("NMDI_LOAD_BLOCK_BYTES");
     size_t block = bb ? (size_t)strtoull(bb, NULL, 10) : 0;
-    rc = nmdi_blocks_run(fd, path, L->delim, L->nwork > 1 ? L->nwork : 0, block, &ops, err);
+    rc = nmdi_blocks_run(fd, path, L->delim, L->base, L->nwork > 1 ? L->nwork : 0, block, &ops, err);
     if (!rc) {
         unsigned char h[32];
         crypto_generichash_final(&L->fh, h, sizeof h);
@@ -552,7 +552,6 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
     if ((rc = plan_fields(&L, err)) || (rc = plan_rules(&L, err)) || (rc = plan_store(&L, err)) ||
         (rc = nmdi_pseudo_key_load(dir, L.key, err)))
         goto done;
-    nmdi_pseudo_cache_init(&L.pc, L.key);
     uint64_t total_bytes = 0;
     for (size_t i = 0; i < nfiles; i++) {
         struct stat fst;
@@ -683,7 +682,6 @@ done:
         nmdi_catalog_close(L.cat);
     }
     sodium_memzero(L.key, sizeof L.key);
-    nmdi_pseudo_cache_wipe(&L.pc);
     for (int i = 0; L.work && i < L.nwork; i++)
         nmdi_load_work_free(&L, &L.work[i]);
     free(L.work);

@@ -39,7 +39,6 @@ typedef struct loadst {
     const nmdi_record_type *rt;
     const nmdi_load_opts *opts;
     unsigned char key[NMDI_KEY_BYTES];
-    nmdi_pseudo_cache pc; /* the writer's (records keyed by their line)      */
     unsigned char *bad;  /* per field: conversion failed in this record */
     nmdi_arena *arena;
     nmdi_catalog *cat;
@@ -120,7 +119,6 @@ typedef struct qent {
     size_t val, msg;    /* offsets of NUL-terminated texts in sb              */
 } qent;
 
-#define PART_PENDING UINT32_MAX /* the person key depends on the line: the writer's */
 
 typedef struct bout {
     brec *rec;

@@ -428,7 +428,7 @@ static inline uint64_t bits_f64(double x)
 
 /* The store values of a record that passed: one word per store field. */
 static int work_store(const loadst *L, lwork *W, bout *o, const char *const *fields,
-                      const size_t *lens)
+                      const size_t *lens, long line)
 {
     if (o->nrows == o->caprows) {
         size_t nc = o->caprows ? o->caprows * 2 : 1024;
@@ -456,11 +456,21 @@ static int work_store(const loadst *L, lwork *W, bout *o, const char *const *fie
     }
     int64_t pkey = 0;
     double rkey = 0;
-    uint32_t part = PART_PENDING;
+    uint32_t part = 0;
     if (L->keyf >= 0 && W->vals[L->keyf].kind == V_STR) {
         const keyres *k = key_hash(L, W, (size_t)L->keyf, "key", &tmp);
         pkey = k->hash;
         rkey = k->rk;
+        part = (uint32_t)((uint64_t)pkey % (uint64_t)L->cfg->partitions);
+    } else {
+        /* no person key: the record is keyed by its source, file and line */
+        char buf[600];
+        int n = snprintf(buf, sizeof buf, "%s:%s:%ld", L->src->id, L->curname, line);
+        pkey = nmdi_pseudo_cache_hash(&W->pc, "record", buf, (size_t)n);
+        unsigned char pk[8];
+        memcpy(pk, &pkey, 8);
+        int64_t rk = nmdi_pseudo_cache_hash(&W->pc, "record_key", (const char *)pk, 8);
+        rkey = (double)((uint64_t)rk >> 11) * 0x1.0p-53;
         part = (uint32_t)((uint64_t)pkey % (uint64_t)L->cfg->partitions);
     }
     for (size_t i = 0; i < L->nf; i++) {
@@ -557,7 +567,7 @@ static int work_row(const loadst *L, lwork *W, bout *o, size_t nf, const char *c
     }
     if (issues)
         return 0;
-    if (work_store(L, W, o, fields, lens))
+    if (work_store(L, W, o, fields, lens, line))
         goto oom;
     return 0;
 oom:
@@ -614,17 +624,6 @@ int nmdi_load_commit(loadst *L, bout *o, long base, nmdi_error *err)
         uint32_t part = o->part[rec->row];
         double rkey;
         memcpy(&rkey, &sl[L->st_rk], 8);
-        if (part == PART_PENDING) {
-            /* no person key: the record is keyed by its source, file and line */
-            char buf[600];
-            int n = snprintf(buf, sizeof buf, "%s:%s:%ld", L->src->id, L->curname, line);
-            int64_t pkey = nmdi_pseudo_cache_hash(&L->pc, "record", buf, (size_t)n);
-            unsigned char pk[8];
-            memcpy(pk, &pkey, 8);
-            int64_t rk = nmdi_pseudo_cache_hash(&L->pc, "record_key", (const char *)pk, 8);
-            rkey = (double)((uint64_t)rk >> 11) * 0x1.0p-53;
-            part = (uint32_t)((uint64_t)pkey % (uint64_t)L->cfg->partitions);
-        }
         if (file_code < 0 &&
             (file_code = nmdi_store_code_index(w, (size_t)L->st_file, L->curname, strlen(L->curname))) < 0)
             return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory writing the store");
@@ -701,7 +700,7 @@ void nmdi_load_block_work(void *arg, int idx, nmdi_block *b)
     nmdi_load_out_reset(o);
     nmdi_csv_opts copts = {L->delim, 1, 0};
     nmdi_csv *c;
-    if ((o->rc = nmdi_csv_open_mem(&c, b->data, b->len, L->curname, &copts, 1, &o->err)))
+    if ((o->rc = nmdi_csv_open_mem(&c, b->data, b->len, L->curname, &copts, b->line0, &o->err)))
         return;
     int r;
     while ((r = nmdi_csv_next(c, &o->err)) > 0) {
@@ -719,7 +718,7 @@ void nmdi_load_block_work(void *arg, int idx, nmdi_block *b)
     }
     if (r < 0 && !o->rc)
         o->rc = o->err.code ? o->err.code : NMDI_EDATA;
-    o->nlines = nmdi_csv_next_line(c) - 1;
+    o->nlines = nmdi_csv_next_line(c) - b->line0;
     o->bytes = b->len;
     nmdi_csv_close(c);
 }
@@ -736,7 +735,12 @@ int nmdi_load_block_write(void *arg, nmdi_block *b, nmdi_error *err)
     bout *o = b->out;
     if (!o)
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory loading %s", L->curname);
-    int rc = nmdi_load_commit(L, o, L->base, err);
+    /* the reader's count of lines before the block must agree with the parse's */
+    if (b->line0 != L->base)
+        return nmdi_error_at(err, NMDI_EINTERNAL, L->curname, L->base, NULL,
+                             "internal error: block %llu starts on line %ld by the reader's count",
+                             (unsigned long long)b->seq, b->line0);
+    int rc = nmdi_load_commit(L, o, 1, err); /* its lines are the file's */
     L->base += o->nlines;
     return rc;
 }

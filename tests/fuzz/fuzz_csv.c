@@ -97,12 +97,17 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         assert(rf == rs && fast == slow);
         size_t cut = nmdi_blocks_cut(d, n, o.delim);
         assert(cut <= n);
+        if (rf == 0) {
+            assert(nmdi_blocks_lines(d, n, o.delim) == next - 1);
+            assert(cut < n || d[n - 1] == '\n');
+        }
         if (rf == 0 && cut > 0) {
             uint64_t parts = 14695981039346656037ULL;
             long next1, next2;
             assert(trace(d, cut, &o, 1, &parts, &next1) == 0);
             assert(trace(d + cut, n - cut, &o, next1, &parts, &next2) == 0);
             assert(parts == fast && next2 == next);
+            assert(nmdi_blocks_lines(d, cut, o.delim) == next1 - 1);
         }
     }
     return 0;
