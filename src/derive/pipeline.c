@@ -1,10 +1,15 @@
 /*
- * pipeline.c — `nmdi derive DIR` over the store (nmdi/derive_pipeline.h):
- * reads the latest version of every border_crossing, register_event and
- * permit source, classifies each person's records partition by partition on
- * the thread pool with the functions of derive.h, and writes the datasets
+ * pipeline.c — the stage `nmdi derive DIR` over the store
+ * (nmdi/derive_pipeline.h): the residence parameters of the configuration;
+ * the latest version of every border_crossing, register_event and permit
+ * source opened; each person's records classified partition by partition on
+ * the thread pool with the functions of derive.h; the datasets
  * crossing_residence, migration_events, register_flows and first_permits
- * with their catalog rows in one transaction.
+ * written with their lineage and catalog rows in one transaction. Here too:
+ * the register flows and first permits, the workers' scratch buffers and
+ * their sort, the register index built on its own thread. The border
+ * crossings (document join, groups of travellers, classification, border
+ * outputs) are in pipeline_border.c; shared declarations in pipeline_impl.h.
  */
 #include "nmdi/derive_pipeline.h"
 
@@ -20,11 +25,6 @@
 #include <time.h>
 
 /* ---- parameters ------------------------------------------------------------------- */
-
-/* Travellers of a group per batch: by default, about this many crossings are
- * sorted and classified at once (the work memory of a worker, about 130 bytes
- * per crossing; residence.batch_crossings). */
-#define BATCH_ROWS 200000
 
 static int months_to_days(int64_t m)
 {
@@ -146,12 +146,10 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
 
 /* ---- output layouts ------------------------------------------------------------------ */
 
-enum { OUT_CR, OUT_EV, OUT_REG, OUT_PERMIT, NOUT };
+/* (field indexes: the enums OUT_*, CR_*, EV_* of pipeline_impl.h) */
 static const char *const out_names[NOUT] = {"crossing_residence", "migration_events",
                                             "register_flows", "first_permits"};
 
-enum { CR_KEY, CR_DATE, CR_DIR, CR_DOC, CR_SEX, CR_DOB, CR_RB, CR_RA, CR_LTM, CR_FB, CR_FA, CR_FM,
-       CR_PROV, CR_ERR, CR_SRC, CR_PERSON, CR_N };
 static const nmdi_store_field cr_fields[CR_N] = {
     {"traveller_key", NMDI_COL_I64},     {"date", NMDI_COL_DATE},
     {"direction", NMDI_COL_CODE},        {"document_country", NMDI_COL_CODE},
@@ -162,8 +160,6 @@ static const nmdi_store_field cr_fields[CR_N] = {
     {"provisional", NMDI_COL_I32},       {"error", NMDI_COL_I32},
     {"source", NMDI_COL_CODE},           {"person_key", NMDI_COL_I64}};
 
-enum { EV_KEY, EV_EVENT, EV_DATE, EV_CIT, EV_RET, EV_COUNTRY, EV_SEX, EV_DOB, EV_PROV, EV_CIRC,
-       EV_CIRCT, EV_DUR, EV_SRC, EV_PREV, EV_NEXT, EV_N };
 static const nmdi_store_field ev_fields[EV_N] = {
     {"traveller_key", NMDI_COL_I64}, {"event", NMDI_COL_CODE},
     {"date", NMDI_COL_DATE},         {"citizen", NMDI_COL_I32},
@@ -191,14 +187,7 @@ static const nmdi_store_field fp_fields[FP_N] = {
 
 static const char *const reason_codes[5] = {"", "FAM", "EDU", "REM", "OTH"};
 
-/* ---- one input dataset ------------------------------------------------------------------ */
-
-/* An optional CODE column: its dictionary, or none. */
-typedef struct codecol {
-    const char *name;
-    const char *const *dict;
-    size_t n;
-} codecol;
+/* ---- the register index ------------------------------------------------------------------ */
 
 /* The register index, built on a thread of its own while the first border
  * source's documents are joined (it is not needed before its travellers are
@@ -221,44 +210,6 @@ static void *rxjob_main(void *arg)
     return NULL;
 }
 
-typedef struct run {
-    const nmdi_ctx *ctx;
-    const nmdi_derive_params *P;
-    nmdi_derive_summary *sum;
-    nmdi_dataset *ds;
-    const char *source;
-    nmdi_store_writer *w[NOUT];
-    size_t out_parts;
-    pthread_mutex_t mu;
-    nmdi_error err;
-    nmdi_date cutoff;
-    codecol doc, sex, country, citship, event, reason, dir;
-    uint8_t *dirmap;  /* dir dict index -> NMDI_ARRIVAL/DEPARTURE/UNKNOWN  */
-    int8_t *home;     /* doc/citship dict index -> 1 the reporting country */
-    uint8_t *kindmap; /* event dict -> NMDI_REG_*; reason dict -> 1..4     */
-    int has_time, link_documents;
-    nmdi_travellers *tr;
-    const int64_t *pkey;   /* document index -> person key   */
-    const uint16_t *phome; /* document index -> home group   */
-    const nmdi_regindex *rx; /* register by identity, or NULL              */
-    rxjob *rxj;              /* ... until built (rx_ready)                 */
-    const char *cfg_path;
-    int use_initial;         /* initial status from the register extract   */
-    nmdi_date d0;            /* the extract's date                         */
-    struct bcols *bc;
-    struct scratch *spare; /* scratch buffers not in use (under mu) */
-    size_t scratch_min;    /* items of a new scratch: the largest batch  */
-    /* column writing of the border outputs: one lock per output partition,
-     * one for the output dictionaries; input dictionary index -> output
-     * dictionary index, filled on first use (CODE_UNSEEN until then) */
-    pthread_mutex_t *opmu, dmu;
-    int32_t *cr_dir, *cr_doc, *cr_sex, *ev_cty, *ev_sex;
-    int32_t cr_src, ev_src, ev_type[8];
-    int code_failed; /* out of memory in an output dictionary */
-    nmdi_progress prog;
-    uint64_t done;
-} run;
-
 static void codecol_init(codecol *c, const nmdi_dataset *ds, const char *name)
 {
     c->name = name;
@@ -266,16 +217,6 @@ static void codecol_init(codecol *c, const nmdi_dataset *ds, const char *name)
     c->dict = nmdi_dataset_find(ds, name) >= 0 ? nmdi_dataset_dict(ds, name, &c->n) : NULL;
     if (!c->dict)
         c->n = 0;
-}
-
-/* Column of a partition, or NULL when the dataset has no such field. */
-static const int32_t *col_i32(run *R, size_t part, const char *name)
-{
-    const int32_t *p = NULL;
-    nmdi_error e;
-    if (nmdi_dataset_find(R->ds, name) < 0 || nmdi_dataset_i32(R->ds, part, name, &p, &e))
-        return NULL;
-    return p;
 }
 
 static const char *code_of(const codecol *c, const int32_t *col, size_t row, size_t *len)
@@ -301,14 +242,6 @@ static void put_copy(nmdi_store_writer *w, size_t f, const codecol *c, const int
     nmdi_store_put_str(w, f, s, len);
 }
 
-static int year_index(nmdi_date d)
-{
-    if (d == NMDI_DATE_NONE)
-        return 0;
-    int y = nmdi_date_year(d) - NMDI_DERIVE_YEAR0;
-    return y > 0 && y < NMDI_DERIVE_NYEARS ? y : 0;
-}
-
 static int8_t *home_map(const codecol *c, const char *country)
 {
     int8_t *m = calloc(c->n + 1, 1);
@@ -316,15 +249,6 @@ static int8_t *home_map(const codecol *c, const char *country)
         m[i] = country && *country && nmdi_str_ieq(c->dict[i], country);
     return m;
 }
-
-/* Sort item: person key, date, time, row. */
-typedef struct item {
-    int64_t key;
-    int32_t date; /* NMDI_DATE_NONE mapped to INT32_MAX: last */
-    int32_t time; /* seconds, -1 unknown */
-    uint32_t part;
-    uint32_t row;
-} item;
 
 static int item_cmp(const void *a, const void *b)
 {
@@ -376,56 +300,7 @@ static void pkey_sort(pkey *pk, pkey *tmp, size_t n)
         memcpy(pk, a, n * sizeof *pk);
 }
 
-/* Rows of an output gathered column by column before one append. */
-#define CHUNK 32768
-#define CODE_UNSEEN (-3)
-
-/* Buffers of one worker, reused from partition to partition: fresh
- * allocations of this size are mostly page faults (the kernel zeroing new
- * pages). The item arrays are sized by scratch_need() (for the border
- * crossings: once, to the largest group); the per-person arrays (one
- * traveller's crossings, results and events) grow with the longest history. */
-/* The values of one input crossing that the classification and its outputs
- * read, copied while the partition is read in order: the pass in person
- * order then reads one small record per crossing, from memory on huge pages,
- * instead of a value of each of ten mapped columns. */
-typedef struct prow {
-    int64_t key; /* document key (traveller_key)                          */
-    int64_t id;  /* identity in the register (NMDI_I64_NONE: incomplete)   */
-    int32_t date, dir, doc, sex, dob; /* stored values; -1 / NONE: absent */
-    int32_t pad;
-} prow;
-
-/* A stretch of rows [s, e) of one input partition, of one traveller, in
- * the work list of a group. */
-typedef struct span {
-    int64_t person;
-    uint32_t s, e, part, batch;
-} span;
-
-typedef struct scratch {
-    size_t cap; /* items */
-    item *it, *tmp;
-    prow *rows;
-    size_t scap; /* spans */
-    span *sp, *sps;
-    uint32_t *pid, *rank, *pos;
-    pkey *pk;
-    size_t hcap; /* slots of the person map */
-    int64_t *hk;
-    uint32_t *hv;
-    size_t pcap; /* crossings of one person */
-    nmdi_date *d;
-    uint8_t *dir;
-    nmdi_residence_result *res;
-    nmdi_migration_event *ev;
-    unsigned char *crcol[CR_N], *evcol[EV_N]; /* column chunks (CHUNK values each) */
-    const char *cty_ptr[2][64];               /* register countries seen: output index */
-    int32_t cty_idx[2][64];
-    struct scratch *next;
-} scratch;
-
-static void scratch_free(scratch *sc)
+void nmdi_derive_scratch_free(scratch *sc)
 {
     while (sc) {
         scratch *nx = sc->next;
@@ -440,12 +315,9 @@ static void scratch_free(scratch *sc)
     }
 }
 
-/* Replace a buffer by one of n elements (contents not kept: no copy). */
-#define GROW(p, n) (free(p), ((p) = nmdi_derive_big_alloc((n) * sizeof *(p))) ? 0 : -1)
-
 /* Make room for n items (contents not kept). -1 when out of memory, with
  * cap 0 (the buffers are then freed or NULL). */
-static int scratch_need(scratch *sc, size_t n)
+int nmdi_derive_scratch_need(scratch *sc, size_t n)
 {
     if (n <= sc->cap)
         return 0;
@@ -460,20 +332,7 @@ static int scratch_need(scratch *sc, size_t n)
     return 0;
 }
 
-/* Make room for one person's n crossings and events (contents not kept). */
-static int scratch_person(scratch *sc, size_t n)
-{
-    if (n <= sc->pcap)
-        return 0;
-    size_t c = 2 * n > 64 ? 2 * n : 64;
-    sc->pcap = 0;
-    if (GROW(sc->d, c) || GROW(sc->dir, c) || GROW(sc->res, c) || GROW(sc->ev, c))
-        return -1;
-    sc->pcap = c;
-    return 0;
-}
-
-static scratch *scratch_get(run *R, size_t n)
+scratch *nmdi_derive_scratch_get(run *R, size_t n)
 {
     pthread_mutex_lock(&R->mu);
     scratch *sc = R->spare;
@@ -489,19 +348,19 @@ static scratch *scratch_get(run *R, size_t n)
         for (int f = 0; f < EV_N; f++)
             bad |= !(sc->evcol[f] = nmdi_derive_big_alloc(CHUNK * 8));
         if (bad) {
-            scratch_free(sc);
+            nmdi_derive_scratch_free(sc);
             return NULL;
         }
     }
     sc->next = NULL;
-    if (scratch_need(sc, n > R->scratch_min ? n : R->scratch_min)) {
-        scratch_free(sc);
+    if (nmdi_derive_scratch_need(sc, n > R->scratch_min ? n : R->scratch_min)) {
+        nmdi_derive_scratch_free(sc);
         return NULL;
     }
     return sc;
 }
 
-static void scratch_put(run *R, scratch *sc)
+void nmdi_derive_scratch_put(run *R, scratch *sc)
 {
     pthread_mutex_lock(&R->mu);
     sc->next = R->spare;
@@ -517,7 +376,7 @@ static void scratch_put(run *R, scratch *sc)
  * crossings are sorted by insertion (stable; long histories by qsort with
  * item_cmp). Rows without a key form one group first, as under item_cmp.
  * sc must hold n items. Returns 0, or -1 when out of memory (it unchanged). */
-static int items_sort(scratch *sc, item *it, size_t n)
+int nmdi_derive_items_sort(scratch *sc, item *it, size_t n)
 {
     if (n < 2)
         return 0;
@@ -603,657 +462,6 @@ static int items_sort(scratch *sc, item *it, size_t n)
     return 0;
 }
 
-static int same_person(const item *a, const item *b)
-{
-    return a->key == b->key && a->key != NMDI_I64_NONE;
-}
-
-static int is_digit2(const char *s)
-{
-    return s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9';
-}
-
-/* "HH:MM" or "HH:MM:SS" (one or two digits each) in seconds, -1 otherwise. */
-static int32_t parse_time(const char *s, size_t len)
-{
-    /* the usual "HH:MM" and "HH:MM:SS" without a loop (the same values) */
-    if ((len == 5 || (len == 8 && s[5] == ':' && is_digit2(s + 6))) && s[2] == ':' &&
-        is_digit2(s) && is_digit2(s + 3)) {
-        int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
-        int sec = len == 8 ? (s[6] - '0') * 10 + (s[7] - '0') : 0;
-        if (h > 23 || m > 59 || sec > 60)
-            return -1;
-        return (int32_t)(h * 3600 + m * 60 + sec);
-    }
-    int v[3] = {0, 0, 0}, k = 0;
-    size_t i = 0;
-    if (len < 4 || len > 8)
-        return -1;
-    while (k < 3) {
-        size_t d0 = i;
-        while (i < len && i - d0 < 2 && s[i] >= '0' && s[i] <= '9')
-            v[k] = v[k] * 10 + (s[i++] - '0');
-        if (i == d0)
-            return -1;
-        k++;
-        if (i == len)
-            break;
-        if (s[i++] != ':' || k == 3)
-            return -1;
-    }
-    if (k < 2 || v[0] > 23 || v[1] > 59 || v[2] > 60)
-        return -1;
-    return (int32_t)(v[0] * 3600 + v[1] * 60 + v[2]);
-}
-
-static void fail(run *R, const nmdi_error *e)
-{
-    pthread_mutex_lock(&R->mu);
-    if (!R->err.code)
-        R->err = *e;
-    pthread_mutex_unlock(&R->mu);
-}
-
-static int oom(run *R)
-{
-    nmdi_error e;
-    nmdi_error_clear(&e);
-    nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
-    fail(R, &e);
-    return NMDI_EINTERNAL;
-}
-
-static void progress(run *R, uint64_t rows)
-{
-    R->done += rows;
-    nmdi_progress_update(&R->prog, R->done);
-}
-
-/* ---- border crossings -------------------------------------------------------------------- */
-
-static int32_t i32_or_none(int v)
-{
-    return v < 0 ? NMDI_I32_NONE : v;
-}
-
-/* Columns of one input partition of a border dataset; with document linkage
- * also the rows whose traveller belongs to another group (the home partition
- * of the traveller's root document), found by one parallel pass. */
-typedef struct bcols {
-    size_t n;
-    const int64_t *key;
-    const int32_t *date, *dir, *doc, *sex, *dob;
-    const uint64_t *toff;
-    const char *tbytes;
-    const int64_t *idh[3]; /* keyed surname, given names, date of birth (or NULL) */
-    size_t nforeign, capforeign;
-    uint32_t *frow;   /* rows of this partition that go to another group (ascending) */
-    uint32_t *fdoc;   /* their document's index                                      */
-    uint16_t *fgroup; /* and that group                                              */
-    size_t ingroup;   /* rows of the group of this index (own rows + others' foreign) */
-} bcols;
-
-/* Push a row of this partition that goes to group g (its traveller's
- * home), with its document's index. */
-static int push_foreign(run *R, bcols *c, uint32_t row, uint32_t g, uint32_t doc)
-{
-    if (c->nforeign == c->capforeign) {
-        size_t nc = c->capforeign ? 2 * c->capforeign : 1024;
-        uint32_t *r = realloc(c->frow, nc * sizeof *r);
-        if (r)
-            c->frow = r;
-        uint32_t *q = r ? realloc(c->fdoc, nc * sizeof *q) : NULL;
-        if (q)
-            c->fdoc = q;
-        uint16_t *h = q ? realloc(c->fgroup, nc * sizeof *h) : NULL;
-        if (!h)
-            return oom(R);
-        c->fgroup = h;
-        c->capforeign = nc;
-    }
-    c->frow[c->nforeign] = row;
-    c->fdoc[c->nforeign] = doc;
-    c->fgroup[c->nforeign++] = (uint16_t)g;
-    return 0;
-}
-
-/* One partition's rows whose traveller's home is another partition, run by
- * run of rows of one document. */
-static int foreign_part(void *arg, size_t p)
-{
-    run *R = arg;
-    bcols *c = &R->bc[p];
-    size_t nr;
-    const nmdi_trun *runs = nmdi_travellers_runs(R->tr, p, &nr);
-    for (size_t k = 0; k < nr; k++) {
-        uint32_t doc = runs[k].doc;
-        if (doc == NMDI_TRUN_NONE || R->phome[doc] == p)
-            continue;
-        size_t end = k + 1 < nr ? runs[k + 1].row : c->n;
-        for (size_t i = runs[k].row; i < end; i++)
-            if (push_foreign(R, c, (uint32_t)i, R->phome[doc], doc))
-                return NMDI_EINTERNAL;
-    }
-    return 0;
-}
-
-static int border_cols(run *R, nmdi_error *err)
-{
-    size_t np = nmdi_dataset_nparts(R->ds);
-    if (np > 65535)
-        return nmdi_error_set(err, NMDI_EDATA, "%zu partitions: at most 65535 are supported", np);
-    R->bc = calloc(np ? np : 1, sizeof *R->bc);
-    if (!R->bc)
-        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-    for (size_t p = 0; p < np; p++) {
-        bcols *c = &R->bc[p];
-        c->n = (size_t)nmdi_dataset_part_rows(R->ds, p);
-        if (!c->n)
-            continue;
-        if (nmdi_dataset_i64(R->ds, p, "traveller_key", &c->key, err) ||
-            nmdi_dataset_i32(R->ds, p, "date", &c->date, err) ||
-            nmdi_dataset_i32(R->ds, p, "direction", &c->dir, err))
-            return err->code;
-        c->doc = col_i32(R, p, "document_country");
-        c->sex = col_i32(R, p, "sex");
-        c->dob = col_i32(R, p, "date_of_birth");
-        nmdi_error e;
-        if (!R->has_time || nmdi_dataset_str(R->ds, p, "time", &c->toff, &c->tbytes, &e))
-            c->toff = NULL;
-        static const char *const idn[3] = {"surname_hash", "given_name_hash", "dob_hash"};
-        for (int k = 0; k < 3; k++)
-            if (nmdi_dataset_find(R->ds, idn[k]) < 0 ||
-                nmdi_dataset_i64(R->ds, p, idn[k], &c->idh[k], &e))
-                c->idh[k] = NULL;
-    }
-    if (R->tr && nmdi_pool_run(R->ctx, np, foreign_part, R)) {
-        *err = R->err;
-        return err->code ? err->code : nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-    }
-    for (size_t p = 0; p < np; p++) {
-        bcols *c = &R->bc[p];
-        c->ingroup += c->n - c->nforeign;
-        for (size_t j = 0; j < c->nforeign; j++)
-            R->bc[c->fgroup[j]].ingroup++;
-    }
-    /* every worker's scratch is sized once, for the largest batch (a little
-     * more than BATCH_ROWS when person keys are spread evenly) */
-    for (size_t p = 0; p < np; p++)
-        if (R->bc[p].ingroup > R->scratch_min)
-            R->scratch_min = R->bc[p].ingroup;
-    size_t bs = R->P->batch_crossings > 0 ? (size_t)R->P->batch_crossings : BATCH_ROWS;
-    if (R->scratch_min > bs + bs / 4)
-        R->scratch_min = bs + bs / 4;
-    return 0;
-}
-
-static void border_cols_free(run *R)
-{
-    if (!R->bc)
-        return;
-    for (size_t p = 0; p < nmdi_dataset_nparts(R->ds); p++)
-        free(R->bc[p].frow), free(R->bc[p].fdoc), free(R->bc[p].fgroup);
-    free(R->bc);
-    R->bc = NULL;
-}
-
-/* Append row i of partition p, of the traveller of person key k, to the
- * items of a group as item m, with its values in pr[m] (item_cmp's
- * tie-break (part, row) is the order m of the gathering: row = m). */
-static void border_item(const run *R, item *x, prow *pr, size_t m, const bcols *c, size_t i,
-                        int64_t k)
-{
-    int32_t date = c->date[i];
-    x->key = k;
-    x->date = date == NMDI_DATE_NONE ? INT32_MAX : date;
-    x->time = c->toff ? parse_time(c->tbytes + c->toff[i], (size_t)(c->toff[i + 1] - c->toff[i]))
-                      : -1;
-    x->part = 0;
-    x->row = (uint32_t)m;
-    prow *q = &pr[m];
-    q->key = c->key[i];
-    q->date = date;
-    q->dir = c->dir[i];
-    q->doc = c->doc ? c->doc[i] : -1;
-    q->sex = c->sex ? c->sex[i] : -1;
-    q->dob = c->dob ? c->dob[i] : NMDI_DATE_NONE;
-    q->id = NMDI_I64_NONE;
-    if (R->rx && c->idh[0] && c->idh[1] && c->idh[2]) {
-        int32_t sx = q->sex;
-        const char *sl = sx >= 0 && (size_t)sx < R->sex.n && R->sex.dict ? R->sex.dict[sx] : "";
-        q->id = nmdi_identity_id(c->idh[0][i], c->idh[1][i], c->idh[2][i], sl);
-    }
-}
-
-/* The output dictionary index of a code, added on first use (under dmu). */
-static int32_t lazy_code_n(run *R, int32_t *slot, nmdi_store_writer *w, size_t f, const char *s,
-                           size_t len)
-{
-    int32_t v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (v != CODE_UNSEEN)
-        return v;
-    pthread_mutex_lock(&R->dmu);
-    if ((v = *slot) == CODE_UNSEEN) {
-        v = nmdi_store_code_index(w, f, s, len);
-        if (v < -1) {
-            R->code_failed = 1;
-            v = -1;
-        } else
-            __atomic_store_n(slot, v, __ATOMIC_RELEASE);
-    }
-    pthread_mutex_unlock(&R->dmu);
-    return v;
-}
-
-static int32_t lazy_code(run *R, int32_t *slot, nmdi_store_writer *w, size_t f, const char *s)
-{
-    int32_t v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    return v != CODE_UNSEEN ? v : lazy_code_n(R, slot, w, f, s, strlen(s));
-}
-
-/* The output index of an input CODE value (-1 missing), through map. */
-static int32_t out_code_v(run *R, int32_t *map, nmdi_store_writer *w, size_t f, const codecol *c,
-                          int32_t k)
-{
-    if (!c->dict || k < 0 || (size_t)k >= c->n)
-        return -1;
-    return lazy_code(R, &map[k], w, f, c->dict[k]);
-}
-
-/* The output index of a register country (a string of a dataset dictionary;
- * the same pointer for the same country), cached per worker. */
-static int32_t cty_code(run *R, scratch *sc, nmdi_store_writer *w, size_t f, const char *s)
-{
-    if (!s || !*s)
-        return -1;
-    int k = f == EV_PREV ? 0 : 1;
-    unsigned h = (unsigned)(((uintptr_t)s * 0x9E3779B97F4A7C15ULL) >> 58);
-    if (sc->cty_ptr[k][h] == s)
-        return sc->cty_idx[k][h];
-    int32_t slot = CODE_UNSEEN;
-    int32_t v = lazy_code(R, &slot, w, f, s);
-    if (!R->code_failed) {
-        sc->cty_ptr[k][h] = s;
-        sc->cty_idx[k][h] = v;
-    }
-    return v;
-}
-
-/* Append the n rows gathered in cols to output partition op. */
-static int flush_chunk(nmdi_store_writer *w, uint32_t op, unsigned char **cols, size_t nf,
-                       size_t *n, nmdi_error *e)
-{
-    (void)nf;
-    int rc = nmdi_store_append_columns(w, op, *n, (const void *const *)cols, e);
-    *n = 0;
-    return rc;
-}
-
-/* Items ahead of the person being classified whose input rows are fetched
- * into the cache (the rows are visited in person key order: at random). */
-#define PREFETCH_AHEAD 40
-
-static void prefetch_row(const prow *pr, const item *x)
-{
-    const char *q = (const char *)&pr[x->row];
-    __builtin_prefetch(q);
-    __builtin_prefetch(q + sizeof(prow) - 1);
-}
-
-/* The batch of a person key among k: batches are ranges of keys in
- * ascending order, so that batch after batch the persons of a group come in
- * key order. */
-static size_t batch_of(int64_t key, size_t k)
-{
-    uint64_t u = (uint64_t)key ^ (UINT64_C(1) << 63);
-    return (size_t)(((unsigned __int128)u * k) >> 64);
-}
-
-/* The rows of group g (see border_part) as spans of rows of one traveller,
- * in (part, row) order (the tie-break of item_cmp), each with its batch
- * among k. sp must hold group_spans_max(R, g) spans. Returns their number. */
-static size_t group_spans_max(const run *R, size_t g)
-{
-    const bcols *c = &R->bc[g];
-    size_t own = c->n - c->nforeign, in = R->bc[g].ingroup - own, nr = c->n;
-    if (R->tr)
-        nmdi_travellers_runs(R->tr, g, &nr);
-    return nr + in;
-}
-
-static size_t group_spans(const run *R, size_t g, size_t k, span *sp)
-{
-    size_t np = nmdi_dataset_nparts(R->ds), ns = 0;
-    for (size_t p = 0; p < np; p++) {
-        const bcols *c = &R->bc[p];
-        if (!R->tr) {
-            if (p != g)
-                continue;
-            for (size_t i = 0, e; i < c->n; i = e) {
-                for (e = i + 1; e < c->n && c->key[e] == c->key[i]; e++)
-                    ;
-                sp[ns++] = (span){c->key[i], (uint32_t)i, (uint32_t)e, (uint32_t)p,
-                                  (uint32_t)batch_of(c->key[i], k)};
-            }
-            continue;
-        }
-        if (p == g) {
-            /* the partition's own rows: its runs of documents of travellers at home here */
-            size_t nr;
-            const nmdi_trun *runs = nmdi_travellers_runs(R->tr, p, &nr);
-            for (size_t r = 0; r < nr; r++) {
-                uint32_t doc = runs[r].doc;
-                if (doc != NMDI_TRUN_NONE && R->phome[doc] != g)
-                    continue;
-                int64_t person = doc == NMDI_TRUN_NONE ? NMDI_I64_NONE : R->pkey[doc];
-                size_t end = r + 1 < nr ? runs[r + 1].row : c->n;
-                sp[ns++] = (span){person, runs[r].row, (uint32_t)end, (uint32_t)p,
-                                  (uint32_t)batch_of(person, k)};
-            }
-        } else
-            for (size_t f = 0; f < c->nforeign; f++) {
-                if (c->fgroup[f] != g)
-                    continue;
-                int64_t person = R->pkey[c->fdoc[f]];
-                sp[ns++] = (span){person, c->frow[f], c->frow[f] + 1, (uint32_t)p,
-                                  (uint32_t)batch_of(person, k)};
-            }
-    }
-    return ns;
-}
-
-/* Spans ahead of the one being gathered whose rows are fetched into the cache. */
-#define SPAN_AHEAD 8
-
-static void prefetch_span(const run *R, const span *x)
-{
-    const bcols *c = &R->bc[x->part];
-    uint32_t r = x->s;
-    __builtin_prefetch(&c->key[r]);
-    __builtin_prefetch(&c->date[r]);
-    __builtin_prefetch(&c->dir[r]);
-    if (c->toff)
-        __builtin_prefetch(&c->toff[r]);
-    if (c->doc)
-        __builtin_prefetch(&c->doc[r]);
-    if (c->sex)
-        __builtin_prefetch(&c->sex[r]);
-    if (c->dob)
-        __builtin_prefetch(&c->dob[r]);
-    if (R->rx)
-        for (int k = 0; k < 3; k++)
-            if (c->idh[k])
-                __builtin_prefetch(&c->idh[k][r]);
-}
-
-/* One group of travellers: the rows of partition g whose traveller's home is
- * g, and with document linkage the rows of other partitions whose traveller's
- * home is g. Batch by batch of persons (ranges of person keys, in order),
- * person by person (in key order): the crossings are classified, their
- * events derived, and both appended to output partition g % out_parts
- * column by column, CHUNK rows per append. The output partition's lock is
- * held for the whole group, so that its rows are contiguous and in person
- * order (no group waits when there are as many output as input partitions). */
-static int border_part(void *arg, size_t g)
-{
-    run *R = arg;
-    size_t n = R->bc[g].ingroup;
-    if (n == 0)
-        return 0;
-    nmdi_error e;
-    nmdi_error_clear(&e);
-    size_t bs = R->P->batch_crossings > 0 ? (size_t)R->P->batch_crossings : BATCH_ROWS;
-    size_t nb = (n + bs - 1) / bs, most = 0, smax = group_spans_max(R, g);
-    size_t *cnt = calloc(nb, sizeof *cnt), *soff = calloc(nb + 1, sizeof *soff);
-    scratch *sc = cnt && soff ? scratch_get(R, 0) : NULL;
-    nmdi_derive_summary *S = calloc(1, sizeof *S);
-    if (sc && smax > sc->scap) {
-        size_t c2 = smax + smax / 4;
-        sc->scap = 0;
-        if (!GROW(sc->sp, c2) && !GROW(sc->sps, c2))
-            sc->scap = c2;
-    }
-    if (!sc || !S || sc->scap < smax) {
-        if (sc)
-            scratch_put(R, sc);
-        free(S), free(cnt), free(soff);
-        return oom(R);
-    }
-    /* the group's spans, then the same sorted by batch (stable: still in
-     * (part, row) order within a batch) */
-    size_t ns = group_spans(R, g, nb, sc->sp);
-    for (size_t x = 0; x < ns; x++) {
-        cnt[sc->sp[x].batch] += sc->sp[x].e - sc->sp[x].s;
-        soff[sc->sp[x].batch + 1]++;
-    }
-    for (size_t j = 0; j < nb; j++) {
-        most = cnt[j] > most ? cnt[j] : most;
-        soff[j + 1] += soff[j];
-    }
-    for (size_t x = 0; x < ns; x++)
-        sc->sps[soff[sc->sp[x].batch]++] = sc->sp[x];
-    for (size_t j = nb; j > 0; j--)
-        soff[j] = soff[j - 1];
-    soff[0] = 0;
-    if (scratch_need(sc, most)) {
-        scratch_put(R, sc);
-        free(S), free(cnt), free(soff);
-        return oom(R);
-    }
-    nmdi_circular_opts co;
-    nmdi_circular_opts_default(&co, R->cutoff);
-    nmdi_residence_rule rule = R->P->rule;
-    rule.cutoff = R->cutoff;
-    nmdi_store_writer *wc = R->w[OUT_CR], *we = R->w[OUT_EV];
-    uint32_t op = (uint32_t)(g % R->out_parts);
-    int rc = 0;
-    pthread_mutex_lock(&R->opmu[op]);
-    size_t ncr = 0, nevr = 0;
-#define COL32(cols, f, row) (((int32_t *)(cols)[f])[row])
-#define COL64(cols, f, row) (((int64_t *)(cols)[f])[row])
-    unsigned char **cc = sc->crcol, **ec = sc->evcol;
-    item *it = sc->it;
-    prow *pr = sc->rows;
-    /* the pages of this partition's columns mapped in one call each */
-    static const char *const gcols[] = {"direction", "document_country", "sex",
-                                        "date_of_birth", "time"};
-    for (size_t k = 0; k < sizeof gcols / sizeof gcols[0]; k++)
-        nmdi_dataset_populate(R->ds, g, gcols[k]);
-    for (size_t bj = 0; bj < nb && !rc; bj++) {
-    size_t m = 0;
-    for (size_t x = soff[bj]; x < soff[bj + 1]; x++) {
-        if (x + SPAN_AHEAD < soff[bj + 1])
-            prefetch_span(R, &sc->sps[x + SPAN_AHEAD]);
-        const span *q = &sc->sps[x];
-        const bcols *c = &R->bc[q->part];
-        for (uint32_t i = q->s; i < q->e; i++)
-            border_item(R, &it[m], pr, m, c, i, q->person), m++;
-    }
-    assert(m == cnt[bj]);
-    if (items_sort(sc, it, m)) {
-        rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
-        break;
-    }
-    size_t pf = 0, pf2 = 0; /* the next items to prefetch */
-    for (size_t a = 0, b; a < m && !rc; a = b) {
-        for (b = a + 1; b < m && same_person(&it[a], &it[b]); b++)
-            ;
-        for (size_t want = b + PREFETCH_AHEAD < m ? b + PREFETCH_AHEAD : m; pf < want; pf++)
-            prefetch_row(pr, &it[pf]);
-        /* the register's entries of the first identities of persons a little
-         * ahead (their records were fetched above) */
-        for (size_t want = b + PREFETCH_AHEAD / 2 < m ? b + PREFETCH_AHEAD / 2 : m; pf2 < want; pf2++)
-            if (R->rx && (pf2 == 0 || it[pf2].key != it[pf2 - 1].key))
-                nmdi_regindex_prefetch(R->rx, pr[it[pf2].row].id);
-        size_t pn = b - a;
-        if (scratch_person(sc, pn)) {
-            rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
-            break;
-        }
-        nmdi_date *d = sc->d;
-        uint8_t *dir = sc->dir;
-        nmdi_residence_result *res = sc->res;
-        nmdi_migration_event *ev = sc->ev;
-        int citizen = -1;
-        for (size_t i = 0; i < pn; i++) {
-            const prow *q = &pr[it[a + i].row];
-            d[i] = q->date;
-            int32_t k = q->dir;
-            dir[i] = k >= 0 && (size_t)k < R->dir.n ? R->dirmap[k] : NMDI_DIR_UNKNOWN;
-            k = q->doc;
-            if (citizen != 1 && k >= 0 && (size_t)k < R->doc.n)
-                citizen = R->home[k] ? 1 : 0;
-        }
-        /* the traveller's identities (distinct, up to 4) for the register */
-        int nid = 0, initial = -1;
-        int64_t ids[4];
-        if (R->rx) {
-            for (size_t i = a; i < b && nid < 4; i++) {
-                int64_t id = pr[it[i].row].id;
-                int seen = id == NMDI_I64_NONE;
-                for (int k = 0; k < nid && !seen; k++)
-                    seen = ids[k] == id;
-                if (!seen)
-                    ids[nid++] = id;
-            }
-            /* found in the extract: resident at its date; not found (a visitor,
-             * or a resident the register missed or a name keyed otherwise):
-             * inferred from the first crossing, as without a register */
-            int found = 0;
-            for (int k = 0; R->use_initial && k < nid && !found; k++)
-                found = nmdi_regindex_registered(R->rx, ids[k]) == 1;
-            if (found)
-                initial = 1;
-            if (R->use_initial) {
-                S->initial_registered += found;
-                S->initial_unregistered += nid && !found;
-                S->initial_inferred += !found;
-            }
-        }
-        int64_t pid0 = nid ? ids[0] : NMDI_I64_NONE; /* countries: through the first identity */
-        nmdi_residence_classify(&rule, pn, d, dir, NULL, initial,
-                                initial < 0 ? NMDI_DATE_NONE : R->d0, res);
-        size_t nev = nmdi_derive_events(&R->P->events, pn, d, dir, res, citizen, ev);
-        S->travellers++;
-        for (size_t i = 0; i < pn && !rc; i++) {
-            const prow *q = &pr[it[a + i].row];
-            const nmdi_residence_result *x = &res[i];
-            S->errors[x->error < 5 ? x->error : 0]++;
-            S->provisional_crossings += x->provisional;
-            size_t j = ncr;
-            COL64(cc, CR_KEY, j) = q->key;
-            COL32(cc, CR_DATE, j) = d[i];
-            COL32(cc, CR_DIR, j) = out_code_v(R, R->cr_dir, wc, CR_DIR, &R->dir, q->dir);
-            COL32(cc, CR_DOC, j) = out_code_v(R, R->cr_doc, wc, CR_DOC, &R->doc, q->doc);
-            COL32(cc, CR_SEX, j) = out_code_v(R, R->cr_sex, wc, CR_SEX, &R->sex, q->sex);
-            COL32(cc, CR_DOB, j) = q->dob;
-            COL32(cc, CR_RB, j) = i32_or_none(x->rb);
-            COL32(cc, CR_RA, j) = i32_or_none(x->ra);
-            COL32(cc, CR_LTM, j) = x->ltm;
-            COL32(cc, CR_FB, j) = x->fb;
-            COL32(cc, CR_FA, j) = x->fa;
-            COL32(cc, CR_FM, j) = x->fm;
-            COL32(cc, CR_PROV, j) = x->provisional;
-            COL32(cc, CR_ERR, j) = x->error;
-            COL32(cc, CR_SRC, j) = lazy_code(R, &R->cr_src, wc, CR_SRC, R->source);
-            COL64(cc, CR_PERSON, j) = it[a + i].key;
-            if (++ncr == CHUNK)
-                rc = flush_chunk(wc, op, cc, CR_N, &ncr, &e);
-        }
-        int any_circ = 0, any_tcirc = 0;
-        for (size_t j = 0; j < nev && !rc; j++) {
-            const nmdi_migration_event *x = &ev[j];
-            /* circular (UNECE 2016, as in the truth of nmdi synth): the event is at
-             * least the min_crossings-th long-term migration (IMM/EMI) of the
-             * traveller within window_days ending at it; temporary circular: the
-             * same counting temporary mobility too */
-            int nlt = 0, nall = 0;
-            for (size_t i = 0; i <= j; i++)
-                if (ev[i].date > x->date - co.window_days) {
-                    nall++;
-                    nlt += ev[i].type == NMDI_EV_IMMIGRATION || ev[i].type == NMDI_EV_EMIGRATION;
-                }
-            int lt = x->type == NMDI_EV_IMMIGRATION || x->type == NMDI_EV_EMIGRATION;
-            int circ = lt && nlt >= co.min_crossings, tcirc = nall >= co.min_crossings;
-            any_circ |= circ;
-            any_tcirc |= tcirc;
-            const item *src = &it[a + x->crossing];
-            const prow *sr = &pr[src->row];
-            size_t q = nevr;
-            COL64(ec, EV_KEY, q) = src->key;
-            COL32(ec, EV_EVENT, q) = lazy_code(R, &R->ev_type[x->type & 7], we, EV_EVENT,
-                                               nmdi_event_code(x->type, 0));
-            COL32(ec, EV_DATE, q) = x->date;
-            COL32(ec, EV_CIT, q) = i32_or_none(citizen);
-            COL32(ec, EV_RET, q) = x->returning_citizen;
-            COL32(ec, EV_COUNTRY, q) = out_code_v(R, R->ev_cty, we, EV_COUNTRY, &R->doc, sr->doc);
-            COL32(ec, EV_SEX, q) = out_code_v(R, R->ev_sex, we, EV_SEX, &R->sex, sr->sex);
-            COL32(ec, EV_DOB, q) = sr->dob;
-            COL32(ec, EV_PROV, q) = x->provisional;
-            COL32(ec, EV_CIRC, q) = circ;
-            COL32(ec, EV_CIRCT, q) = tcirc;
-            COL32(ec, EV_DUR, q) = x->duration < 0 ? NMDI_I32_NONE : x->duration;
-            COL32(ec, EV_SRC, q) = lazy_code(R, &R->ev_src, we, EV_SRC, R->source);
-            /* previous / next country of residence: the register's record of
-             * this move (registration from / deregistration to abroad) */
-            int inward = x->type == NMDI_EV_IMMIGRATION || x->type == NMDI_EV_TEMP_IN;
-            const char *rc_cty = nmdi_regindex_country(R->rx, pid0, inward, x->date, 183);
-            COL32(ec, inward ? EV_PREV : EV_NEXT, q) =
-                cty_code(R, sc, we, inward ? EV_PREV : EV_NEXT, rc_cty);
-            COL32(ec, inward ? EV_NEXT : EV_PREV, q) = -1;
-            S->events_with_residence += rc_cty && lt;
-            if (++nevr == CHUNK)
-                rc = flush_chunk(we, op, ec, EV_N, &nevr, &e);
-            int y = year_index(x->date);
-            if (x->type < 5) {
-                S->events[x->type][y]++;
-                S->events_prov[x->type][y] += x->provisional;
-            }
-            S->returning += x->returning_citizen;
-        }
-        S->circular += any_circ;
-        S->circular_temporary += any_tcirc;
-    }
-    }
-    free(cnt), free(soff);
-#undef COL32
-#undef COL64
-    if (!rc && ncr)
-        rc = flush_chunk(wc, op, cc, CR_N, &ncr, &e);
-    if (!rc && nevr)
-        rc = flush_chunk(we, op, ec, EV_N, &nevr, &e);
-    if (!rc && R->code_failed)
-        rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory writing the store");
-    pthread_mutex_unlock(&R->opmu[op]);
-    pthread_mutex_lock(&R->mu);
-    if (rc && !R->err.code)
-        R->err = e;
-    nmdi_derive_summary *T = R->sum;
-    T->crossings_in += n;
-    T->crossings_out += n;
-    T->travellers += S->travellers;
-    for (int i = 0; i < 5; i++)
-        T->errors[i] += S->errors[i];
-    T->provisional_crossings += S->provisional_crossings;
-    for (int t = 0; t < 5; t++)
-        for (int y = 0; y < NMDI_DERIVE_NYEARS; y++) {
-            T->events[t][y] += S->events[t][y];
-            T->events_prov[t][y] += S->events_prov[t][y];
-        }
-    T->returning += S->returning;
-    T->circular += S->circular;
-    T->circular_temporary += S->circular_temporary;
-    T->initial_registered += S->initial_registered;
-    T->initial_unregistered += S->initial_unregistered;
-    T->initial_inferred += S->initial_inferred;
-    T->events_with_residence += S->events_with_residence;
-    progress(R, n);
-    pthread_mutex_unlock(&R->mu);
-    scratch_put(R, sc);
-    free(S);
-    return rc;
-}
-
 /* The last valid date of a DATE column over every partition, the partitions
  * scanned on the thread pool (their pages then mapped for later readers). */
 typedef struct lastjob {
@@ -1314,7 +522,7 @@ static int register_part(void *arg, size_t part)
     if (nmdi_dataset_i64(R->ds, part, "person_key", &key, &e) ||
         nmdi_dataset_i32(R->ds, part, "date", &date, &e) ||
         nmdi_dataset_i32(R->ds, part, "event", &evc, &e)) {
-        fail(R, &e);
+        run_fail(R, &e);
         return e.code;
     }
     const int32_t *country = col_i32(R, part, "country"), *cit = col_i32(R, part, "citizenship"),
@@ -1324,7 +532,7 @@ static int register_part(void *arg, size_t part)
     uint8_t *kind = malloc(n), *counted = malloc(n), *prov = malloc(n);
     if (!it || !d || !kind || !counted || !prov) {
         free(it), free(d), free(kind), free(counted), free(prov);
-        return oom(R);
+        return run_oom(R);
     }
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -1334,14 +542,14 @@ static int register_part(void *arg, size_t part)
             continue;
         it[m++] = (item){key[i], date[i], 0, 0, (uint32_t)i};
     }
-    scratch *sc = scratch_get(R, m);
-    if (!sc || items_sort(sc, it, m)) {
+    scratch *sc = nmdi_derive_scratch_get(R, m);
+    if (!sc || nmdi_derive_items_sort(sc, it, m)) {
         if (sc)
-            scratch_put(R, sc);
+            nmdi_derive_scratch_put(R, sc);
         free(it), free(d), free(kind), free(counted), free(prov);
-        return oom(R);
+        return run_oom(R);
     }
-    scratch_put(R, sc);
+    nmdi_derive_scratch_put(R, sc);
     for (size_t i = 0; i < m; i++) {
         d[i] = it[i].date;
         kind[i] = R->kindmap[evc[it[i].row]];
@@ -1385,7 +593,7 @@ static int register_part(void *arg, size_t part)
     if (rc && !R->err.code)
         R->err = e;
     R->sum->register_rows += n;
-    progress(R, n);
+    run_progress(R, n);
     pthread_mutex_unlock(&R->mu);
     free(it), free(d), free(kind), free(counted), free(prov);
     return rc;
@@ -1405,7 +613,7 @@ static int permit_part(void *arg, size_t part)
     const int32_t *from;
     if (nmdi_dataset_i64(R->ds, part, "person_key", &key, &e) ||
         nmdi_dataset_i32(R->ds, part, "valid_from", &from, &e)) {
-        fail(R, &e);
+        run_fail(R, &e);
         return e.code;
     }
     const int32_t *to = col_i32(R, part, "valid_to"), *reason = col_i32(R, part, "reason"),
@@ -1416,20 +624,20 @@ static int permit_part(void *arg, size_t part)
     uint8_t *rs = malloc(n), *kind = malloc(n);
     if (!it || !df || !dt || !rs || !kind) {
         free(it), free(df), free(dt), free(rs), free(kind);
-        return oom(R);
+        return run_oom(R);
     }
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (from[i] != NMDI_DATE_NONE)
             it[m++] = (item){key[i], from[i], 0, 0, (uint32_t)i};
-    scratch *sc = scratch_get(R, m);
-    if (!sc || items_sort(sc, it, m)) {
+    scratch *sc = nmdi_derive_scratch_get(R, m);
+    if (!sc || nmdi_derive_items_sort(sc, it, m)) {
         if (sc)
-            scratch_put(R, sc);
+            nmdi_derive_scratch_put(R, sc);
         free(it), free(df), free(dt), free(rs), free(kind);
-        return oom(R);
+        return run_oom(R);
     }
-    scratch_put(R, sc);
+    nmdi_derive_scratch_put(R, sc);
     for (size_t i = 0; i < m; i++) {
         uint32_t r = it[i].row;
         df[i] = from[r];
@@ -1468,7 +676,7 @@ static int permit_part(void *arg, size_t part)
     if (rc && !R->err.code)
         R->err = e;
     R->sum->permits_in += n;
-    progress(R, n);
+    run_progress(R, n);
     pthread_mutex_unlock(&R->mu);
     free(it), free(df), free(dt), free(rs), free(kind);
     return rc;
@@ -1497,30 +705,6 @@ static int kind_of(const char *record_type)
 
 static const int out_of_kind[3][2] = {{OUT_CR, OUT_EV}, {OUT_REG, -1}, {OUT_PERMIT, -1}};
 
-/* Input dictionary -> output dictionary maps of the border outputs (all unseen). */
-static int32_t *unseen_map(size_t n)
-{
-    int32_t *m = malloc((n + 1) * sizeof *m);
-    for (size_t i = 0; m && i <= n; i++)
-        m[i] = CODE_UNSEEN;
-    return m;
-}
-
-static int code_maps(run *R, nmdi_error *err)
-{
-    R->cr_dir = unseen_map(R->dir.n);
-    R->cr_doc = unseen_map(R->doc.n);
-    R->cr_sex = unseen_map(R->sex.n);
-    R->ev_cty = unseen_map(R->doc.n);
-    R->ev_sex = unseen_map(R->sex.n);
-    R->cr_src = R->ev_src = CODE_UNSEEN;
-    for (int t = 0; t < 8; t++)
-        R->ev_type[t] = CODE_UNSEEN;
-    R->code_failed = 0;
-    if (!R->cr_dir || !R->cr_doc || !R->cr_sex || !R->ev_cty || !R->ev_sex)
-        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
-    return 0;
-}
 
 /* Wait for the register index (once): R->rx, and the initial status from
  * the extract. */
@@ -1599,29 +783,17 @@ static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
                 if (!strcmp(s, reason_codes[k]))
                     R->kindmap[i] = k;
     }
-    nmdi_part_fn fn = in->kind == 0 ? border_part : in->kind == 1 ? register_part : permit_part;
+    nmdi_part_fn fn = in->kind == 0 ? nmdi_derive_border_part : in->kind == 1 ? register_part : permit_part;
     R->cutoff = as_of;
     if (as_of == NMDI_DATE_NONE && in->kind != 2)
         R->cutoff = last_date(R->ctx, ds, "date");
     if (in->kind == 0 && (R->sum->cutoff == NMDI_DATE_NONE || R->cutoff > R->sum->cutoff))
         R->sum->cutoff = R->cutoff;
     int rc = 0;
-    if (in->kind == 0) {
-        if (R->P->link_documents && (rc = nmdi_travellers_link(R->ctx, ds, &R->tr, err)))
-            goto out;
-        uint64_t docs, persons;
-        nmdi_travellers_counts(R->tr, &docs, &persons);
-        nmdi_travellers_docs(R->tr, &R->pkey, &R->phome);
-        R->sum->documents += docs;
-        if (R->tr)
-            nmdi_note(R->ctx, "derive %s: %llu travel documents joined into %llu travellers by "
-                              "name and date of birth", in->src->id, (unsigned long long)docs,
-                      (unsigned long long)persons);
-        if ((rc = rx_ready(R, err)) || (rc = border_cols(R, err)))
-            goto out;
-        if ((rc = code_maps(R, err)))
-            goto out;
-    }
+    if (in->kind == 0 &&
+        ((rc = nmdi_derive_border_join(R, in->src->id, err)) || (rc = rx_ready(R, err)) ||
+         (rc = nmdi_derive_border_layout(R, err))))
+        goto out;
     char label[160];
     snprintf(label, sizeof label, "derive %s", in->src->id);
     R->done = 0;
@@ -1635,15 +807,9 @@ static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
         rc = err->code;
     }
 out:
-    scratch_free(R->spare);
+    nmdi_derive_scratch_free(R->spare);
     R->spare = NULL;
-    border_cols_free(R);
-    free(R->cr_dir), free(R->cr_doc), free(R->cr_sex), free(R->ev_cty), free(R->ev_sex);
-    R->cr_dir = R->cr_doc = R->cr_sex = R->ev_cty = R->ev_sex = NULL;
-    nmdi_travellers_free(R->tr);
-    R->tr = NULL;
-    R->pkey = NULL;
-    R->phome = NULL;
+    nmdi_derive_border_end(R);
     free(R->dirmap), free(R->home), free(R->kindmap);
     R->dirmap = NULL, R->home = NULL, R->kindmap = NULL;
     return rc;

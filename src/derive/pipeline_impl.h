@@ -1,6 +1,9 @@
 /*
  * pipeline_impl.h — internals of `nmdi derive DIR` shared between
- * src/derive/pipeline.c and src/derive/travellers.c (not installed).
+ * src/derive/pipeline.c (the stage: sources, outputs, registers, permits),
+ * src/derive/pipeline_border.c (border crossings: groups of travellers,
+ * classification, border outputs) and src/derive/travellers.c (the document
+ * join, the register by identity); not installed.
  * Ownership: nmdi_travellers_link() returns a map the caller frees with
  * nmdi_travellers_free(); once built it is read-only and may be read by
  * any number of threads.
@@ -8,7 +11,10 @@
 #ifndef NMDI_DERIVE_PIPELINE_IMPL_H
 #define NMDI_DERIVE_PIPELINE_IMPL_H
 
+#include "nmdi/derive_pipeline.h"
 #include "nmdi/store.h"
+
+#include <pthread.h>
 
 typedef struct nmdi_travellers nmdi_travellers;
 
@@ -79,5 +85,208 @@ int nmdi_regindex_registered(const nmdi_regindex *x, int64_t id);
  * deregistration to abroad (inward 0) nearest to date, within maxdays; NULL. */
 const char *nmdi_regindex_country(const nmdi_regindex *x, int64_t id, int inward, nmdi_date date,
                                   int maxdays);
+
+/* ---- shared by pipeline.c (the stage, registers, permits) and
+ * pipeline_border.c (border crossings) ---- */
+
+/* Travellers of a group per batch: by default, about this many crossings are
+ * sorted and classified at once (the work memory of a worker, about 130 bytes
+ * per crossing; residence.batch_crossings). */
+#define BATCH_ROWS 200000
+
+/* Output layouts: the field order of cr_fields / ev_fields in pipeline.c. */
+enum { OUT_CR, OUT_EV, OUT_REG, OUT_PERMIT, NOUT };
+enum { CR_KEY, CR_DATE, CR_DIR, CR_DOC, CR_SEX, CR_DOB, CR_RB, CR_RA, CR_LTM, CR_FB, CR_FA, CR_FM,
+       CR_PROV, CR_ERR, CR_SRC, CR_PERSON, CR_N };
+enum { EV_KEY, EV_EVENT, EV_DATE, EV_CIT, EV_RET, EV_COUNTRY, EV_SEX, EV_DOB, EV_PROV, EV_CIRC,
+       EV_CIRCT, EV_DUR, EV_SRC, EV_PREV, EV_NEXT, EV_N };
+
+/* An optional CODE column: its dictionary, or none. */
+typedef struct codecol {
+    const char *name;
+    const char *const *dict;
+    size_t n;
+} codecol;
+
+struct rxjob;
+struct bcols;
+struct pkey;
+
+/* The state of one run of the stage over one input source, shared by the
+ * workers of the thread pool (mu guards err, spare, sum, done). */
+typedef struct run {
+    const nmdi_ctx *ctx;
+    const nmdi_derive_params *P;
+    nmdi_derive_summary *sum;
+    nmdi_dataset *ds;
+    const char *source;
+    nmdi_store_writer *w[NOUT];
+    size_t out_parts;
+    pthread_mutex_t mu;
+    nmdi_error err;
+    nmdi_date cutoff;
+    codecol doc, sex, country, citship, event, reason, dir;
+    uint8_t *dirmap;  /* dir dict index -> NMDI_ARRIVAL/DEPARTURE/UNKNOWN  */
+    int8_t *home;     /* doc/citship dict index -> 1 the reporting country */
+    uint8_t *kindmap; /* event dict -> NMDI_REG_*; reason dict -> 1..4     */
+    int has_time, link_documents;
+    nmdi_travellers *tr;
+    const int64_t *pkey;   /* document index -> person key   */
+    const uint16_t *phome; /* document index -> home group   */
+    const nmdi_regindex *rx; /* register by identity, or NULL              */
+    struct rxjob *rxj;       /* ... until built (rx_ready)                 */
+    const char *cfg_path;
+    int use_initial;         /* initial status from the register extract   */
+    nmdi_date d0;            /* the extract's date                         */
+    struct bcols *bc;
+    struct scratch *spare; /* scratch buffers not in use (under mu) */
+    size_t scratch_min;    /* items of a new scratch: the largest batch  */
+    /* column writing of the border outputs: one lock per output partition,
+     * one for the output dictionaries; input dictionary index -> output
+     * dictionary index, filled on first use (CODE_UNSEEN until then) */
+    pthread_mutex_t *opmu, dmu;
+    int32_t *cr_dir, *cr_doc, *cr_sex, *ev_cty, *ev_sex;
+    int32_t cr_src, ev_src, ev_type[8];
+    int code_failed; /* out of memory in an output dictionary */
+    nmdi_progress prog;
+    uint64_t done;
+} run;
+
+/* Column of a partition, or NULL when the dataset has no such field. */
+static inline const int32_t *col_i32(run *R, size_t part, const char *name)
+{
+    const int32_t *p = NULL;
+    nmdi_error e;
+    if (nmdi_dataset_find(R->ds, name) < 0 || nmdi_dataset_i32(R->ds, part, name, &p, &e))
+        return NULL;
+    return p;
+}
+
+static inline int year_index(nmdi_date d)
+{
+    if (d == NMDI_DATE_NONE)
+        return 0;
+    int y = nmdi_date_year(d) - NMDI_DERIVE_YEAR0;
+    return y > 0 && y < NMDI_DERIVE_NYEARS ? y : 0;
+}
+
+/* Sort item: person key, date, time, row. */
+typedef struct item {
+    int64_t key;
+    int32_t date; /* NMDI_DATE_NONE mapped to INT32_MAX: last */
+    int32_t time; /* seconds, -1 unknown */
+    uint32_t part;
+    uint32_t row;
+} item;
+
+static inline int same_person(const item *a, const item *b)
+{
+    return a->key == b->key && a->key != NMDI_I64_NONE;
+}
+
+static inline int32_t i32_or_none(int v)
+{
+    return v < 0 ? NMDI_I32_NONE : v;
+}
+
+/* Rows of an output gathered column by column before one append. */
+#define CHUNK 32768
+#define CODE_UNSEEN (-3)
+
+/* The values of one input crossing that the classification and its outputs
+ * read, copied while the partition is read in order: the pass in person
+ * order then reads one small record per crossing, from memory on huge pages,
+ * instead of a value of each of ten mapped columns. */
+typedef struct prow {
+    int64_t key; /* document key (traveller_key)                          */
+    int64_t id;  /* identity in the register (NMDI_I64_NONE: incomplete)   */
+    int32_t date, dir, doc, sex, dob; /* stored values; -1 / NONE: absent */
+    int32_t pad;
+} prow;
+
+/* A stretch of rows [s, e) of one input partition, of one traveller, in
+ * the work list of a group. */
+typedef struct span {
+    int64_t person;
+    uint32_t s, e, part, batch;
+} span;
+
+/* Buffers of one worker, reused from partition to partition: fresh
+ * allocations of this size are mostly page faults (the kernel zeroing new
+ * pages). The item arrays are sized by nmdi_derive_scratch_need() (for the border
+ * crossings: once, to the largest group); the per-person arrays (one
+ * traveller's crossings, results and events) grow with the longest history. */
+typedef struct scratch {
+    size_t cap; /* items */
+    item *it, *tmp;
+    prow *rows;
+    size_t scap; /* spans */
+    span *sp, *sps;
+    uint32_t *pid, *rank, *pos;
+    struct pkey *pk;
+    size_t hcap; /* slots of the person map */
+    int64_t *hk;
+    uint32_t *hv;
+    size_t pcap; /* crossings of one person */
+    nmdi_date *d;
+    uint8_t *dir;
+    nmdi_residence_result *res;
+    nmdi_migration_event *ev;
+    unsigned char *crcol[CR_N], *evcol[EV_N]; /* column chunks (CHUNK values each) */
+    const char *cty_ptr[2][64];               /* register countries seen: output index */
+    int32_t cty_idx[2][64];
+    struct scratch *next;
+} scratch;
+
+/* Replace a buffer by one of n elements (contents not kept: no copy). */
+#define GROW(p, n) (free(p), ((p) = nmdi_derive_big_alloc((n) * sizeof *(p))) ? 0 : -1)
+
+/* Scratch buffers (pipeline.c): a worker takes one sized for n items (at
+ * least R->scratch_min), and puts it back for the next partition; freed
+ * with the list at the end of a source. */
+scratch *nmdi_derive_scratch_get(run *R, size_t n);
+void nmdi_derive_scratch_put(run *R, scratch *sc);
+void nmdi_derive_scratch_free(scratch *sc);
+int nmdi_derive_scratch_need(scratch *sc, size_t n);
+/* Sort n items (in (part, row) order) into (key, date, time, row) order;
+ * sc must hold n items. 0, or -1 when out of memory. */
+int nmdi_derive_items_sort(scratch *sc, item *it, size_t n);
+
+static inline void run_fail(run *R, const nmdi_error *e)
+{
+    pthread_mutex_lock(&R->mu);
+    if (!R->err.code)
+        R->err = *e;
+    pthread_mutex_unlock(&R->mu);
+}
+
+static inline int run_oom(run *R)
+{
+    nmdi_error e;
+    nmdi_error_clear(&e);
+    nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
+    run_fail(R, &e);
+    return NMDI_EINTERNAL;
+}
+
+static inline void run_progress(run *R, uint64_t rows)
+{
+    R->done += rows;
+    nmdi_progress_update(&R->prog, R->done);
+}
+
+/* ---- border crossings (pipeline_border.c) ----
+ * For one border source, after the run's dictionaries (R->doc, sex, dir,
+ * dirmap, home) are set: border_join joins the travel documents into
+ * travellers (residence.link_documents) and notes their count;
+ * border_layout (after the register index is ready) maps each partition's
+ * columns, finds the rows whose traveller's home is another partition, and
+ * sizes the workers' scratch; then border_part runs on the thread pool, one
+ * group of travellers per input partition; border_end frees what the three
+ * made (also after an error). */
+int nmdi_derive_border_join(run *R, const char *source, nmdi_error *err);
+int nmdi_derive_border_layout(run *R, nmdi_error *err);
+int nmdi_derive_border_part(void *arg, size_t g);
+void nmdi_derive_border_end(run *R);
 
 #endif

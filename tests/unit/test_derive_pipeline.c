@@ -2,7 +2,12 @@
  * travellers.c): the residence section of the configuration, and whole runs over
  * small infrastructures loaded through the ingest library: events of known
  * itineraries, a passport renewal joined (or not) by name and date of birth,
- * register flows, first permits, versions, lineage, the thread count. */
+ * register flows, first permits, versions, lineage, the thread count; the
+ * document join itself (nmdi_travellers_link) over a store whose keys stay in
+ * their partition (the parallel join) and over one whose keys do not (the
+ * serial join over a global map). */
+#include "../../src/derive/pipeline_impl.h" /* the document join (internal) */
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -568,12 +573,133 @@ static void test_register(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ---- the document join: keys confined to their partition or not ---- */
+
+/* Rows of a border dataset: document key, identity hashes, sex. */
+static const struct jrow {
+    int64_t key, s, g, b;
+    const char *sex;
+} jrows[] = {
+    {10, 1, 2, 3, "M"},  {7, 7, 8, 9, "F"},   {10, 1, 2, 3, "M"},  /* 10 again after 7 */
+    {11, 1, 2, 3, "M"},  {11, 4, 5, 6, "M"},  /* 11: identities A and B */
+    {25, 4, 5, 6, "M"},  {25, 4, 5, 6, "M"},  /* 25: B, so 10-11-25 is one person */
+    {30, 7, 8, 9, "F"},  /* 30: C, as 7 */
+    {13, NMDI_I64_NONE, 2, 3, "M"},            /* incomplete identity: alone */
+    {14, 1, 2, 3, "F"},  /* the names of A, another sex: alone */
+    {5, 11, 12, 13, "M"}, {NMDI_I64_NONE, 1, 2, 3, "M"}, /* a row without a key */
+};
+
+static int64_t jperson(int64_t key)
+{
+    switch (key) {
+    case 11: case 25: return 10;
+    case 30: return 7;
+    default: return key;
+    }
+}
+
+/* Write jrows in 3 partitions: spread 0 at key % 3 (as the store's loader
+ * does), spread 1 elsewhere (and document 25 split over two partitions). */
+static nmdi_dataset *jwrite(const char *d, int spread)
+{
+    static const nmdi_store_field f[5] = {{"traveller_key", NMDI_COL_I64}, {"surname_hash", NMDI_COL_I64},
+                                          {"given_name_hash", NMDI_COL_I64}, {"dob_hash", NMDI_COL_I64},
+                                          {"sex", NMDI_COL_CODE}};
+    nmdi_store_writer *w;
+    nmdi_error err;
+    nmdi_store_opts o = {3, 0};
+    char *path;
+    nmdi_dataset *ds;
+    assert_int_equal(nmdi_store_writer_open(&w, d, spread ? "spread" : "confined", "1", 5, f, &o, &err), 0);
+    for (size_t i = 0; i < sizeof jrows / sizeof jrows[0]; i++) {
+        const struct jrow *r = &jrows[i];
+        uint32_t p = r->key == NMDI_I64_NONE ? 0 : (uint32_t)((uint64_t)r->key % 3);
+        if (spread)
+            p = r->key == 25 ? (uint32_t)(i % 2) : (p + 1) % 3;
+        nmdi_store_row_begin(w, p);
+        nmdi_store_put_i64(w, 0, r->key);
+        nmdi_store_put_i64(w, 1, r->s);
+        nmdi_store_put_i64(w, 2, r->g);
+        nmdi_store_put_i64(w, 3, r->b);
+        nmdi_store_put_str(w, 4, r->sex, 1);
+        assert_int_equal(nmdi_store_row_end(w, &err), 0);
+    }
+    assert_int_equal(nmdi_store_writer_finish(w, NULL, &path, &err), 0);
+    assert_int_equal(nmdi_dataset_open(&ds, path, &err), 0);
+    free(path);
+    return ds;
+}
+
+static void test_join(void **state)
+{
+    (void)state;
+    char d[] = "/tmp/nmdi-join-XXXXXX", cmd[128];
+    assert_non_null(mkdtemp(d));
+    nmdi_ctx ctx;
+    nmdi_ctx_init(&ctx);
+    ctx.quiet = 1;
+    for (int spread = 0; spread < 2; spread++)
+        for (int threads = 1; threads <= 2; threads++) {
+            ctx.nthreads = threads;
+            nmdi_dataset *ds = jwrite(d, spread);
+            nmdi_travellers *t;
+            nmdi_error err;
+            assert_int_equal(nmdi_travellers_link(&ctx, ds, &t, &err), 0);
+            assert_non_null(t);
+            uint64_t docs, persons;
+            nmdi_travellers_counts(t, &docs, &persons);
+            assert_int_equal(docs, 8);
+            assert_int_equal(persons, 5);
+            const int64_t *pkey;
+            const uint16_t *home;
+            nmdi_travellers_docs(t, &pkey, &home);
+            size_t seen = 0;
+            for (size_t p = 0; p < 3; p++) {
+                size_t nr, n = (size_t)nmdi_dataset_part_rows(ds, p);
+                const nmdi_trun *runs = nmdi_travellers_runs(t, p, &nr);
+                const int64_t *key;
+                assert_int_equal(nmdi_dataset_i64(ds, p, "traveller_key", &key, &err), 0);
+                assert_true(n == 0 || (nr > 0 && runs[0].row == 0));
+                for (size_t k = 0; k < nr; k++) {
+                    size_t end = k + 1 < nr ? runs[k + 1].row : n;
+                    assert_true(runs[k].row < end);
+                    for (size_t i = runs[k].row; i < end; i++, seen++) {
+                        if (runs[k].doc == NMDI_TRUN_NONE) {
+                            assert_true(key[i] == NMDI_I64_NONE);
+                            continue;
+                        }
+                        assert_true(key[i] != NMDI_I64_NONE);
+                        assert_int_equal(pkey[runs[k].doc], jperson(key[i]));
+                        /* the person's home: a partition with a row of its root document */
+                        size_t h = home[runs[k].doc], hn = (size_t)nmdi_dataset_part_rows(ds, h);
+                        const int64_t *hk;
+                        assert_int_equal(nmdi_dataset_i64(ds, h, "traveller_key", &hk, &err), 0);
+                        int found = 0;
+                        for (size_t j = 0; j < hn && !found; j++)
+                            found = hk[j] == pkey[runs[k].doc];
+                        assert_true(found);
+                        if (!spread)
+                            assert_int_equal(h, (uint64_t)jperson(key[i]) % 3);
+                    }
+                }
+            }
+            assert_int_equal(seen, sizeof jrows / sizeof jrows[0]);
+            nmdi_travellers_free(t);
+            nmdi_dataset_close(ds);
+            snprintf(cmd, sizeof cmd, "rm -rf '%s'/*", d);
+            assert_int_equal(system(cmd), 0);
+        }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_run),
         cmocka_unit_test(test_register),
+        cmocka_unit_test(test_join),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
