@@ -866,6 +866,45 @@ static const nmdi_store_field *out_fields(int o, size_t *n)
     }
 }
 
+/* The border outputs finished (their files synced and the version moved into
+ * place) on a thread of their own while the registers and permits are
+ * derived: the sync of ~70 bytes per crossing then overlaps work instead of
+ * following it. */
+typedef struct finjob {
+    nmdi_store_writer *w[NOUT]; /* to finish (NULL: not by this job)      */
+    char *lin[NOUT];            /* their lineage (manifest metadata)      */
+    uint64_t rows[NOUT];
+    char **vdir;                /* per output: the version's directory    */
+    nmdi_error err;
+    int rc, started, joined;
+    pthread_t th;
+} finjob;
+
+static void *finjob_main(void *arg)
+{
+    finjob *F = arg;
+    nmdi_error_clear(&F->err);
+    for (int o = 0; o < NOUT; o++) {
+        nmdi_store_writer *w = F->w[o];
+        F->w[o] = NULL;
+        if (w && !F->rc)
+            F->rc = nmdi_store_writer_finish(w, F->lin[o], &F->vdir[o], &F->err);
+        else if (w)
+            nmdi_store_writer_abort(w);
+    }
+    return NULL;
+}
+
+static int finjob_join(finjob *F, nmdi_error *err)
+{
+    if (F->started && !F->joined)
+        pthread_join(F->th, NULL);
+    F->joined = 1;
+    if (F->rc)
+        *err = F->err;
+    return F->rc;
+}
+
 int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
                     nmdi_derive_summary *sum, nmdi_error *err)
 {
@@ -884,6 +923,8 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
     nmdi_dataset *regbase = NULL;
     rxjob rxj;
     memset(&rxj, 0, sizeof rxj);
+    finjob F;
+    memset(&F, 0, sizeof F);
     int64_t reg_version = 0;
     char *vdir[NOUT] = {0};
     int64_t vid[NOUT] = {0};
@@ -1023,27 +1064,50 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
             !pthread_create(&rxj.th, NULL, rxjob_main, &rxj))
             rxj.started = 1;
     }
-    for (int pass = 0; pass < 3; pass++) /* border first: the summary's cut-off */
+    F.vdir = vdir;
+    for (int pass = 0; pass < 3; pass++) { /* border first: the summary's cut-off */
         for (size_t i = 0; i < nin; i++)
             if (ins[i].kind == pass && (rc = run_source(&R, &ins[i], as_of, err)))
                 goto done;
-    if ((rc = rx_ready(&R, err)))
+        /* the border outputs are complete (their lineage too: the register
+         * extract's date is known once the border sources ran) */
+        if (pass == 0 && ctx && ctx->nthreads > 1 && (R.w[OUT_CR] || R.w[OUT_EV])) {
+            for (int o = OUT_CR; o <= OUT_EV; o++) {
+                if (!R.w[o])
+                    continue;
+                F.lin[o] = lineage(&P, ins, nin, o, as_of, cfg->path, sum->initial_date, reg_version);
+                F.rows[o] = nmdi_store_writer_rows(R.w[o]);
+                F.w[o] = R.w[o];
+                R.w[o] = NULL;
+            }
+            if (!pthread_create(&F.th, NULL, finjob_main, &F))
+                F.started = 1;
+            else
+                finjob_main(&F);
+        }
+    }
+    if ((rc = rx_ready(&R, err)) || (rc = finjob_join(&F, err)))
         goto done;
     for (int o = 0; o < NOUT; o++) {
-        if (!R.w[o])
+        if (!R.w[o] && !F.lin[o])
             continue;
-        char *lin = lineage(&P, ins, nin, o, as_of, cfg->path, sum->initial_date, reg_version);
-        uint64_t rows = nmdi_store_writer_rows(R.w[o]);
+        int early = F.lin[o] != NULL;
+        char *lin = early ? F.lin[o]
+                          : lineage(&P, ins, nin, o, as_of, cfg->path, sum->initial_date, reg_version);
+        uint64_t rows = early ? F.rows[o] : nmdi_store_writer_rows(R.w[o]);
         int64_t read = 0;
         for (size_t i = 0; i < nin; i++)
             if (out_of_kind[ins[i].kind][0] == o || out_of_kind[ins[i].kind][1] == o)
                 read += (int64_t)nmdi_dataset_rows(ins[i].ds);
-        nmdi_store_writer *w = R.w[o];
-        R.w[o] = NULL;
-        rc = nmdi_store_writer_finish(w, lin, &vdir[o], err);
+        if (!early) {
+            nmdi_store_writer *w = R.w[o];
+            R.w[o] = NULL;
+            rc = nmdi_store_writer_finish(w, lin, &vdir[o], err);
+        }
         if (!rc)
             rc = nmdi_catalog_update_version(cat, vid[o], read, (int64_t)rows, 0, lin, err);
-        free(lin);
+        if (!early)
+            free(lin);
         if (rc)
             goto done;
     }
@@ -1051,7 +1115,13 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
     if (!rc)
         in_tx = 0;
 done:
+    if (F.started && !F.joined) { /* an error while the border outputs were finished */
+        nmdi_error keep = *err;
+        finjob_join(&F, err);
+        *err = keep;
+    }
     for (int o = 0; o < NOUT; o++) {
+        free(F.lin[o]);
         if (R.w[o])
             nmdi_store_writer_abort(R.w[o]);
         if (rc && vdir[o]) {
