@@ -75,7 +75,7 @@ void nmdi_store_writer_write_behind(nmdi_store_writer *w);
 /* Append one row to partition part: call row_begin, then put exactly one
  * value for every field (in any order), then row_end. */
 void nmdi_store_row_begin(nmdi_store_writer *w, uint32_t part);
-void nmdi_store_put_i32(nmdi_store_writer *w, size_t field, int32_t v);   /* I32, DATE */
+void nmdi_store_put_i32(nmdi_store_writer *w, size_t field, int32_t v);   /* I32, DATE; CODE: an index from nmdi_store_code_index, or -1 */
 void nmdi_store_put_i64(nmdi_store_writer *w, size_t field, int64_t v);
 void nmdi_store_put_f64(nmdi_store_writer *w, size_t field, double v);
 void nmdi_store_put_str(nmdi_store_writer *w, size_t field, const char *s, size_t len); /* STR, CODE

@@ -269,22 +269,8 @@ static int field_room(nmdi_csv *c, size_t n)
 
 static int field_begin(nmdi_csv *c)
 {
-    if (c->nf == c->nf_cap) {
-        size_t ncap = c->nf_cap ? c->nf_cap * 2 : 64;
-        size_t *o = realloc(c->off, ncap * sizeof *o);
-        if (!o)
-            return -1;
-        c->off = o;
-        size_t *l = realloc(c->flen, ncap * sizeof *l);
-        if (!l)
-            return -1;
-        c->flen = l;
-        unsigned char *q = realloc(c->quoted, ncap);
-        if (!q)
-            return -1;
-        c->quoted = q;
-        c->nf_cap = ncap;
-    }
+    if (c->nf == c->nf_cap && field_room(c, c->nf + 1))
+        return -1;
     c->off[c->nf] = c->rec_len;
     c->quoted[c->nf] = 0;
     c->nf++;
