@@ -16,10 +16,15 @@
 #include <string.h>
 #include <sys/mman.h>
 
-/* int64 -> uint32 open-addressing map; INT64_MIN marks an empty slot. */
+/* int64 -> uint32 open-addressing map; INT64_MIN marks an empty slot. A
+ * key and its value share a slot (one cache line per lookup). */
+typedef struct i64slot {
+    int64_t key;
+    uint32_t val;
+} i64slot;
+
 typedef struct i64map {
-    int64_t *keys;
-    uint32_t *vals;
+    i64slot *s;
     size_t cap, n;
 } i64map;
 
@@ -42,14 +47,13 @@ static int map_init(i64map *m, size_t expect)
     size_t cap = 64;
     while (cap < expect * 2)
         cap <<= 1;
-    m->keys = nmdi_derive_big_alloc(cap * sizeof *m->keys);
-    m->vals = nmdi_derive_big_alloc(cap * sizeof *m->vals);
+    m->s = nmdi_derive_big_alloc(cap * sizeof *m->s);
     m->cap = cap;
     m->n = 0;
-    if (!m->keys || !m->vals)
+    if (!m->s)
         return -1;
     for (size_t i = 0; i < cap; i++)
-        m->keys[i] = INT64_MIN;
+        m->s[i].key = INT64_MIN;
     return 0;
 }
 
@@ -57,7 +61,7 @@ static size_t slot(const i64map *m, int64_t k)
 {
     uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15ull;
     size_t i = (size_t)(h >> 17) & (m->cap - 1);
-    while (m->keys[i] != INT64_MIN && m->keys[i] != k)
+    while (m->s[i].key != INT64_MIN && m->s[i].key != k)
         i = (i + 1) & (m->cap - 1);
     return i;
 }
@@ -67,8 +71,7 @@ static void map_prefetch(const i64map *m, int64_t k)
 {
     uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15ull;
     size_t i = (size_t)(h >> 17) & (m->cap - 1);
-    __builtin_prefetch(&m->keys[i]);
-    __builtin_prefetch(&m->vals[i]);
+    __builtin_prefetch(&m->s[i]);
 }
 
 /* The same with loads (nmdi_derive_touch): for lookups at random in maps
@@ -77,15 +80,15 @@ static void map_touch(const i64map *m, int64_t k)
 {
     uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15ull;
     size_t i = (size_t)(h >> 17) & (m->cap - 1);
-    nmdi_derive_touch(&m->keys[i]);
+    nmdi_derive_touch(&m->s[i].key);
 }
 
 /* Value of k, inserting v when absent (*found 0). -1 on OOM. */
 static int map_put(i64map *m, int64_t k, uint32_t v, uint32_t *out)
 {
     size_t i = slot(m, k);
-    if (m->keys[i] == k) {
-        *out = m->vals[i];
+    if (m->s[i].key == k) {
+        *out = m->s[i].val;
         return 1;
     }
     if ((m->n + 1) * 2 > m->cap) {
@@ -93,18 +96,18 @@ static int map_put(i64map *m, int64_t k, uint32_t v, uint32_t *out)
         if (map_init(&g, m->cap))
             return -1;
         for (size_t j = 0; j < m->cap; j++)
-            if (m->keys[j] != INT64_MIN) {
-                size_t s = slot(&g, m->keys[j]);
-                g.keys[s] = m->keys[j];
-                g.vals[s] = m->vals[j];
+            if (m->s[j].key != INT64_MIN) {
+                size_t s = slot(&g, m->s[j].key);
+                g.s[s].key = m->s[j].key;
+                g.s[s].val = m->s[j].val;
                 g.n++;
             }
-        free(m->keys), free(m->vals);
+        free(m->s);
         *m = g;
         i = slot(m, k);
     }
-    m->keys[i] = k;
-    m->vals[i] = v;
+    m->s[i].key = k;
+    m->s[i].val = v;
     m->n++;
     *out = v;
     return 0;
@@ -183,7 +186,7 @@ void nmdi_travellers_free(nmdi_travellers *t)
 {
     if (!t)
         return;
-    free(t->docs.keys), free(t->docs.vals), free(t->dockey), free(t->parent), free(t->home);
+    free(t->docs.s), free(t->dockey), free(t->parent), free(t->home);
     free(t->pkey), free(t->phome);
     for (size_t p = 0; t->runs && p < t->np; p++)
         free(t->runs[p]);
@@ -335,10 +338,10 @@ static int link_part(void *arg, size_t p)
         if (push_pair(l, id, d))
             goto oom;
     }
-    free(local.keys), free(local.vals);
+    free(local.s);
     return 0;
 oom:
-    free(local.keys), free(local.vals);
+    free(local.s);
     return nmdi_error_set(&l->err, NMDI_EINTERNAL, "out of memory linking travel documents");
 }
 
@@ -417,11 +420,11 @@ static int merge_task(void *arg, size_t i)
             eb[ne++] = d;
         }
     }
-    free(ids.keys), free(ids.vals);
+    free(ids.s);
     M->ea[i] = ea, M->eb[i] = eb, M->ne[i] = ne;
     return 0;
 oom:
-    free(ids.keys), free(ids.vals), free(ea), free(eb);
+    free(ids.s), free(ea), free(eb);
     return NMDI_EINTERNAL;
 }
 
@@ -544,8 +547,8 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
         t->nruns[p] = l->nruns;
         l->runs = NULL;
     }
-    free(ids.keys), free(ids.vals), free(glob);
-    ids.keys = NULL, ids.vals = NULL, glob = NULL;
+    free(ids.s), free(glob);
+    ids.s = NULL, glob = NULL;
     /* flatten: each document's person key and home (roots first resolve to themselves) */
     t->pkey = malloc((t->ndocs ? t->ndocs : 1) * sizeof *t->pkey);
     t->phome = malloc((t->ndocs ? t->ndocs : 1) * sizeof *t->phome);
@@ -558,8 +561,8 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
         t->pkey[i] = t->dockey[r];
         t->phome[i] = t->home[r];
     }
-    free(t->docs.keys), free(t->docs.vals), free(t->dockey), free(t->parent), free(t->home);
-    t->docs.keys = NULL, t->docs.vals = NULL, t->dockey = NULL, t->parent = NULL, t->home = NULL;
+    free(t->docs.s), free(t->dockey), free(t->parent), free(t->home);
+    t->docs.s = NULL, t->dockey = NULL, t->parent = NULL, t->home = NULL;
     for (size_t p = 0; p < np; p++)
         free(L.pl[p].docs), free(L.pl[p].pid), free(L.pl[p].pdoc);
     free(L.pl);
@@ -568,7 +571,7 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
 oom:
     nmdi_error_set(err, NMDI_EINTERNAL, "out of memory linking travel documents");
 fail:
-    free(ids.keys), free(ids.vals), free(glob);
+    free(ids.s), free(glob);
     if (L.pl)
         for (size_t p = 0; p < np; p++)
             free(L.pl[p].docs), free(L.pl[p].pid), free(L.pl[p].pdoc), free(L.pl[p].runs);
@@ -743,7 +746,7 @@ void nmdi_regindex_free(nmdi_regindex *x)
 {
     if (!x)
         return;
-    free(x->base.keys), free(x->base.vals), free(x->first.keys), free(x->first.vals), free(x->ev);
+    free(x->base.s), free(x->first.s), free(x->ev);
     free(x);
 }
 
@@ -765,7 +768,7 @@ int nmdi_regindex_registered(const nmdi_regindex *x, int64_t id)
 {
     if (!x || id == NMDI_I64_NONE)
         return -1;
-    return x->base.keys[slot(&x->base, id)] == id;
+    return x->base.s[slot(&x->base, id)].key == id;
 }
 
 const char *nmdi_regindex_country(const nmdi_regindex *x, int64_t id, int inward, nmdi_date date,
@@ -774,11 +777,11 @@ const char *nmdi_regindex_country(const nmdi_regindex *x, int64_t id, int inward
     if (!x || id == NMDI_I64_NONE || !x->nev)
         return NULL;
     size_t s = slot(&x->first, id);
-    if (x->first.keys[s] != id)
+    if (x->first.s[s].key != id)
         return NULL;
     const char *best = NULL;
     int64_t bestd = (int64_t)maxdays + 1;
-    for (size_t i = x->first.vals[s]; i < x->nev && x->ev[i].id == id; i++) {
+    for (size_t i = x->first.s[s].val; i < x->nev && x->ev[i].id == id; i++) {
         if (x->ev[i].kind != (inward ? 1 : 2))
             continue;
         int64_t dd = (int64_t)x->ev[i].date - date;
