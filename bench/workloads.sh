@@ -301,7 +301,7 @@ wl_derive() {
         peer="DuckDB window lead() per document over an in-memory table (statement time; no linkage, no rule)"
         agree="$agree; DuckDB rows,gaps>=365: $(cat "$W/derive_duck.out")"
     fi
-    row "derive from the store ($n crossings + registers + permits; $THREADS threads; wall under load, CPU user+sys $cpu s)" "$wall" "$peer" "${pt:-NA}" "$((rss / 1024))" "$pm" "$tp" "$agree"
+    row "derive from the store ($n crossings + registers + permits; $THREADS threads; CPU user+sys $cpu s)" "$wall" "$peer" "${pt:-NA}" "$((rss / 1024))" "$pm" "$tp" "$agree"
 }
 
 # ---- link: FEBRL4 accuracy and comparisons per second
