@@ -85,6 +85,17 @@ char *nmdi_arena_sprintf(nmdi_arena *a, const char *fmt, ...)
 size_t nmdi_arena_used(const nmdi_arena *a);
 void nmdi_arena_free(nmdi_arena *a);
 
+/* ---- growable heap arrays --------------------------------------------------
+ * nmdi_grow(&p, &cap, need, elem, first): make the malloc'd array *p (of *cap
+ * elements of elem bytes) hold at least need elements, doubling from *cap or,
+ * when empty, from first. 0, or -1 on OOM or overflow (*p and *cap unchanged).
+ * The common case (room already) is a comparison inline. */
+int nmdi_grow_slow(void **p, size_t *cap, size_t need, size_t elem, size_t first);
+static inline int nmdi_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    return need <= *cap ? 0 : nmdi_grow_slow(p, cap, need, elem, first);
+}
+
 /* ---- dates ----------------------------------------------------------------
  * A date is the number of days since 1970-01-01 (proleptic Gregorian). */
 typedef int32_t nmdi_date;

@@ -118,3 +118,23 @@ void nmdi_arena_free(nmdi_arena *a)
     }
     free(a);
 }
+
+int nmdi_grow_slow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t nc = *cap ? *cap : first ? first : need;
+    while (nc < need) {
+        if (nc > SIZE_MAX / 2)
+            return -1;
+        nc *= 2;
+    }
+    if (elem && nc > SIZE_MAX / elem)
+        return -1;
+    void *n = realloc(*p, nc * elem);
+    if (!n)
+        return -1;
+    *p = n;
+    *cap = nc;
+    return 0;
+}

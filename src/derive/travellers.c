@@ -219,44 +219,28 @@ typedef struct linkrun {
 
 static int push_doc(plink *l, int64_t k)
 {
-    if (l->ndocs == l->capdocs) {
-        size_t c = l->capdocs ? 2 * l->capdocs : 1024;
-        int64_t *d = realloc(l->docs, c * sizeof *d);
-        if (!d)
-            return -1;
-        l->docs = d;
-        l->capdocs = c;
-    }
+    if (nmdi_grow((void **)&l->docs, &l->capdocs, l->ndocs + 1, sizeof *l->docs, 1024))
+        return -1;
     l->docs[l->ndocs++] = k;
     return 0;
 }
 
 static int push_run(plink *l, uint32_t row, uint32_t doc)
 {
-    if (l->nruns == l->capruns) {
-        size_t c = l->capruns ? 2 * l->capruns : 1024;
-        nmdi_trun *r = realloc(l->runs, c * sizeof *r);
-        if (!r)
-            return -1;
-        l->runs = r;
-        l->capruns = c;
-    }
+    if (nmdi_grow((void **)&l->runs, &l->capruns, l->nruns + 1, sizeof *l->runs, 1024))
+        return -1;
     l->runs[l->nruns++] = (nmdi_trun){row, doc};
     return 0;
 }
 
 static int push_pair(plink *l, int64_t id, uint32_t doc)
 {
-    if (l->npairs == l->cappairs) {
-        size_t c = l->cappairs ? 2 * l->cappairs : 1024;
-        int64_t *a = realloc(l->pid, c * sizeof *a);
-        if (a)
-            l->pid = a;
-        uint32_t *b = a ? realloc(l->pdoc, c * sizeof *b) : NULL;
-        if (!b)
+    if (l->npairs == l->cappairs) { /* two arrays, one capacity */
+        size_t ci = l->cappairs, cd = l->cappairs;
+        if (nmdi_grow((void **)&l->pid, &ci, l->npairs + 1, sizeof *l->pid, 1024) ||
+            nmdi_grow((void **)&l->pdoc, &cd, l->npairs + 1, sizeof *l->pdoc, 1024))
             return -1;
-        l->pdoc = b;
-        l->cappairs = c;
+        l->cappairs = cd;
     }
     l->pid[l->npairs] = id;
     l->pdoc[l->npairs++] = doc;

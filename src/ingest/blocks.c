@@ -217,28 +217,13 @@ long nmdi_blocks_lines(const char *d, size_t n, char delim)
     return lines;
 }
 
-static int grow(char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap : need;
-    while (nc < need)
-        nc *= 2;
-    char *nb = realloc(*buf, nc);
-    if (!nb)
-        return -1;
-    *buf = nb;
-    *cap = nc;
-    return 0;
-}
-
 /* The next block into b: 1, 0 when none is left, -1 on a reading error. */
 static int read_block(pipe_st *P, nmdi_block *b)
 {
     if (P->done)
         return 0;
     size_t limit = P->tlen + P->block;
-    if (grow(&b->data, &b->cap, limit))
+    if (nmdi_grow((void **)&b->data, &b->cap, limit, 1, 0))
         goto oom;
     if (P->tlen)
         memcpy(b->data, P->tail, P->tlen);
@@ -263,14 +248,14 @@ static int read_block(pipe_st *P, nmdi_block *b)
             break;
         /* no record ends in the block yet: read on */
         limit *= 2;
-        if (grow(&b->data, &b->cap, limit))
+        if (nmdi_grow((void **)&b->data, &b->cap, limit, 1, 0))
             goto oom;
     }
     if (n == 0) {
         P->done = 1;
         return 0;
     }
-    if (grow(&P->tail, &P->tcap, n - cut + 1))
+    if (nmdi_grow((void **)&P->tail, &P->tcap, n - cut + 1, 1, 0))
         goto oom;
     memcpy(P->tail, b->data + cut, n - cut);
     P->tlen = n - cut;

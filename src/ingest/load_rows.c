@@ -41,35 +41,12 @@ static unsigned memo_log2(uint64_t bytes, int big_entries)
 
 
 
-static int grow_arr(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap : 1024;
-    while (nc < need)
-        nc *= 2;
-    void *n = realloc(*p, nc * elem);
-    if (!n)
-        return -1;
-    *p = n;
-    *cap = nc;
-    return 0;
-}
-
 /* Copy s into the block's strings; its offset, or SIZE_MAX when out of memory. */
 static size_t sb_put(bout *o, const char *s, size_t len, int nul)
 {
     size_t need = o->slen + 4 + len + 1;
-    if (need > o->scap) {
-        size_t nc = o->scap ? o->scap : 1 << 16;
-        while (nc < need)
-            nc *= 2;
-        char *n = realloc(o->sb, nc);
-        if (!n)
-            return SIZE_MAX;
-        o->sb = n;
-        o->scap = nc;
-    }
+    if (nmdi_grow((void **)&o->sb, &o->scap, need, 1, 1 << 16))
+        return SIZE_MAX;
     size_t off = o->slen;
     uint32_t l = (uint32_t)len;
     memcpy(o->sb + off, &l, 4);
@@ -158,7 +135,7 @@ void nmdi_load_work_free(const loadst *L, lwork *W)
 static int qadd(bout *o, const char *rule, const char *field, const char *value, size_t vlen,
                 const char *msg)
 {
-    if (grow_arr((void **)&o->q, &o->capq, o->nq + 1, sizeof *o->q))
+    if (nmdi_grow((void **)&o->q, &o->capq, o->nq + 1, sizeof *o->q, 1024))
         return -1;
     char v[VALUE_MAX + 4];
     if (vlen > VALUE_MAX) {
@@ -430,17 +407,12 @@ static inline uint64_t bits_f64(double x)
 static int work_store(const loadst *L, lwork *W, bout *o, const char *const *fields,
                       const size_t *lens, long line)
 {
-    if (o->nrows == o->caprows) {
-        size_t nc = o->caprows ? o->caprows * 2 : 1024;
-        uint64_t *ns = realloc(o->slots, nc * (size_t)L->nst * sizeof *ns);
-        if (!ns)
+    if (o->nrows == o->caprows) { /* two arrays, one capacity */
+        size_t cs = o->caprows, cp = o->caprows;
+        if (nmdi_grow((void **)&o->slots, &cs, o->nrows + 1, (size_t)L->nst * sizeof *o->slots, 1024) ||
+            nmdi_grow((void **)&o->part, &cp, o->nrows + 1, sizeof *o->part, 1024))
             return -1;
-        o->slots = ns;
-        uint32_t *np = realloc(o->part, nc * sizeof *np);
-        if (!np)
-            return -1;
-        o->part = np;
-        o->caprows = nc;
+        o->caprows = cp;
     }
     uint64_t *sl = o->slots + o->nrows * (size_t)L->nst;
     keyres tmp;
@@ -521,7 +493,7 @@ static int work_store(const loadst *L, lwork *W, bout *o, const char *const *fie
 static int work_row(const loadst *L, lwork *W, bout *o, size_t nf, const char *const *fields,
                     const size_t *lens, long line, nmdi_error *err)
 {
-    if (grow_arr((void **)&o->rec, &o->caprec, o->nrec + 1, sizeof *o->rec))
+    if (nmdi_grow((void **)&o->rec, &o->caprec, o->nrec + 1, sizeof *o->rec, 1024))
         goto oom;
     brec *rec = &o->rec[o->nrec++];
     *rec = (brec){line, -1, (uint32_t)o->nq, 0, 0};

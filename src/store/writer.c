@@ -175,25 +175,10 @@ static int flush_col(nmdi_store_writer *w, int part, size_t f, nmdi_error *err)
     return 0;
 }
 
-static int grow(unsigned char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap : BUF_FLUSH + 64;
-    while (nc < need)
-        nc *= 2;
-    unsigned char *nb = realloc(*buf, nc);
-    if (!nb)
-        return -1;
-    *buf = nb;
-    *cap = nc;
-    return 0;
-}
-
 static void put_bytes(nmdi_store_writer *w, size_t f, const void *v, size_t n)
 {
     colbuf *c = &w->cols[(size_t)w->part * w->nfields + f];
-    if (grow(&c->buf, &c->cap, c->len + n)) {
+    if (nmdi_grow((void **)&c->buf, &c->cap, c->len + n, 1, BUF_FLUSH + 64)) {
         if (!w->failed)
             nmdi_error_set(&w->ferr, NMDI_EINTERNAL, "out of memory writing the store");
         w->failed = 1;
@@ -530,7 +515,7 @@ void nmdi_store_put_str(nmdi_store_writer *w, size_t f, const char *s, size_t le
     }
     colbuf *c = &w->cols[(size_t)w->part * w->nfields + f];
     if (len) {
-        if (grow(&c->sbuf, &c->scap, c->slen + len))
+        if (nmdi_grow((void **)&c->sbuf, &c->scap, c->slen + len, 1, BUF_FLUSH + 64))
             goto oom;
         memcpy(c->sbuf + c->slen, s, len);
     }
@@ -632,7 +617,7 @@ int nmdi_store_append_columns(nmdi_store_writer *w, uint32_t part, size_t nrows,
         while (bytes) {
             size_t room = c->len < BUF_FLUSH ? BUF_FLUSH - c->len : 0, k = bytes < room ? bytes : room;
             if (k) {
-                if (grow(&c->buf, &c->cap, c->len + k))
+                if (nmdi_grow((void **)&c->buf, &c->cap, c->len + k, 1, BUF_FLUSH + 64))
                     return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory writing the store");
                 memcpy(c->buf + c->len, src, k);
                 c->len += k;

@@ -173,6 +173,31 @@ static void test_numbers(void **state)
     assert_int_equal(nmdi_utf8_valid("\xed\xa0\x80", 3, &bad), 0); /* surrogate */
 }
 
+static void test_grow(void **state)
+{
+    (void)state;
+    int *a = NULL;
+    size_t cap = 0;
+    assert_int_equal(nmdi_grow((void **)&a, &cap, 3, sizeof *a, 8), 0);
+    assert_int_equal(cap, 8);
+    a[7] = 42;
+    assert_int_equal(nmdi_grow((void **)&a, &cap, 8, sizeof *a, 8), 0); /* room already */
+    assert_int_equal(cap, 8);
+    assert_int_equal(nmdi_grow((void **)&a, &cap, 20, sizeof *a, 8), 0); /* doubles: 16, 32 */
+    assert_int_equal(cap, 32);
+    assert_int_equal(a[7], 42);
+    int *keep = a;
+    assert_int_equal(nmdi_grow((void **)&a, &cap, SIZE_MAX / 2, sizeof *a, 8), -1); /* overflow */
+    assert_ptr_equal(a, keep);
+    assert_int_equal(cap, 32);
+    free(a);
+    char *b = NULL;
+    size_t bcap = 0;
+    assert_int_equal(nmdi_grow((void **)&b, &bcap, 100, 1, 0), 0); /* first 0: exactly need */
+    assert_int_equal(bcap, 100);
+    free(b);
+}
+
 static void test_arena(void **state)
 {
     (void)state;
@@ -232,7 +257,7 @@ int main(void)
         cmocka_unit_test(test_dates),        cmocka_unit_test(test_csv_dialects),
         cmocka_unit_test(test_csv_errors),   cmocka_unit_test(test_csv_trim),
         cmocka_unit_test(test_strmap),       cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_arena),        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_arena),        cmocka_unit_test(test_grow),        cmocka_unit_test(test_pool),
         cmocka_unit_test(test_error_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
