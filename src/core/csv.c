@@ -216,29 +216,13 @@ static inline int peekb(nmdi_csv *c)
 /* Room for n more bytes (and the NUL that ends a field) in the record. */
 static int rec_reserve(nmdi_csv *c, size_t n)
 {
-    if (c->rec_len + n + 1 >= c->rec_cap) {
-        size_t ncap = c->rec_cap ? c->rec_cap * 2 : 4096;
-        while (c->rec_len + n + 1 >= ncap)
-            ncap *= 2;
-        char *nb = realloc(c->rec, ncap);
-        if (!nb)
-            return -1;
-        c->rec = nb;
-        c->rec_cap = ncap;
-    }
-    return 0;
+    return nmdi_grow((void **)&c->rec, &c->rec_cap, c->rec_len + n + 2, 1, 4096);
 }
 
 static int rec_push(nmdi_csv *c, char ch)
 {
-    if (c->rec_len + 1 >= c->rec_cap) {
-        size_t ncap = c->rec_cap ? c->rec_cap * 2 : 4096;
-        char *n = realloc(c->rec, ncap);
-        if (!n)
-            return -1;
-        c->rec = n;
-        c->rec_cap = ncap;
-    }
+    if (c->rec_len + 1 >= c->rec_cap && rec_reserve(c, 1))
+        return -1;
     c->rec[c->rec_len++] = ch;
     return 0;
 }
