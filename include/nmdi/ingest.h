@@ -122,14 +122,26 @@ int nmdi_ingest_export(const char *dir, const char *dataset, int64_t version, co
 #define NMDI_KEY_BYTES 32
 /* Read DIR/secrets/key (must be 32 bytes, owner-only permissions). */
 int nmdi_pseudo_key_load(const char *dir, unsigned char key[NMDI_KEY_BYTES], nmdi_error *err);
-/* Create DIR/secrets/key (dir 0700, file 0600) with fresh random bytes. */
+/* Create DIR/secrets/key (dir 0700, file 0600) with fresh random bytes, and
+ * DIR/secrets/scheme naming the current scheme (NMDI_PSEUDO_SIPHASH). */
 int nmdi_pseudo_key_create(const char *dir, nmdi_error *err);
-/* Keyed 64-bit hash (BLAKE2b keyed, truncated) of a value in a domain
- * ("key", "name", "document", "date", ...). Never returns NMDI_I64_NONE. */
-int64_t nmdi_pseudo_hash(const unsigned char key[NMDI_KEY_BYTES], const char *domain,
+/* Pseudonymisation schemes. An infrastructure keeps the scheme it was
+ * initialised with for all its deliveries (DIR/secrets/scheme; absent = 1,
+ * infrastructures initialised before scheme 2 existed), so that pseudonyms
+ * of all its sources and versions stay equal. docs/privacy.md. */
+enum {
+    NMDI_PSEUDO_BLAKE2B = 1, /* first 64 bits of BLAKE2b keyed with the key, domain first */
+    NMDI_PSEUDO_SIPHASH = 2  /* SipHash-2-4 under a per-domain subkey (keyed BLAKE2b of the
+                                domain): about 30x cheaper per short value                */
+};
+/* The scheme of the infrastructure at dir (1 or 2). */
+int nmdi_pseudo_scheme_load(const char *dir, int *scheme, nmdi_error *err);
+/* Keyed 64-bit hash of a value in a domain ("key", "name", "document",
+ * "date", ...) under a scheme. Never returns NMDI_I64_NONE. */
+int64_t nmdi_pseudo_hash(const unsigned char key[NMDI_KEY_BYTES], int scheme, const char *domain,
                          const char *s, size_t len);
 /* Record key in [0,1) for the cell key method, from a person key hash. */
-double nmdi_pseudo_record_key(const unsigned char key[NMDI_KEY_BYTES], int64_t person_key);
+double nmdi_pseudo_record_key(const unsigned char key[NMDI_KEY_BYTES], int scheme, int64_t person_key);
 /* Normalise an identifier for exact matching: kind "name" folds case,
  * removes accents of Latin letters, punctuation and repeated spaces;
  * "document" keeps only letters and digits, upper-cased; "date" expects

@@ -10,17 +10,20 @@
 
 #include <sodium.h>
 
-/* Keyed hashing with the key block already absorbed per domain (same values
- * as nmdi_pseudo_hash, about twice as fast). Holds key material: wipe it. */
+/* Keyed hashing with the per-domain work done once (same values as
+ * nmdi_pseudo_hash): scheme 2 keeps each domain's SipHash subkey, scheme 1
+ * the BLAKE2b state after the key block. Holds key material: wipe it. */
 #define NMDI_PSEUDO_CACHE 12
 typedef struct nmdi_pseudo_cache {
     unsigned char key[NMDI_KEY_BYTES];
     unsigned char qsub[crypto_shorthash_KEYBYTES]; /* bigram subkey (nmdi_pseudo_qgram) */
+    int scheme;
     size_t n;
     const char *domain[NMDI_PSEUDO_CACHE];
-    crypto_generichash_state st[NMDI_PSEUDO_CACHE];
+    unsigned char sub[NMDI_PSEUDO_CACHE][crypto_shorthash_KEYBYTES]; /* scheme 2 */
+    crypto_generichash_state st[NMDI_PSEUDO_CACHE];                  /* scheme 1 */
 } nmdi_pseudo_cache;
-void nmdi_pseudo_cache_init(nmdi_pseudo_cache *c, const unsigned char key[NMDI_KEY_BYTES]);
+void nmdi_pseudo_cache_init(nmdi_pseudo_cache *c, const unsigned char key[NMDI_KEY_BYTES], int scheme);
 int64_t nmdi_pseudo_cache_hash(nmdi_pseudo_cache *c, const char *domain, const char *s, size_t len);
 /* nmdi_pseudo_qgram with the subkey already derived (same output). */
 void nmdi_pseudo_cache_qgram(const nmdi_pseudo_cache *c, const char *norm,

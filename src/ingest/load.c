@@ -484,6 +484,7 @@ static char *lineage_json(loadst *L, const char *const *files, size_t nfiles)
     json_object_set_new(j, "config", json_string(L->cfg->path));
     json_object_set_new(j, "method", json_string("nmdi load"));
     json_object_set_new(j, "nmdi_version", json_string(NMDI_VERSION));
+    json_object_set_new(j, "pseudonym_scheme", json_integer(L->scheme));
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(j);
     return s;
@@ -550,7 +551,7 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
     for (size_t i = 0; i < nfiles; i++)
         L.rep->files[i].file = strdup(files[i]);
     if ((rc = plan_fields(&L, err)) || (rc = plan_rules(&L, err)) || (rc = plan_store(&L, err)) ||
-        (rc = nmdi_pseudo_key_load(dir, L.key, err)))
+        (rc = nmdi_pseudo_key_load(dir, L.key, err)) || (rc = nmdi_pseudo_scheme_load(dir, &L.scheme, err)))
         goto done;
     uint64_t total_bytes = 0;
     for (size_t i = 0; i < nfiles; i++) {

@@ -39,6 +39,7 @@ typedef struct loadst {
     const nmdi_record_type *rt;
     const nmdi_load_opts *opts;
     unsigned char key[NMDI_KEY_BYTES];
+    int scheme;                     /* pseudonymisation scheme of the infrastructure */
     unsigned char *bad;  /* per field: conversion failed in this record */
     nmdi_arena *arena;
     nmdi_catalog *cat;

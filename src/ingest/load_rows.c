@@ -87,7 +87,7 @@ void nmdi_load_out_reset(bout *o)
  * (2^shift >= n: all workers' memos together take one worker's memory). */
 int nmdi_load_work_init(const loadst *L, lwork *W, uint64_t total_bytes, unsigned shift)
 {
-    nmdi_pseudo_cache_init(&W->pc, L->key);
+    nmdi_pseudo_cache_init(&W->pc, L->key, L->scheme);
     W->fmemo = calloc(L->nf + 1, sizeof *W->fmemo);
     W->imemo = calloc(L->nid + 1, sizeof *W->imemo);
     W->ccache = calloc(L->nf + 1, sizeof *W->ccache);
@@ -97,12 +97,18 @@ int nmdi_load_work_init(const loadst *L, lwork *W, uint64_t total_bytes, unsigne
     W->cm = calloc((L->nf + 1) * CM_SLOTS, sizeof *W->cm);
     if (!W->fmemo || !W->imemo || !W->ccache || !W->vals || !W->bad || !W->norm || !W->cm)
         return -1;
+    /* Under the SipHash scheme a key or a document/date encoding costs one or
+     * two SipHash calls (~15 ns each), less than a memo lookup that misses
+     * the cache (~100 ns): only names (normalisation, phonetic code, bigram
+     * filter) keep a memo. A field without one has its memo left empty. */
+    int cheap = L->scheme == NMDI_PSEUDO_SIPHASH;
     for (size_t i = 0; i < L->nf; i++)
-        if (L->f[i].type == NMDI_F_KEY &&
+        if (L->f[i].type == NMDI_F_KEY && !cheap &&
             nmdi_memo_init(&W->fmemo[i], memo_log2(total_bytes, 0) - shift, sizeof(keyres)))
             return -1;
     for (size_t i = 0; i < L->nid; i++)
-        if (nmdi_memo_init(&W->imemo[i], memo_log2(total_bytes, L->id[i].st_qgram >= 0) - shift,
+        if ((!cheap || L->id[i].st_qgram >= 0) &&
+            nmdi_memo_init(&W->imemo[i], memo_log2(total_bytes, L->id[i].st_qgram >= 0) - shift,
                            L->id[i].st_qgram >= 0 ? sizeof(identres) : offsetof(identres, qhex)))
             return -1;
     return 0;

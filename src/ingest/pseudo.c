@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,7 +43,47 @@ int nmdi_pseudo_key_create(const char *dir, nmdi_error *err)
         return nmdi_error_at(err, NMDI_EINTERNAL, path, 0, NULL, "cannot write the key: %s",
                              strerror(e));
     }
+    /* the pseudonymisation scheme goes with the key: all deliveries of the
+       infrastructure are hashed by the same function */
+    snprintf(path, sizeof path, "%s/secrets/scheme", dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "cannot create: %s", strerror(errno));
+    char txt[32];
+    int n = snprintf(txt, sizeof txt, "%d\n", NMDI_PSEUDO_SIPHASH);
+    bad = write(fd, txt, (size_t)n) != n || fsync(fd) < 0;
+    e = errno;
+    close(fd);
+    if (bad) {
+        unlink(path);
+        return nmdi_error_at(err, NMDI_EINTERNAL, path, 0, NULL, "cannot write: %s", strerror(e));
+    }
     return 0;
+}
+
+int nmdi_pseudo_scheme_load(const char *dir, int *scheme, nmdi_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/secrets/scheme", dir);
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        if (errno != ENOENT)
+            return nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "cannot open: %s", strerror(errno));
+        *scheme = NMDI_PSEUDO_BLAKE2B; /* infrastructures initialised before the file existed */
+        return 0;
+    }
+    char buf[32] = {0};
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+        buf[--n] = 0;
+    if (!strcmp(buf, "1") || !strcmp(buf, "2")) {
+        *scheme = buf[0] - '0';
+        return 0;
+    }
+    return nmdi_error_at(err, NMDI_EDATA, path, 1, NULL,
+                         "unknown pseudonymisation scheme '%s' (1 = keyed BLAKE2b, 2 = SipHash-2-4)",
+                         buf);
 }
 
 int nmdi_pseudo_key_load(const char *dir, unsigned char key[NMDI_KEY_BYTES], nmdi_error *err)
@@ -74,9 +115,38 @@ int nmdi_pseudo_key_load(const char *dir, unsigned char key[NMDI_KEY_BYTES], nmd
     return 0;
 }
 
-int64_t nmdi_pseudo_hash(const unsigned char key[NMDI_KEY_BYTES], const char *domain,
+/* Scheme 2: SipHash-2-4 (crypto_shorthash) of the value under a per-domain
+ * 128-bit subkey, the keyed BLAKE2b of "nmdi-pseudonym-v2", NUL, domain. */
+static void domain_subkey(const unsigned char key[NMDI_KEY_BYTES], const char *domain,
+                          unsigned char sub[crypto_shorthash_KEYBYTES])
+{
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, key, NMDI_KEY_BYTES, crypto_shorthash_KEYBYTES);
+    crypto_generichash_update(&st, (const unsigned char *)"nmdi-pseudonym-v2", 18);
+    crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain));
+    crypto_generichash_final(&st, sub, crypto_shorthash_KEYBYTES);
+    sodium_memzero(&st, sizeof st);
+}
+
+static int64_t siphash_with(const unsigned char sub[crypto_shorthash_KEYBYTES], const char *s, size_t len)
+{
+    unsigned char h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, (const unsigned char *)s, len, sub);
+    int64_t v;
+    memcpy(&v, h, sizeof v);
+    return v == NMDI_I64_NONE ? NMDI_I64_NONE + 1 : v;
+}
+
+int64_t nmdi_pseudo_hash(const unsigned char key[NMDI_KEY_BYTES], int scheme, const char *domain,
                          const char *s, size_t len)
 {
+    if (scheme == NMDI_PSEUDO_SIPHASH) {
+        unsigned char sub[crypto_shorthash_KEYBYTES];
+        domain_subkey(key, domain, sub);
+        int64_t v = siphash_with(sub, s, len);
+        sodium_memzero(sub, sizeof sub);
+        return v;
+    }
     crypto_generichash_state st;
     unsigned char h[16];
     crypto_generichash_init(&st, key, NMDI_KEY_BYTES, sizeof h);
@@ -90,11 +160,11 @@ int64_t nmdi_pseudo_hash(const unsigned char key[NMDI_KEY_BYTES], const char *do
     return v;
 }
 
-double nmdi_pseudo_record_key(const unsigned char key[NMDI_KEY_BYTES], int64_t person_key)
+double nmdi_pseudo_record_key(const unsigned char key[NMDI_KEY_BYTES], int scheme, int64_t person_key)
 {
     unsigned char buf[8];
     memcpy(buf, &person_key, 8);
-    int64_t h = nmdi_pseudo_hash(key, "record_key", (const char *)buf, 8);
+    int64_t h = nmdi_pseudo_hash(key, scheme, "record_key", (const char *)buf, 8);
     return (double)((uint64_t)h >> 11) * 0x1.0p-53;
 }
 
@@ -265,10 +335,11 @@ void nmdi_pseudo_cache_qgram(const nmdi_pseudo_cache *c, const char *norm,
     qgram_with(c->qsub, norm, out);
 }
 
-void nmdi_pseudo_cache_init(nmdi_pseudo_cache *c, const unsigned char key[NMDI_KEY_BYTES])
+void nmdi_pseudo_cache_init(nmdi_pseudo_cache *c, const unsigned char key[NMDI_KEY_BYTES], int scheme)
 {
     memset(c, 0, sizeof *c);
     memcpy(c->key, key, NMDI_KEY_BYTES);
+    c->scheme = scheme;
     qgram_subkey(key, c->qsub);
 }
 
@@ -280,13 +351,20 @@ int64_t nmdi_pseudo_cache_hash(nmdi_pseudo_cache *c, const char *domain, const c
             break;
     if (i == c->n) {
         if (c->n == NMDI_PSEUDO_CACHE)
-            return nmdi_pseudo_hash(c->key, domain, s, len);
-        crypto_generichash_init(&c->st[i], c->key, NMDI_KEY_BYTES, 16);
-        crypto_generichash_update(&c->st[i], (const unsigned char *)domain, strlen(domain) + 1);
+            return nmdi_pseudo_hash(c->key, c->scheme, domain, s, len);
+        if (c->scheme == NMDI_PSEUDO_SIPHASH) {
+            domain_subkey(c->key, domain, c->sub[i]);
+        } else {
+            crypto_generichash_init(&c->st[i], c->key, NMDI_KEY_BYTES, 16);
+            crypto_generichash_update(&c->st[i], (const unsigned char *)domain, strlen(domain) + 1);
+        }
         c->domain[i] = domain;
         c->n++;
     }
-    /* the keyed state after the key block and the domain: one compression per value */
+    if (c->scheme == NMDI_PSEUDO_SIPHASH)
+        return siphash_with(c->sub[i], s, len);
+    /* scheme 1: the keyed state after the key block and the domain, one
+       compression per value */
     crypto_generichash_state st = c->st[i];
     unsigned char h[16];
     crypto_generichash_update(&st, (const unsigned char *)s, len);

@@ -13,6 +13,8 @@ check "store/" test -d "$D/store"
 assert_eq "secrets/ is 0700" 700 "$(stat -c %a "$D/secrets")"
 assert_eq "secrets/key is 0600" 600 "$(stat -c %a "$D/secrets/key")"
 assert_eq "key has 32 bytes" 32 "$(stat -c %s "$D/secrets/key")"
+assert_eq "secrets/scheme names the pseudonymisation scheme (2: SipHash-2-4)" 2 "$(cat "$D/secrets/scheme")"
+assert_eq "secrets/scheme is 0600" 600 "$(stat -c %a "$D/secrets/scheme")"
 "$NMDI" init "$TMP/other" --config "$CFG" >/dev/null 2>&1
 if cmp -s "$D/secrets/key" "$TMP/other/secrets/key"; then fail "each infrastructure has its own key"; else ok "each infrastructure has its own key"; fi
 assert_eq "catalog schema version" 1 "$(sqlite3 "$D/catalog.db" 'PRAGMA user_version' 2>/dev/null || echo 1)"

@@ -221,20 +221,84 @@ static void test_pseudo(void **state)
     nmdi_pseudo_phonetic("LEE", ph);
     assert_string_equal(ph, "L000");
     unsigned char k1[NMDI_KEY_BYTES] = {1}, k2[NMDI_KEY_BYTES] = {2};
-    int64_t a = nmdi_pseudo_hash(k1, "name", "SMITH", 5);
-    assert_int_equal(a, nmdi_pseudo_hash(k1, "name", "SMITH", 5));
-    assert_int_not_equal(a, nmdi_pseudo_hash(k2, "name", "SMITH", 5));   /* keyed */
-    assert_int_not_equal(a, nmdi_pseudo_hash(k1, "document", "SMITH", 5)); /* domain-separated */
-    double lo = 1, hi = 0, sum = 0;
-    for (int64_t i = 0; i < 20000; i++) {
-        double r = nmdi_pseudo_record_key(k1, i);
-        assert_true(r >= 0 && r < 1);
-        lo = r < lo ? r : lo;
-        hi = r > hi ? r : hi;
-        sum += r;
+    for (int scheme = NMDI_PSEUDO_BLAKE2B; scheme <= NMDI_PSEUDO_SIPHASH; scheme++) {
+        int64_t a = nmdi_pseudo_hash(k1, scheme, "name", "SMITH", 5);
+        assert_int_equal(a, nmdi_pseudo_hash(k1, scheme, "name", "SMITH", 5));
+        assert_int_not_equal(a, nmdi_pseudo_hash(k2, scheme, "name", "SMITH", 5));   /* keyed */
+        assert_int_not_equal(a, nmdi_pseudo_hash(k1, scheme, "document", "SMITH", 5)); /* domain-separated */
+        double lo = 1, hi = 0, sum = 0;
+        for (int64_t i = 0; i < 20000; i++) {
+            double r = nmdi_pseudo_record_key(k1, scheme, i);
+            assert_true(r >= 0 && r < 1);
+            lo = r < lo ? r : lo;
+            hi = r > hi ? r : hi;
+            sum += r;
+        }
+        assert_true(lo < 0.001 && hi > 0.999);
+        assert_true(sum / 20000 > 0.49 && sum / 20000 < 0.51);
+        /* the load's cache gives the same values as the plain function, for
+           more domains than it caches */
+        nmdi_pseudo_cache pc;
+        nmdi_pseudo_cache_init(&pc, k1, scheme);
+        static const char *const dom[] = {"a", "b", "c", "d", "e", "f", "g", "h",
+                                          "i", "j", "k", "l", "m", "n", "name", "key"};
+        for (int rep = 0; rep < 2; rep++)
+            for (size_t d = 0; d < sizeof dom / sizeof *dom; d++)
+                for (size_t len = 0; len < 40; len += 7) {
+                    const char *v = "THE-QUICK-BROWN-FOX-JUMPS-OVER-THE-LAZY-DOG";
+                    assert_int_equal(nmdi_pseudo_cache_hash(&pc, dom[d], v, len),
+                                     nmdi_pseudo_hash(k1, scheme, dom[d], v, len));
+                }
+        nmdi_pseudo_cache_wipe(&pc);
     }
-    assert_true(lo < 0.001 && hi > 0.999);
-    assert_true(sum / 20000 > 0.49 && sum / 20000 < 0.51);
+    /* the schemes are what docs/privacy.md says, computed here from libsodium
+       directly: scheme 1 = first 8 bytes of BLAKE2b-128 keyed, over domain NUL
+       value; scheme 2 = SipHash-2-4 under the BLAKE2b-128 (keyed) of
+       "nmdi-pseudonym-v2" NUL domain */
+    {
+        unsigned char h[16], sub[crypto_shorthash_KEYBYTES], sh[crypto_shorthash_BYTES];
+        crypto_generichash_state st;
+        crypto_generichash_init(&st, k1, NMDI_KEY_BYTES, 16);
+        crypto_generichash_update(&st, (const unsigned char *)"name\0SMITH", 10);
+        crypto_generichash_final(&st, h, 16);
+        int64_t v1;
+        memcpy(&v1, h, 8);
+        assert_int_equal(v1, nmdi_pseudo_hash(k1, NMDI_PSEUDO_BLAKE2B, "name", "SMITH", 5));
+        crypto_generichash(sub, sizeof sub, (const unsigned char *)"nmdi-pseudonym-v2\0name", 22, k1,
+                           NMDI_KEY_BYTES);
+        crypto_shorthash(sh, (const unsigned char *)"SMITH", 5, sub);
+        int64_t v2;
+        memcpy(&v2, sh, 8);
+        assert_int_equal(v2, nmdi_pseudo_hash(k1, NMDI_PSEUDO_SIPHASH, "name", "SMITH", 5));
+        assert_int_not_equal(v1, v2);
+    }
+    /* DIR/secrets/scheme: written by key creation, absent = scheme 1, anything
+       else refused with the file named */
+    {
+        char dir[] = "/tmp/nmdi-scheme-XXXXXX", path[256];
+        assert_non_null(mkdtemp(dir));
+        nmdi_error e = {0};
+        int sc = 0;
+        assert_int_equal(nmdi_pseudo_key_create(dir, &e), 0);
+        assert_int_equal(nmdi_pseudo_scheme_load(dir, &sc, &e), 0);
+        assert_int_equal(sc, NMDI_PSEUDO_SIPHASH);
+        snprintf(path, sizeof path, "%s/secrets/scheme", dir);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("7\n", f);
+        fclose(f);
+        assert_int_not_equal(nmdi_pseudo_scheme_load(dir, &sc, &e), 0);
+        assert_non_null(strstr(e.msg, "unknown pseudonymisation scheme"));
+        assert_non_null(strstr(e.file, "secrets/scheme"));
+        unlink(path);
+        assert_int_equal(nmdi_pseudo_scheme_load(dir, &sc, &e), 0);
+        assert_int_equal(sc, NMDI_PSEUDO_BLAKE2B);
+        snprintf(path, sizeof path, "%s/secrets/key", dir);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/secrets", dir);
+        rmdir(path);
+        rmdir(dir);
+    }
     unsigned char q1[NMDI_QGRAM_BYTES], q2[NMDI_QGRAM_BYTES];
     nmdi_pseudo_qgram(k1, "SMITH", q1);
     nmdi_pseudo_qgram(k1, "SMYTH", q2);
