@@ -206,7 +206,9 @@ static void *rxjob_main(void *arg)
 {
     rxjob *j = arg;
     nmdi_error_clear(&j->err);
+    dtrace("rxstart", 0);
     j->rc = nmdi_regindex_build(j->base, j->evs, j->nevs, &j->rx, &j->err);
+    dtrace("rxend", 0);
     return NULL;
 }
 
@@ -790,16 +792,19 @@ static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
     if (in->kind == 0 && (R->sum->cutoff == NMDI_DATE_NONE || R->cutoff > R->sum->cutoff))
         R->sum->cutoff = R->cutoff;
     int rc = 0;
+    dtrace("lastdate", in->kind);
     if (in->kind == 0 &&
-        ((rc = nmdi_derive_border_join(R, in->src->id, err)) || (rc = rx_ready(R, err)) ||
-         (rc = nmdi_derive_border_layout(R, err))))
+        ((rc = nmdi_derive_border_join(R, in->src->id, err)) || (dtrace("joined", 0), 0) || (rc = rx_ready(R, err)) ||
+         (dtrace("rxready", 0), 0) || (rc = nmdi_derive_border_layout(R, err))))
         goto out;
+    dtrace("layout", in->kind);
     char label[160];
     snprintf(label, sizeof label, "derive %s", in->src->id);
     R->done = 0;
     nmdi_progress_begin(&R->prog, R->ctx, label, nmdi_dataset_rows(ds));
     rc = nmdi_pool_run(R->ctx, nmdi_dataset_nparts(ds), fn, R);
     nmdi_progress_end(&R->prog);
+    dtrace("pooldone", in->kind);
     if (rc) {
         *err = R->err.code ? R->err : *err;
         if (!err->code)
@@ -1065,6 +1070,7 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
             rxj.started = 1;
     }
     F.vdir = vdir;
+    dtrace("opened", 0);
     for (int pass = 0; pass < 3; pass++) { /* border first: the summary's cut-off */
         for (size_t i = 0; i < nin; i++)
             if (ins[i].kind == pass && (rc = run_source(&R, &ins[i], as_of, err)))
@@ -1086,8 +1092,10 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
                 finjob_main(&F);
         }
     }
+    dtrace("passes", 0);
     if ((rc = rx_ready(&R, err)) || (rc = finjob_join(&F, err)))
         goto done;
+    dtrace("finjob", 0);
     for (int o = 0; o < NOUT; o++) {
         if (!R.w[o] && !F.lin[o])
             continue;
@@ -1111,9 +1119,11 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
         if (rc)
             goto done;
     }
+    dtrace("finished", 0);
     rc = nmdi_catalog_commit(cat, err);
     if (!rc)
         in_tx = 0;
+    dtrace("commit", 0);
 done:
     if (F.started && !F.joined) { /* an error while the border outputs were finished */
         nmdi_error keep = *err;

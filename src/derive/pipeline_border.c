@@ -87,19 +87,13 @@ typedef struct bcols {
  * home), with its document's index. */
 static int push_foreign(run *R, bcols *c, uint32_t row, uint32_t g, uint32_t doc)
 {
-    if (c->nforeign == c->capforeign) {
-        size_t nc = c->capforeign ? 2 * c->capforeign : 1024;
-        uint32_t *r = realloc(c->frow, nc * sizeof *r);
-        if (r)
-            c->frow = r;
-        uint32_t *q = r ? realloc(c->fdoc, nc * sizeof *q) : NULL;
-        if (q)
-            c->fdoc = q;
-        uint16_t *h = q ? realloc(c->fgroup, nc * sizeof *h) : NULL;
-        if (!h)
+    if (c->nforeign == c->capforeign) { /* three arrays, one capacity */
+        size_t cr = c->capforeign, cd = c->capforeign, cg = c->capforeign;
+        if (nmdi_derive_big_grow((void **)&c->frow, &cr, c->nforeign + 1, sizeof *c->frow, 1024) ||
+            nmdi_derive_big_grow((void **)&c->fdoc, &cd, c->nforeign + 1, sizeof *c->fdoc, 1024) ||
+            nmdi_derive_big_grow((void **)&c->fgroup, &cg, c->nforeign + 1, sizeof *c->fgroup, 1024))
             return run_oom(R);
-        c->fgroup = h;
-        c->capforeign = nc;
+        c->capforeign = cg;
     }
     c->frow[c->nforeign] = row;
     c->fdoc[c->nforeign] = doc;
@@ -390,6 +384,7 @@ int nmdi_derive_border_part(void *arg, size_t g)
     size_t n = R->bc[g].ingroup;
     if (n == 0)
         return 0;
+    dtrace("group+", (long)g);
     nmdi_error e;
     nmdi_error_clear(&e);
     size_t bs = R->P->batch_crossings > 0 ? (size_t)R->P->batch_crossings : BATCH_ROWS;
@@ -641,6 +636,7 @@ int nmdi_derive_border_part(void *arg, size_t g)
     pthread_mutex_unlock(&R->mu);
     nmdi_derive_scratch_put(R, sc);
     free(S);
+    dtrace("group-", (long)g);
     return rc;
 }
 

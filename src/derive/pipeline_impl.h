@@ -15,6 +15,18 @@
 #include "nmdi/store.h"
 
 #include <pthread.h>
+#ifdef DERIVE_TRACE
+#include <stdio.h>
+#include <time.h>
+static inline void dtrace(const char *what, long a)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    fprintf(stderr, "TRACE %.3f %s %ld\n", t.tv_sec + t.tv_nsec * 1e-9, what, a);
+}
+#else
+#define dtrace(w, a) ((void)0)
+#endif
 
 typedef struct nmdi_travellers nmdi_travellers;
 
@@ -32,6 +44,11 @@ static inline void nmdi_derive_touch(const void *p)
  * 2 MiB and advised for transparent huge pages, which spares most page
  * faults and TLB misses of arrays visited at random. */
 void *nmdi_derive_big_alloc(size_t bytes);
+/* Make room for need elements of elem bytes in *p (capacity *cap, doubled
+ * from least), the contents kept, the new array from nmdi_derive_big_alloc
+ * (realloc would grow a large array in small pages). 0, or -1 when out of
+ * memory (*p and *cap unchanged). */
+int nmdi_derive_big_grow(void **p, size_t *cap, size_t need, size_t elem, size_t least);
 
 /* Join the document keys (traveller_key) of a border dataset that share an
  * exact identity (surname_hash, given_name_hash, dob_hash, sex) on some

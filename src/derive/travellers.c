@@ -42,6 +42,27 @@ void *nmdi_derive_big_alloc(size_t bytes)
     return p;
 }
 
+int nmdi_derive_big_grow(void **p, size_t *cap, size_t need, size_t elem, size_t least)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : least;
+    while (c < need) {
+        if (c > SIZE_MAX / 2 / elem)
+            return -1;
+        c *= 2;
+    }
+    void *q = nmdi_derive_big_alloc(c * elem);
+    if (!q)
+        return -1;
+    if (*p && *cap)
+        memcpy(q, *p, *cap * elem);
+    free(*p);
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
 static int map_init(i64map *m, size_t expect)
 {
     size_t cap = 64;
@@ -140,22 +161,12 @@ static int docs_room(nmdi_travellers *t, size_t need)
 {
     if (need <= t->capdocs)
         return 0;
-    size_t cap = t->capdocs ? t->capdocs * 2 : 1024;
-    while (cap < need)
-        cap *= 2;
-    int64_t *k = realloc(t->dockey, cap * sizeof *k);
-    if (!k)
+    size_t ck = t->capdocs, cp = t->capdocs, ch = t->capdocs;
+    if (nmdi_derive_big_grow((void **)&t->dockey, &ck, need, sizeof *t->dockey, 1024) ||
+        nmdi_derive_big_grow((void **)&t->parent, &cp, need, sizeof *t->parent, 1024) ||
+        nmdi_derive_big_grow((void **)&t->home, &ch, need, sizeof *t->home, 1024))
         return -1;
-    t->dockey = k;
-    uint32_t *p = realloc(t->parent, cap * sizeof *p);
-    if (!p)
-        return -1;
-    t->parent = p;
-    uint16_t *h = realloc(t->home, cap * sizeof *h);
-    if (!h)
-        return -1;
-    t->home = h;
-    t->capdocs = cap;
+    t->capdocs = ch;
     return 0;
 }
 
@@ -280,8 +291,10 @@ static int link_part(void *arg, size_t p)
         goto oom;
     /* room for the worst case (a document per row): only what is used is
      * ever touched, and nothing is copied by growing */
-    if (!(l->docs = malloc(n * sizeof *l->docs)) || !(l->runs = malloc(n * sizeof *l->runs)) ||
-        !(l->pid = malloc(n * sizeof *l->pid)) || !(l->pdoc = malloc(n * sizeof *l->pdoc)))
+    if (!(l->docs = nmdi_derive_big_alloc(n * sizeof *l->docs)) ||
+        !(l->runs = nmdi_derive_big_alloc(n * sizeof *l->runs)) ||
+        !(l->pid = nmdi_derive_big_alloc(n * sizeof *l->pid)) ||
+        !(l->pdoc = nmdi_derive_big_alloc(n * sizeof *l->pdoc)))
         goto oom;
     l->capdocs = l->capruns = l->cappairs = n;
     /* rows of one document usually follow each other with the same identity:
@@ -390,15 +403,11 @@ static int merge_task(void *arg, size_t i)
             if (rr == 0 || first == d)
                 continue;
             if (ne == cap) {
-                size_t c = cap ? 2 * cap : 1024;
-                uint32_t *x = realloc(ea, c * sizeof *x);
-                if (x)
-                    ea = x;
-                uint32_t *y = x ? realloc(eb, c * sizeof *y) : NULL;
-                if (!y)
+                size_t ca = cap, cb = cap;
+                if (nmdi_derive_big_grow((void **)&ea, &ca, ne + 1, sizeof *ea, 1024) ||
+                    nmdi_derive_big_grow((void **)&eb, &cb, ne + 1, sizeof *eb, 1024))
                     goto oom;
-                eb = y;
-                cap = c;
+                cap = cb;
             }
             ea[ne] = first;
             eb[ne++] = d;
@@ -431,6 +440,7 @@ static int merge_confined(const nmdi_ctx *ctx, nmdi_travellers *t, plink *pl, si
         M.base[p + 1] = M.base[p] + pl[p].ndocs;
     if (nmdi_pool_run(ctx, np > nb ? np : nb, merge_task, &M))
         goto out;
+    dtrace("mergetasks", 0);
     t->ndocs = ndocs;
     for (size_t b = 0; b < nb; b++)
         for (size_t k = 0; k < M.ne[b]; k++) {
@@ -484,6 +494,7 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
             }
         goto fail;
     }
+    dtrace("scanned", 0);
     /* serial merge over documents and pairs (not rows), in partition order */
     size_t ndocs = 0, npairs = 0, maxd = 0;
     int spread = 0;
@@ -533,9 +544,10 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
     }
     free(ids.s), free(glob);
     ids.s = NULL, glob = NULL;
+    dtrace("merged", 0);
     /* flatten: each document's person key and home (roots first resolve to themselves) */
-    t->pkey = malloc((t->ndocs ? t->ndocs : 1) * sizeof *t->pkey);
-    t->phome = malloc((t->ndocs ? t->ndocs : 1) * sizeof *t->phome);
+    t->pkey = nmdi_derive_big_alloc((t->ndocs ? t->ndocs : 1) * sizeof *t->pkey);
+    t->phome = nmdi_derive_big_alloc((t->ndocs ? t->ndocs : 1) * sizeof *t->phome);
     if (!t->pkey || !t->phome)
         goto oom;
     for (size_t i = 0; i < t->ndocs; i++) {
@@ -545,6 +557,7 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
         t->pkey[i] = t->dockey[r];
         t->phome[i] = t->home[r];
     }
+    dtrace("flattened", 0);
     free(t->docs.s), free(t->dockey), free(t->parent), free(t->home);
     t->docs.s = NULL, t->dockey = NULL, t->parent = NULL, t->home = NULL;
     for (size_t p = 0; p < np; p++)
@@ -698,14 +711,8 @@ int nmdi_regindex_build(const nmdi_dataset *base, const nmdi_dataset *const *eve
                 int64_t id = nmdi_identity_id(h[0][r], h[1][r], h[2][r], code_str(sex, sd, ns, r));
                 if (id == NMDI_I64_NONE)
                     continue;
-                if (x->nev == x->capev) {
-                    size_t c2 = x->capev ? 2 * x->capev : 1024;
-                    regev *q = realloc(x->ev, c2 * sizeof *q);
-                    if (!q)
-                        goto oom;
-                    x->ev = q;
-                    x->capev = c2;
-                }
+                if (nmdi_derive_big_grow((void **)&x->ev, &x->capev, x->nev + 1, sizeof *x->ev, 1024))
+                    goto oom;
                 x->ev[x->nev++] = (regev){id, date[r], kind, c};
             }
         }
