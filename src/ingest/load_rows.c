@@ -402,6 +402,34 @@ static const identres *ident_encode(const loadst *L, lwork *W, size_t i, const c
     return r;
 }
 
+/* "SOURCE:FILE:LINE" (as snprintf "%s:%s:%ld" would write it, cut at cap-1
+ * bytes) without the formatting machinery: one per census record. */
+static size_t record_label(char *buf, size_t cap, const char *src, const char *file, long line)
+{
+    char num[24];
+    size_t k = sizeof num;
+    unsigned long u = line < 0 ? 0UL - (unsigned long)line : (unsigned long)line;
+    do
+        num[--k] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (line < 0)
+        num[--k] = '-';
+    size_t n = 0;
+    const char *part[5] = {src, ":", file, ":", NULL};
+    for (size_t p = 0; p < 5; p++) {
+        const char *s = part[p];
+        size_t l = s ? strlen(s) : sizeof num - k;
+        if (!s)
+            s = num + k;
+        if (l > cap - 1 - n)
+            l = cap - 1 - n;
+        memcpy(buf + n, s, l);
+        n += l;
+    }
+    buf[n] = 0;
+    return n;
+}
+
 static inline uint64_t bits_f64(double x)
 {
     uint64_t u;
@@ -443,8 +471,8 @@ static int work_store(const loadst *L, lwork *W, bout *o, const char *const *fie
     } else {
         /* no person key: the record is keyed by its source, file and line */
         char buf[600];
-        int n = snprintf(buf, sizeof buf, "%s:%s:%ld", L->src->id, L->curname, line);
-        pkey = nmdi_pseudo_cache_hash(&W->pc, "record", buf, (size_t)n);
+        size_t n = record_label(buf, sizeof buf, L->src->id, L->curname, line);
+        pkey = nmdi_pseudo_cache_hash(&W->pc, "record", buf, n);
         unsigned char pk[8];
         memcpy(pk, &pkey, 8);
         int64_t rk = nmdi_pseudo_cache_hash(&W->pc, "record_key", (const char *)pk, 8);

@@ -346,9 +346,12 @@ void nmdi_pseudo_cache_init(nmdi_pseudo_cache *c, const unsigned char key[NMDI_K
 int64_t nmdi_pseudo_cache_hash(nmdi_pseudo_cache *c, const char *domain, const char *s, size_t len)
 {
     size_t i = 0;
-    for (; i < c->n; i++)
-        if (c->domain[i] == domain || strcmp(c->domain[i], domain) == 0)
-            break;
+    /* callers pass the same pointer for a domain: compare pointers first */
+    while (i < c->n && c->domain[i] != domain)
+        i++;
+    if (i == c->n)
+        for (i = 0; i < c->n && strcmp(c->domain[i], domain) != 0;)
+            i++;
     if (i == c->n) {
         if (c->n == NMDI_PSEUDO_CACHE)
             return nmdi_pseudo_hash(c->key, c->scheme, domain, s, len);
