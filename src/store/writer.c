@@ -20,6 +20,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ typedef struct colbuf {
     size_t len, cap, slen, scap;
     uint64_t soff;             /* running byte offset of the string column   */
     sum64 h, hs;
+    int fd, sfd;               /* the column files kept open, or -1           */
 } colbuf;
 
 typedef struct dict {
@@ -56,6 +58,7 @@ struct nmdi_store_writer {
     uint32_t part;
     uint64_t written, fail_after;
     int failed;
+    int keep_fds;          /* column files stay open between flushes            */
     nmdi_error ferr;
     /* write-behind: a thread starting the write-out of the column files */
     pthread_t wb;
@@ -117,18 +120,28 @@ static int io_error(nmdi_error *err, const char *path, const char *what, int e)
     return nmdi_error_at(err, NMDI_EINTERNAL, path, 0, NULL, "%s: %s", what, strerror(e));
 }
 
-/* Append bytes to a file (created when absent); honours the test hook. */
-static int append_file(nmdi_store_writer *w, const char *path, const void *data, size_t len,
-                       nmdi_error *err)
+/* Append bytes to a file (created when absent); honours the test hook.
+ * With fdp (a column file's slot): the file is opened once and kept open in
+ * *fdp when the writer keeps its files open, else opened and closed here. */
+static int append_fd(nmdi_store_writer *w, int *fdp, const char *path, const void *data,
+                     size_t len, nmdi_error *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return io_error(err, path, "cannot open for writing", errno);
+    int fd = fdp ? *fdp : -1, keep = fdp && w->keep_fds;
+    if (fd < 0) {
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return io_error(err, path, "cannot open for writing", errno);
+        if (keep)
+            *fdp = fd;
+    } else {
+        keep = 1;
+    }
     const unsigned char *p = data;
     while (len > 0) {
         size_t chunk = len;
         if (w->fail_after && __atomic_load_n(&w->written, __ATOMIC_RELAXED) + chunk > w->fail_after) {
-            close(fd);
+            if (!keep)
+                close(fd);
             return io_error(err, path, "writing a column file", ENOSPC);
         }
         ssize_t r = write(fd, p, chunk);
@@ -136,16 +149,57 @@ static int append_file(nmdi_store_writer *w, const char *path, const void *data,
             if (errno == EINTR)
                 continue;
             int e = errno;
-            close(fd);
+            if (!keep)
+                close(fd);
             return io_error(err, path, "writing a column file", e);
         }
         p += r;
         len -= (size_t)r;
         __atomic_fetch_add(&w->written, (uint64_t)r, __ATOMIC_RELAXED);
     }
-    if (close(fd) < 0)
+    if (!keep && close(fd) < 0)
         return io_error(err, path, "closing a column file", errno);
     return 0;
+}
+
+static int append_file(nmdi_store_writer *w, const char *path, const void *data, size_t len,
+                       nmdi_error *err)
+{
+    return append_fd(w, NULL, path, data, len, err);
+}
+
+/* Close the column files kept open (the first close error, when err). */
+static int close_fds(nmdi_store_writer *w, nmdi_error *err)
+{
+    int rc = 0;
+    for (size_t i = 0; w->cols && i < (size_t)w->nparts * w->nfields; i++)
+        for (int k = 0; k < 2; k++) {
+            int *fdp = k ? &w->cols[i].sfd : &w->cols[i].fd;
+            if (*fdp >= 0 && close(*fdp) < 0 && !rc && err)
+                rc = io_error(err, w->tmpdir, "closing a column file", errno);
+            *fdp = -1;
+        }
+    return rc;
+}
+
+/* Whether a writer of nfiles column files may keep them all open: the soft
+ * limit of open files is raised to the hard limit (once per process: later
+ * calls find it raised), and a writer keeps its files open only when they
+ * take at most half of what the limit leaves after 256 descriptors for the
+ * rest of the process; else each flush opens and closes its file. */
+static int may_keep_fds(size_t nfiles)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 0;
+    if (rl.rlim_cur < rl.rlim_max) {
+        struct rlimit up = {rl.rlim_max, rl.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl.rlim_cur = rl.rlim_max;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY)
+        return 1;
+    return rl.rlim_cur > 256 && nfiles <= (rl.rlim_cur - 256) / 2;
 }
 
 static void col_path(const nmdi_store_writer *w, char *buf, size_t size, int part, size_t f,
@@ -161,14 +215,14 @@ static int flush_col(nmdi_store_writer *w, int part, size_t f, nmdi_error *err)
     if (c->len) {
         col_path(w, path, sizeof path, part, f, ext_of(w->fields[f].type));
         sum64_update(&c->h, c->buf, c->len);
-        if (append_file(w, path, c->buf, c->len, err))
+        if (append_fd(w, &c->fd, path, c->buf, c->len, err))
             return NMDI_EDATA;
         c->len = 0;
     }
     if (c->slen) {
         col_path(w, path, sizeof path, part, f, "str");
         sum64_update(&c->hs, c->sbuf, c->slen);
-        if (append_file(w, path, c->sbuf, c->slen, err))
+        if (append_fd(w, &c->sfd, path, c->sbuf, c->slen, err))
             return NMDI_EDATA;
         c->slen = 0;
     }
@@ -224,6 +278,14 @@ static void wb_sweep(nmdi_store_writer *w)
     for (int p = 0; p < w->nparts; p++)
         for (size_t f = 0; f < w->nfields; f++)
             for (int k = 0; k < 1 + (w->fields[f].type == NMDI_COL_STR); k++) {
+                if (w->keep_fds) {
+                    /* the descriptors stay open until wb_stop has joined this thread */
+                    const colbuf *c = &w->cols[(size_t)p * w->nfields + f];
+                    int kfd = k ? c->sfd : c->fd;
+                    if (kfd >= 0)
+                        (void)sync_file_range(kfd, 0, 0, SYNC_FILE_RANGE_WRITE);
+                    continue;
+                }
                 col_path(w, path, sizeof path, p, f, k ? "str" : ext_of(w->fields[f].type));
                 int fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (fd < 0)
@@ -297,6 +359,7 @@ static void free_writer(nmdi_store_writer *w)
     if (!w)
         return;
     wb_stop(w);
+    close_fds(w, NULL);
     if (w->cols)
         for (size_t i = 0; i < (size_t)w->nparts * w->nfields; i++) {
             free(w->cols[i].buf);
@@ -373,6 +436,8 @@ int nmdi_store_writer_open(nmdi_store_writer **out, const char *store_dir, const
     w->arena = nmdi_arena_new(0);
     size_t ncol = (size_t)w->nparts * nfields;
     w->cols = calloc(ncol ? ncol : 1, sizeof *w->cols);
+    for (size_t i = 0; w->cols && i < ncol; i++)
+        w->cols[i].fd = w->cols[i].sfd = -1;
     w->part_rows = calloc((size_t)w->nparts, sizeof *w->part_rows);
     w->dicts = calloc(nfields ? nfields : 1, sizeof *w->dicts);
     w->fields = w->arena ? nmdi_arena_calloc(w->arena, nfields + 1, sizeof *w->fields) : NULL;
@@ -407,6 +472,10 @@ int nmdi_store_writer_open(nmdi_store_writer **out, const char *store_dir, const
         free_writer(w);
         return NMDI_EINTERNAL;
     }
+    size_t nfiles = 0;
+    for (size_t f = 0; f < nfields; f++)
+        nfiles += 1 + (fields[f].type == NMDI_COL_STR);
+    w->keep_fds = may_keep_fds(nfiles * (size_t)w->nparts);
     rm_tree(w->tmpdir);
     if (mkdir_p(w->dsdir, 0755) < 0 || mkdir(w->tmpdir, 0755) < 0) {
         int e = errno;
@@ -434,9 +503,10 @@ int nmdi_store_writer_open(nmdi_store_writer **out, const char *store_dir, const
             }
             /* create every file now, so that an empty partition has its files */
             col_path(w, path, sizeof path, p, f, ext_of(fields[f].type));
-            if (append_file(w, path, "", 0, err) ||
+            if (append_fd(w, &c->fd, path, "", 0, err) ||
                 (fields[f].type == NMDI_COL_STR &&
-                 (col_path(w, path, sizeof path, p, f, "str"), append_file(w, path, "", 0, err)))) {
+                 (col_path(w, path, sizeof path, p, f, "str"),
+                  append_fd(w, &c->sfd, path, "", 0, err)))) {
                 nmdi_store_writer_abort(w);
                 return err->code;
             }
@@ -610,7 +680,7 @@ int nmdi_store_append_columns(nmdi_store_writer *w, uint32_t part, size_t nrows,
             char path[4096];
             col_path(w, path, sizeof path, (int)part, f, ext_of(w->fields[f].type));
             sum64_update(&c->h, src, bytes);
-            if (append_file(w, path, src, bytes, err))
+            if (append_fd(w, &c->fd, path, src, bytes, err))
                 return err->code;
             continue;
         }
@@ -733,6 +803,8 @@ int nmdi_store_writer_finish(nmdi_store_writer *w, const char *meta_json, char *
     }
     json_object_set_new(man, "dicts", jdicts);
     wb_stop(w);
+    if (close_fds(w, rc ? NULL : err))
+        rc = err->code;
     /* one syncfs for all column files, dictionaries and partition directories
      * (per-file fsyncs each force a journal commit: much slower) */
     if (!rc && sync_tree(w->tmpdir) < 0)

@@ -55,6 +55,15 @@ for t in "1 1" "1 37" "2 0" "2 1" "2 64" "2 500" "3 200"; do
     else fail "--threads $1, blocks of $2 bytes: same store, quarantine and lines" "$(diff "$TMP/out.ref" "$TMP/out.t$1b$2" | head -5)"; fi
 done
 
+# a low limit of open files: the store writer cannot keep its column files
+# open and opens and closes them at every flush instead: the same files
+(ulimit -n 300 2>/dev/null && run lowfd 2 64 "$F")
+grep sum64 "$TMP/d.ref/store/border_crossings/1/manifest.json" >"$TMP/sums.ref"
+grep sum64 "$TMP/d.lowfd/store/border_crossings/1/manifest.json" >"$TMP/sums.lowfd" 2>/dev/null
+if [ -s "$TMP/sums.ref" ] && cmp -s "$TMP/out.ref" "$TMP/out.lowfd" && cmp -s "$TMP/sums.ref" "$TMP/sums.lowfd"; then
+    ok "ulimit -n 300 (column files opened per flush): same store files and quarantine"
+else fail "ulimit -n 300 (column files opened per flush): same store files and quarantine" "$(diff "$TMP/out.ref" "$TMP/out.lowfd" | head -5)"; fi
+
 # malformed files: the same error (file, line, column) at any thread count and block size
 bad() { # NAME BYTES: a file of good lines with BYTES in the middle
     local n=$1 f=$TMP/bad_$1.csv
