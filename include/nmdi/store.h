@@ -6,10 +6,13 @@
  * Layout: STORE/<dataset>/<version>/manifest.json and
  * STORE/<dataset>/<version>/p<NNN>/<field>.<ext> with ext i32 (int32, dates,
  * dictionary codes), i64, f64, and for strings .off (uint64 offsets, rows+1)
- * plus .str (bytes); dictionaries of code columns in <field>.dict (codes,
+ * plus .str (bytes), and for fixed-width byte strings .bin (rows * width
+ * bytes, manifest type "bytes<width>", e.g. "bytes64" for the 512-bit Bloom
+ * filters of names); dictionaries of code columns in <field>.dict (codes,
  * each NUL-terminated, index = stored int32). Missing values: INT32_MIN for
  * int32 and dates (NMDI_DATE_NONE), -1 for codes, INT64_MIN for int64, NaN for
- * doubles, an empty string for strings. All files are little-endian native.
+ * doubles, an empty string for strings, all bytes zero for byte strings. All
+ * files are little-endian native.
  *
  * A writer builds a version in STORE/<dataset>/.tmp-<version>-<pid>/; finish
  * fsyncs every file, writes the manifest (rows and a 64-bit checksum per
@@ -37,8 +40,12 @@ typedef enum nmdi_coltype {
     NMDI_COL_F64,     /* double; missing NaN                                   */
     NMDI_COL_STR,     /* string; missing ""                                    */
     NMDI_COL_DATE,    /* nmdi_date (int32); missing NMDI_DATE_NONE              */
-    NMDI_COL_CODE     /* dictionary-encoded code (int32 index); missing -1     */
+    NMDI_COL_CODE,    /* dictionary-encoded code (int32 index); missing -1     */
+    NMDI_COL_BYTES    /* fixed-width bytes (width set per field with
+                         nmdi_store_writer_set_width); missing: all zero       */
 } nmdi_coltype;
+
+#define NMDI_STORE_BYTES_MAX 1024 /* widest BYTES column (its text: 2051 bytes at most) */
 
 #define NMDI_I64_NONE INT64_MIN
 #define NMDI_I32_NONE INT32_MIN
@@ -48,7 +55,15 @@ typedef struct nmdi_store_field {
     nmdi_coltype type;
 } nmdi_store_field;
 
-const char *nmdi_coltype_name(nmdi_coltype t); /* "int32", "int64", ... */
+const char *nmdi_coltype_name(nmdi_coltype t); /* "int32", "int64", ..., "bytes" */
+
+/* Text form of a BYTES value v of width bytes of field `field` into out
+ * (size >= 2 * width + 4): lowercase hex, prefixed with "b1:" for fields
+ * named *_qgram (the text encoding of the names' Bloom filters that
+ * nmdi_link_bloom_decode reads, as exports print them); "" when all bytes
+ * are zero (missing). Returns out. */
+const char *nmdi_store_bytes_text(const char *field, const unsigned char *v, size_t width, char *out,
+                                  size_t size);
 
 /* ---- writing ---------------------------------------------------------------- */
 typedef struct nmdi_store_writer nmdi_store_writer;
@@ -65,6 +80,10 @@ typedef struct nmdi_store_opts {
 int nmdi_store_writer_open(nmdi_store_writer **out, const char *store_dir, const char *dataset,
                            const char *version, size_t nfields, const nmdi_store_field *fields,
                            const nmdi_store_opts *opts, nmdi_error *err);
+/* Width in bytes (1..NMDI_STORE_BYTES_MAX) of BYTES field f: to be called for
+ * every BYTES field right after open, before any row (a BYTES field without
+ * a width fails the writer). Errors when f is not a BYTES field. */
+int nmdi_store_writer_set_width(nmdi_store_writer *w, size_t f, size_t width, nmdi_error *err);
 /* Write-behind (off by default): a thread of the writer starts the
  * write-out of the column files to the disk (sync_file_range, not waiting)
  * after every 32 MiB appended, so that the sync of nmdi_store_writer_finish()
@@ -80,6 +99,8 @@ void nmdi_store_put_i64(nmdi_store_writer *w, size_t field, int64_t v);
 void nmdi_store_put_f64(nmdi_store_writer *w, size_t field, double v);
 void nmdi_store_put_str(nmdi_store_writer *w, size_t field, const char *s, size_t len); /* STR, CODE
                                                                    (CODE: len 0 = missing) */
+/* BYTES: the field's width of bytes from v; v NULL = missing (all zero). */
+void nmdi_store_put_bytes(nmdi_store_writer *w, size_t field, const void *v);
 int nmdi_store_row_end(nmdi_store_writer *w, nmdi_error *err);
 uint64_t nmdi_store_writer_rows(const nmdi_store_writer *w);
 /* Bulk writing by columns, for writers that fill several partitions at once.
@@ -88,7 +109,8 @@ uint64_t nmdi_store_writer_rows(const nmdi_store_writer *w);
  * CODE field or out of memory). nmdi_store_append_columns() appends nrows
  * rows to partition part: cols[f] points to nrows values of field f, int32_t
  * for I32, DATE and CODE (an index from nmdi_store_code_index, or -1),
- * int64_t for I64, double for F64 (STR fields are not supported). Threading:
+ * int64_t for I64, double for F64, width bytes per row for BYTES (STR
+ * fields are not supported). Threading:
  * calls of nmdi_store_append_columns for DISTINCT partitions may run
  * concurrently with each other and with nmdi_store_code_index (whose calls
  * the caller serialises); none may overlap row_begin/put/row_end or finish.
@@ -137,6 +159,11 @@ int nmdi_dataset_f64(const nmdi_dataset *ds, size_t part, const char *name, cons
 /* String column: row i is bytes[off[i] .. off[i+1]) (not NUL-terminated). */
 int nmdi_dataset_str(const nmdi_dataset *ds, size_t part, const char *name, const uint64_t **off,
                      const char **bytes, nmdi_error *err);
+/* Fixed-width byte column: row i is out[i * *width .. (i + 1) * *width). */
+int nmdi_dataset_bytes(const nmdi_dataset *ds, size_t part, const char *name,
+                       const unsigned char **out, size_t *width, nmdi_error *err);
+/* Width of field i when it is a BYTES field, else 0. */
+size_t nmdi_dataset_width(const nmdi_dataset *ds, size_t i);
 /* Map the pages of a column of one partition (both files of a string column)
  * in one call (MADV_POPULATE_READ; a read-ahead hint where not supported),
  * sparing a fault per few pages to a reader about to scan it. Best effort:

@@ -56,6 +56,7 @@ void nmdi_est_fcol_open(fcol *c, const nmdi_dataset *ds, size_t part, const char
     case NMDI_COL_I64: rc = nmdi_dataset_i64(ds, part, name, &c->i64, &e); break;
     case NMDI_COL_F64: rc = nmdi_dataset_f64(ds, part, name, &c->f64, &e); break;
     case NMDI_COL_STR: rc = nmdi_dataset_str(ds, part, name, &c->off, &c->bytes, &e); break;
+    case NMDI_COL_BYTES: rc = -1; break; /* byte strings (Bloom filters): not read here */
     }
     c->present = rc == 0;
 }
@@ -96,6 +97,7 @@ const char *nmdi_est_fcol_str(fcol *c, size_t r)
         c->buf[n] = 0;
         return c->buf;
     }
+    case NMDI_COL_BYTES: break;
     }
     return "";
 }

@@ -23,6 +23,8 @@ typedef struct col {
     const double *f64;
     const uint64_t *off;
     const char *bytes;
+    const unsigned char *bin;  /* BYTES: width bytes per row                */
+    size_t width;
     const char *const *dict;
     size_t ndict;
 } col;
@@ -40,6 +42,9 @@ static int bind_part(const nmdi_dataset *ds, size_t p, col *cols, size_t n, nmdi
             break;
         case NMDI_COL_STR:
             if (nmdi_dataset_str(ds, p, nm, &cols[i].off, &cols[i].bytes, err)) return err->code;
+            break;
+        case NMDI_COL_BYTES:
+            if (nmdi_dataset_bytes(ds, p, nm, &cols[i].bin, &cols[i].width, err)) return err->code;
             break;
         default:
             if (nmdi_dataset_i32(ds, p, nm, &cols[i].i32, err)) return err->code;
@@ -77,6 +82,12 @@ static const char *cell(const col *c, uint64_t r, char *buf, size_t size)
         memcpy(buf, c->bytes + c->off[r], len);
         buf[len] = 0;
         return buf;
+    }
+    case NMDI_COL_BYTES: {
+        /* hex ("b1:" + hex for the names' Bloom filters: the text these
+         * columns held before they were stored as bytes) */
+        nmdi_store_bytes_text(c->f->name, c->bin + r * c->width, c->width, buf, size);
+        return buf[0] ? buf : NULL;
     }
     }
     return NULL;
@@ -123,7 +134,8 @@ static int export_stata(const nmdi_dataset *ds, col *cols, size_t n, const char 
         for (uint64_t r = 0; r < nmdi_dataset_part_rows(ds, p); r++)
             for (size_t i = 0; i < n; i++) {
                 nmdi_coltype t = cols[i].f->type;
-                if (t != NMDI_COL_STR && t != NMDI_COL_CODE && t != NMDI_COL_I64)
+                if (t != NMDI_COL_STR && t != NMDI_COL_CODE && t != NMDI_COL_I64 &&
+                    t != NMDI_COL_BYTES)
                     continue;
                 const char *s = cell(&cols[i], r, buf, sizeof buf);
                 size_t l = s ? strlen(s) : 0;

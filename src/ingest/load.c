@@ -194,7 +194,8 @@ static int plan_store(loadst *L, nmdi_error *err)
                 continue;
             *slots[e] = n;
             L->sfields[n].name = nmdi_arena_sprintf(L->arena, "%s%s", d->cfg->name, suffix[e]);
-            L->sfields[n++].type = e == 2 ? NMDI_COL_STR : NMDI_COL_I64;
+            /* the bigram Bloom filter: NMDI_QGRAM_BYTES raw bytes (width set at open) */
+            L->sfields[n++].type = e == 2 ? NMDI_COL_BYTES : NMDI_COL_I64;
         }
     }
     L->st_rk = n;
@@ -623,6 +624,10 @@ int nmdi_ingest_load(const nmdi_ctx *ctx, const char *dir, const char *source, s
     nmdi_store_opts so = {cfg->partitions, L.opts->fail_after_bytes};
     if ((rc = nmdi_store_writer_open(&L.w, store, source, vname, (size_t)L.nst, L.sfields, &so, err)))
         goto done;
+    for (int f = 0; f < L.nst; f++)
+        if (L.sfields[f].type == NMDI_COL_BYTES &&
+            (rc = nmdi_store_writer_set_width(L.w, (size_t)f, NMDI_QGRAM_BYTES, err)))
+            goto done;
     /* the column files go to the disk while the load runs (the final sync then waits for little) */
     if (total_bytes >= ((uint64_t)64 << 20))
         nmdi_store_writer_write_behind(L.w);

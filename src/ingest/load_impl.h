@@ -79,8 +79,8 @@ typedef struct keyres {
 typedef struct identres {
     int64_t hash, phon;
     uint32_t n;         /* length of the normalised value (0: missing)       */
-    char qhex[3 + 2 * NMDI_QGRAM_BYTES + 1]; /* last: absent from memos of
-                                                identifiers without bigrams */
+    unsigned char q[NMDI_QGRAM_BYTES]; /* bigram Bloom filter; last: absent
+                                          from memos of identifiers without bigrams */
 } identres;
 
 /* The latest code-map lookups of codes of at most 8 bytes (packed): the

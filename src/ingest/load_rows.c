@@ -109,7 +109,7 @@ int nmdi_load_work_init(const loadst *L, lwork *W, uint64_t total_bytes, unsigne
     for (size_t i = 0; i < L->nid; i++)
         if ((!cheap || L->id[i].st_qgram >= 0) &&
             nmdi_memo_init(&W->imemo[i], memo_log2(total_bytes, L->id[i].st_qgram >= 0) - shift,
-                           L->id[i].st_qgram >= 0 ? sizeof(identres) : offsetof(identres, qhex)))
+                           L->id[i].st_qgram >= 0 ? sizeof(identres) : offsetof(identres, q)))
             return -1;
     return 0;
 }
@@ -388,17 +388,8 @@ static const identres *ident_encode(const loadst *L, lwork *W, size_t i, const c
         nmdi_pseudo_phonetic(W->norm, ph);
         r->phon = nmdi_pseudo_cache_hash(&W->pc, "phonetic", ph, 4);
     }
-    if (d->st_qgram >= 0) {
-        static const char hexd[] = "0123456789abcdef";
-        unsigned char q[NMDI_QGRAM_BYTES];
-        nmdi_pseudo_cache_qgram(&W->pc, W->norm, q);
-        memcpy(r->qhex, "b1:", 3);
-        for (size_t k = 0; k < NMDI_QGRAM_BYTES; k++) {
-            r->qhex[3 + 2 * k] = hexd[q[k] >> 4];
-            r->qhex[4 + 2 * k] = hexd[q[k] & 15];
-        }
-        r->qhex[sizeof r->qhex - 1] = 0;
-    }
+    if (d->st_qgram >= 0)
+        nmdi_pseudo_cache_qgram(&W->pc, W->norm, r->q);
     return r;
 }
 
@@ -513,7 +504,7 @@ static int work_store(const loadst *L, lwork *W, bout *o, const char *const *fie
         if (d->st_phon >= 0)
             sl[d->st_phon] = (uint64_t)r->phon;
         if (d->st_qgram >= 0 &&
-            (sl[d->st_qgram] = sb_put(o, r->qhex, r->n ? sizeof r->qhex - 1 : 0, 0)) == SIZE_MAX)
+            (sl[d->st_qgram] = sb_put(o, (const char *)r->q, r->n ? sizeof r->q : 0, 0)) == SIZE_MAX)
             return -1;
     }
     sl[L->st_rk] = bits_f64(rkey);
@@ -649,6 +640,12 @@ int nmdi_load_commit(loadst *L, bout *o, long base, nmdi_error *err)
                 double d;
                 memcpy(&d, &x, 8);
                 nmdi_store_put_f64(w, st, d);
+                break;
+            }
+            case NMDI_COL_BYTES: { /* a Bloom filter, or none (missing: zero bytes) */
+                uint32_t len;
+                memcpy(&len, o->sb + x, 4);
+                nmdi_store_put_bytes(w, st, len ? o->sb + x + 4 : NULL);
                 break;
             }
             default: {

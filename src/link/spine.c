@@ -99,6 +99,17 @@ static const char *cell_str(nmdi_arena *a, const nmdi_dataset *ds, size_t part, 
         s[n] = 0;
         return s;
     }
+    case NMDI_COL_BYTES: {
+        /* the names' Bloom filters: their text encoding ("b1:" + hex, as
+         * stores written before the BYTES columns held them) */
+        const unsigned char *v;
+        size_t w;
+        char text[2 * NMDI_STORE_BYTES_MAX + 4];
+        if (nmdi_dataset_bytes(ds, part, name, &v, &w, &e))
+            return "";
+        nmdi_store_bytes_text(name, v + r * w, w, text, sizeof text);
+        return text[0] ? nmdi_arena_strdup(a, text) : "";
+    }
     case NMDI_COL_I64: {
         const int64_t *v;
         if (nmdi_dataset_i64(ds, part, name, &v, &e) || v[r] == NMDI_I64_NONE)

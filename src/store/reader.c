@@ -33,6 +33,7 @@ struct nmdi_dataset {
     char *dir;
     size_t nparts, nfields;
     nmdi_store_field *fields;
+    size_t *width;       /* per field: bytes of a value in its column file  */
     uint64_t rows, *part_rows;
     mapped *data, *strs; /* nparts * nfields                              */
     dictv *dicts;        /* nfields                                       */
@@ -46,6 +47,7 @@ static const char *ext_of(nmdi_coltype t)
     case NMDI_COL_I64: return "i64";
     case NMDI_COL_F64: return "f64";
     case NMDI_COL_STR: return "off";
+    case NMDI_COL_BYTES: return "bin";
     default: return "i32";
     }
 }
@@ -94,13 +96,23 @@ static void unmap(mapped *m)
     m->p = NULL;
 }
 
-static int parse_type(const char *s, nmdi_coltype *t)
+static int parse_type(const char *s, nmdi_coltype *t, size_t *width)
 {
+    if (!strncmp(s, "bytes", 5)) {
+        char *end;
+        unsigned long w = strtoul(s + 5, &end, 10);
+        if (s[5] < '1' || s[5] > '9' || *end || w > NMDI_STORE_BYTES_MAX)
+            return -1;
+        *t = NMDI_COL_BYTES;
+        *width = w;
+        return 0;
+    }
     static const nmdi_coltype all[] = {NMDI_COL_I32, NMDI_COL_I64, NMDI_COL_F64,
                                        NMDI_COL_STR, NMDI_COL_DATE, NMDI_COL_CODE};
     for (size_t i = 0; i < 6; i++)
         if (!strcmp(s, nmdi_coltype_name(all[i]))) {
             *t = all[i];
+            *width = width_of(all[i]);
             return 0;
         }
     return -1;
@@ -124,6 +136,7 @@ void nmdi_dataset_close(nmdi_dataset *ds)
     free(ds->dicts);
     free(ds->part_rows);
     free(ds->fields);
+    free(ds->width);
     free(ds->meta);
     free(ds->dir);
     json_decref(ds->manifest);
@@ -156,11 +169,12 @@ int nmdi_dataset_open(nmdi_dataset **out, const char *dir, nmdi_error *err)
     ds->nfields = json_array_size(jf);
     ds->nparts = json_array_size(jp);
     ds->fields = calloc(ds->nfields + 1, sizeof *ds->fields);
+    ds->width = calloc(ds->nfields + 1, sizeof *ds->width);
     ds->part_rows = calloc(ds->nparts + 1, sizeof *ds->part_rows);
     ds->data = calloc(ds->nparts * ds->nfields + 1, sizeof *ds->data);
     ds->strs = calloc(ds->nparts * ds->nfields + 1, sizeof *ds->strs);
     ds->dicts = calloc(ds->nfields + 1, sizeof *ds->dicts);
-    if (!ds->dir || !ds->fields || !ds->part_rows || !ds->data || !ds->strs || !ds->dicts) {
+    if (!ds->dir || !ds->fields || !ds->width || !ds->part_rows || !ds->data || !ds->strs || !ds->dicts) {
         nmdi_dataset_close(ds);
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     }
@@ -168,7 +182,7 @@ int nmdi_dataset_open(nmdi_dataset **out, const char *dir, nmdi_error *err)
         json_t *x = json_array_get(jf, f);
         const char *name = json_string_value(json_object_get(x, "name"));
         const char *type = json_string_value(json_object_get(x, "type"));
-        if (!name || !type || parse_type(type, &ds->fields[f].type)) {
+        if (!name || !type || parse_type(type, &ds->fields[f].type, &ds->width[f])) {
             nmdi_dataset_close(ds);
             return nmdi_error_at(err, NMDI_EDATA, path, 0, NULL, "bad field %zu in the manifest", f);
         }
@@ -186,7 +200,7 @@ int nmdi_dataset_open(nmdi_dataset **out, const char *dir, nmdi_error *err)
                 nmdi_dataset_close(ds);
                 return err->code;
             }
-            uint64_t want = (ds->part_rows[p] + (t == NMDI_COL_STR)) * width_of(t);
+            uint64_t want = (ds->part_rows[p] + (t == NMDI_COL_STR)) * ds->width[f];
             if (ds->data[i].len != want) {
                 nmdi_dataset_close(ds);
                 return nmdi_error_at(err, NMDI_EDATA, path, 0, NULL,
@@ -263,6 +277,7 @@ int nmdi_dataset_find(const nmdi_dataset *ds, const char *name)
     return -1;
 }
 
+/* str: 1 string, 2 bytes; else want_w 4 (int32, date, code), 8 (int64), 9 (double) */
 static const void *column(const nmdi_dataset *ds, size_t part, const char *name, int want_w,
                           int str, nmdi_error *err, size_t *idx)
 {
@@ -272,7 +287,8 @@ static const void *column(const nmdi_dataset *ds, size_t part, const char *name,
         return NULL;
     }
     nmdi_coltype t = ds->fields[f].type;
-    int ok = str ? t == NMDI_COL_STR
+    int ok = str == 2 ? t == NMDI_COL_BYTES
+             : str ? t == NMDI_COL_STR
                  : (want_w == 4 ? (t == NMDI_COL_I32 || t == NMDI_COL_DATE || t == NMDI_COL_CODE)
                     : want_w == 8 ? t == NMDI_COL_I64
                                   : t == NMDI_COL_F64);
@@ -322,6 +338,22 @@ int nmdi_dataset_str(const nmdi_dataset *ds, size_t part, const char *name, cons
         return err->code;
     *bytes = ds->strs[i].p ? ds->strs[i].p : "";
     return 0;
+}
+
+int nmdi_dataset_bytes(const nmdi_dataset *ds, size_t part, const char *name,
+                       const unsigned char **out, size_t *width, nmdi_error *err)
+{
+    size_t i;
+    *out = column(ds, part, name, 0, 2, err, &i);
+    if (!*out)
+        return err->code;
+    *width = ds->width[i % ds->nfields];
+    return 0;
+}
+
+size_t nmdi_dataset_width(const nmdi_dataset *ds, size_t i)
+{
+    return i < ds->nfields && ds->fields[i].type == NMDI_COL_BYTES ? ds->width[i] : 0;
 }
 
 static void populate(const mapped *m)

@@ -50,6 +50,7 @@ struct nmdi_store_writer {
     char *dsdir, *tmpdir, *finaldir, *dataset, *version;
     size_t nfields;
     nmdi_store_field *fields;
+    uint32_t *width;       /* per field: bytes of a BYTES value (0: not set)    */
     int nparts;
     colbuf *cols;          /* nparts * nfields                                  */
     uint64_t *part_rows, rows;
@@ -76,8 +77,32 @@ const char *nmdi_coltype_name(nmdi_coltype t)
     case NMDI_COL_STR: return "string";
     case NMDI_COL_DATE: return "date";
     case NMDI_COL_CODE: return "code";
+    case NMDI_COL_BYTES: return "bytes";
     }
     return "?";
+}
+
+const char *nmdi_store_bytes_text(const char *field, const unsigned char *v, size_t width, char *out,
+                                  size_t size)
+{
+    static const char hexd[] = "0123456789abcdef";
+    size_t nz = 0, fl = strlen(field);
+    for (size_t k = 0; k < width; k++)
+        nz |= v[k];
+    out[0] = 0;
+    if (!nz || size < 2 * width + 4)
+        return out;
+    size_t n = 0;
+    if (fl >= 6 && !strcmp(field + fl - 6, "_qgram")) {
+        memcpy(out, "b1:", 3);
+        n = 3;
+    }
+    for (size_t k = 0; k < width; k++) {
+        out[n++] = hexd[v[k] >> 4];
+        out[n++] = hexd[v[k] & 15];
+    }
+    out[n] = 0;
+    return out;
 }
 
 static const char *ext_of(nmdi_coltype t)
@@ -86,6 +111,7 @@ static const char *ext_of(nmdi_coltype t)
     case NMDI_COL_I64: return "i64";
     case NMDI_COL_F64: return "f64";
     case NMDI_COL_STR: return "off";
+    case NMDI_COL_BYTES: return "bin";
     default: return "i32";
     }
 }
@@ -372,6 +398,7 @@ static void free_writer(nmdi_store_writer *w)
         }
     free(w->dicts);
     free(w->cols);
+    free(w->width);
     free(w->part_rows);
     free(w->dsdir);
     free(w->tmpdir);
@@ -439,9 +466,10 @@ int nmdi_store_writer_open(nmdi_store_writer **out, const char *store_dir, const
     for (size_t i = 0; w->cols && i < ncol; i++)
         w->cols[i].fd = w->cols[i].sfd = -1;
     w->part_rows = calloc((size_t)w->nparts, sizeof *w->part_rows);
+    w->width = calloc(nfields ? nfields : 1, sizeof *w->width);
     w->dicts = calloc(nfields ? nfields : 1, sizeof *w->dicts);
     w->fields = w->arena ? nmdi_arena_calloc(w->arena, nfields + 1, sizeof *w->fields) : NULL;
-    if (!w->cols || !w->part_rows || !w->dicts || !w->fields) {
+    if (!w->cols || !w->part_rows || !w->dicts || !w->fields || !w->width) {
         free_writer(w);
         return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory");
     }
@@ -514,6 +542,16 @@ int nmdi_store_writer_open(nmdi_store_writer **out, const char *store_dir, const
     }
     w->part = 0;
     *out = w;
+    return 0;
+}
+
+int nmdi_store_writer_set_width(nmdi_store_writer *w, size_t f, size_t width, nmdi_error *err)
+{
+    if (f >= w->nfields || w->fields[f].type != NMDI_COL_BYTES || width < 1 ||
+        width > NMDI_STORE_BYTES_MAX)
+        return nmdi_error_at(err, NMDI_EINTERNAL, NULL, 0, f < w->nfields ? w->fields[f].name : NULL,
+                             "a width (1..%d bytes) is for BYTES fields", NMDI_STORE_BYTES_MAX);
+    w->width[f] = (uint32_t)width;
     return 0;
 }
 
@@ -599,6 +637,19 @@ oom:
     w->failed = 1;
 }
 
+void nmdi_store_put_bytes(nmdi_store_writer *w, size_t f, const void *v)
+{
+    static const unsigned char zero[NMDI_STORE_BYTES_MAX];
+    if (w->fields[f].type != NMDI_COL_BYTES || !w->width[f]) {
+        if (!w->failed)
+            nmdi_error_set(&w->ferr, NMDI_EINTERNAL, "field '%s': not a BYTES field with a width",
+                           w->fields[f].name);
+        w->failed = 1;
+        return;
+    }
+    put_bytes(w, f, v ? v : zero, w->width[f]);
+}
+
 int nmdi_store_row_end(nmdi_store_writer *w, nmdi_error *err)
 {
     if (w->failed) {
@@ -650,13 +701,15 @@ int32_t nmdi_store_code_index(nmdi_store_writer *w, size_t f, const char *s, siz
     return (int32_t)*slot;
 }
 
-/* Width in bytes of one value of a field in its column file (0 for STR). */
-static size_t value_width(nmdi_coltype t)
+/* Width in bytes of one value of field f in its column file (0 for STR and
+ * for a BYTES field without a width). */
+static size_t value_width(const nmdi_store_writer *w, size_t f)
 {
-    switch (t) {
+    switch (w->fields[f].type) {
     case NMDI_COL_I64:
     case NMDI_COL_F64: return 8;
     case NMDI_COL_STR: return 0;
+    case NMDI_COL_BYTES: return w->width[f];
     default: return 4;
     }
 }
@@ -667,13 +720,13 @@ int nmdi_store_append_columns(nmdi_store_writer *w, uint32_t part, size_t nrows,
     if (part >= (uint32_t)w->nparts)
         return nmdi_error_set(err, NMDI_EINTERNAL, "partition %u of %d", part, w->nparts);
     for (size_t f = 0; f < w->nfields; f++)
-        if (!value_width(w->fields[f].type) || (nrows && !cols[f]))
+        if (!value_width(w, f) || (nrows && !cols[f]))
             return nmdi_error_at(err, NMDI_EINTERNAL, NULL, 0, w->fields[f].name,
                                  "column append: no values (or a string field)");
     colbuf *row = &w->cols[(size_t)part * w->nfields];
     for (size_t f = 0; f < w->nfields; f++) {
         colbuf *c = &row[f];
-        size_t bytes = nrows * value_width(w->fields[f].type);
+        size_t bytes = nrows * value_width(w, f);
         const unsigned char *src = cols[f];
         if (c->len == 0 && bytes >= BUF_FLUSH) {
             /* a whole buffer's worth or more: written from the caller's array */
@@ -731,6 +784,12 @@ int nmdi_store_writer_finish(nmdi_store_writer *w, const char *meta_json, char *
         return err->code;
     }
     char path[4096];
+    for (size_t f = 0; f < w->nfields; f++)
+        if (w->fields[f].type == NMDI_COL_BYTES && !w->width[f]) {
+            nmdi_error_at(err, NMDI_EINTERNAL, NULL, 0, w->fields[f].name, "BYTES field without a width");
+            nmdi_store_writer_abort(w);
+            return err->code;
+        }
     json_t *man = json_object();
     json_t *jfields = json_array(), *jparts = json_array(), *jdicts = json_object();
     json_object_set_new(man, "format", json_string("nmdi-store-1"));
@@ -738,9 +797,14 @@ int nmdi_store_writer_finish(nmdi_store_writer *w, const char *meta_json, char *
     json_object_set_new(man, "version", json_string(w->version));
     json_object_set_new(man, "nparts", json_integer(w->nparts));
     json_object_set_new(man, "rows", json_integer((json_int_t)w->rows));
-    for (size_t f = 0; f < w->nfields; f++)
-        json_array_append_new(jfields, json_pack("{s:s,s:s}", "name", w->fields[f].name, "type",
-                                                 nmdi_coltype_name(w->fields[f].type)));
+    for (size_t f = 0; f < w->nfields; f++) {
+        char tn[32];
+        if (w->fields[f].type == NMDI_COL_BYTES)
+            snprintf(tn, sizeof tn, "bytes%u", (unsigned)w->width[f]);
+        else
+            snprintf(tn, sizeof tn, "%s", nmdi_coltype_name(w->fields[f].type));
+        json_array_append_new(jfields, json_pack("{s:s,s:s}", "name", w->fields[f].name, "type", tn));
+    }
     json_object_set_new(man, "fields", jfields);
     int rc = 0;
     for (int p = 0; p < w->nparts && !rc; p++) {

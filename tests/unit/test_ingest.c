@@ -626,11 +626,18 @@ static void test_readstat(void **state)
         assert_int_equal(nmdi_dataset_i64(ds, 0, "NAME_hash", &nh, &err), 0);
         assert_true(pk[0] == pk[2] && pk[0] != pk[1]);
         assert_true(nh[0] == nh[2] && nh[0] != nh[1]); /* Müller = MULLER after normalisation */
-        const uint64_t *off;
-        const char *bytes;
-        assert_int_equal(nmdi_dataset_str(ds, 0, "NAME_qgram", &off, &bytes, &err), 0);
-        assert_true(off[1] > off[0]);
-        assert_null(memmem(bytes, off[3], "Anna", 4));
+        /* the bigram Bloom filter: 64 raw bytes per row (a BYTES column) */
+        const unsigned char *qg;
+        size_t qw = 0;
+        assert_int_equal(nmdi_dataset_field(ds, (size_t)nmdi_dataset_find(ds, "NAME_qgram"))->type,
+                         NMDI_COL_BYTES);
+        assert_int_equal(nmdi_dataset_bytes(ds, 0, "NAME_qgram", &qg, &qw, &err), 0);
+        assert_int_equal(qw, NMDI_QGRAM_BYTES);
+        assert_memory_equal(qg, qg + 2 * qw, qw);
+        assert_memory_not_equal(qg, qg + qw, qw);
+        static const unsigned char zero[NMDI_QGRAM_BYTES];
+        assert_memory_not_equal(qg, zero, qw);
+        assert_null(memmem(qg, 3 * qw, "Anna", 4));
         assert_int_equal(nmdi_dataset_find(ds, "NAME"), -1);
         nmdi_dataset_close(ds);
     }

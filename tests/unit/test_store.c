@@ -1,5 +1,5 @@
 /* test_store.c — unit tests of the store (src/store): writing and reading
- * every column type across partitions, dictionaries, checksums that catch
+ * every column type across partitions (fixed-width bytes too), dictionaries, checksums that catch
  * damage, the disk-full test hook, and the catalog (migrations, transactions). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -390,6 +390,110 @@ static void test_append_columns(void **state)
     free(d);
 }
 
+/* Fixed-width byte columns (BYTES): rows through put and append_columns,
+ * missing values as zero bytes, the manifest type, checksums, the text form
+ * of exports, and the errors of a BYTES field without a width. */
+static void test_bytes(void **state)
+{
+    (void)state;
+    char *d = tmpdir();
+    static const nmdi_store_field bf[3] = {
+        {"k", NMDI_COL_I64}, {"name_qgram", NMDI_COL_BYTES}, {"raw", NMDI_COL_BYTES}};
+    nmdi_store_writer *w;
+    nmdi_error err;
+    nmdi_store_opts o = {2, 0};
+    assert_int_equal(nmdi_store_writer_open(&w, d, "b", "1", 3, bf, &o, &err), 0);
+    assert_int_equal(nmdi_store_writer_set_width(w, 0, 8, &err), NMDI_EINTERNAL); /* not BYTES */
+    assert_int_equal(nmdi_store_writer_set_width(w, 1, 0, &err), NMDI_EINTERNAL);
+    assert_int_equal(nmdi_store_writer_set_width(w, 1, 64, &err), 0);
+    assert_int_equal(nmdi_store_writer_set_width(w, 2, 3, &err), 0);
+    enum { N = 5000 };
+    unsigned char q[64];
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < 64; j++)
+            q[j] = (unsigned char)(i * 7 + j);
+        unsigned char r[3] = {(unsigned char)i, 0, 0xff};
+        nmdi_store_row_begin(w, (uint32_t)(i % 2));
+        nmdi_store_put_i64(w, 0, i);
+        nmdi_store_put_bytes(w, 1, i % 10 == 3 ? NULL : q);
+        nmdi_store_put_bytes(w, 2, r);
+        assert_int_equal(nmdi_store_row_end(w, &err), 0);
+    }
+    /* by columns: 3 rows to partition 0 */
+    int64_t ck[3] = {-1, -2, -3};
+    unsigned char cq[3 * 64] = {0}, cr[3 * 3] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    cq[64] = 0x5a;
+    const void *cols[3] = {ck, cq, cr};
+    assert_int_equal(nmdi_store_append_columns(w, 0, 3, cols, &err), 0);
+    char *path;
+    assert_int_equal(nmdi_store_writer_finish(w, NULL, &path, &err), 0);
+    nmdi_dataset *ds;
+    assert_int_equal(nmdi_dataset_open(&ds, path, &err), 0);
+    assert_int_equal(nmdi_dataset_verify(ds, &err), 0);
+    assert_int_equal(nmdi_dataset_field(ds, 1)->type, NMDI_COL_BYTES);
+    assert_int_equal(nmdi_dataset_width(ds, 1), 64);
+    assert_int_equal(nmdi_dataset_width(ds, 2), 3);
+    assert_int_equal(nmdi_dataset_width(ds, 0), 0);
+    const unsigned char *bq, *br;
+    size_t wq = 0, wr = 0;
+    const int64_t *k;
+    assert_int_equal(nmdi_dataset_bytes(ds, 0, "name_qgram", &bq, &wq, &err), 0);
+    assert_int_equal(nmdi_dataset_bytes(ds, 0, "raw", &br, &wr, &err), 0);
+    assert_int_equal(nmdi_dataset_i64(ds, 0, "k", &k, &err), 0);
+    assert_int_equal(wq, 64);
+    assert_int_equal(wr, 3);
+    assert_int_equal(nmdi_dataset_part_rows(ds, 0), N / 2 + 3);
+    static const unsigned char zero[64];
+    for (size_t r = 0; r < N / 2; r++) {
+        int i = (int)k[r];
+        assert_int_equal(i % 2, 0);
+        if (i % 10 == 3)
+            assert_memory_equal(bq + r * 64, zero, 64);
+        for (int j = 0; i % 10 != 3 && j < 64; j++)
+            assert_int_equal(bq[r * 64 + (size_t)j], (unsigned char)(i * 7 + j));
+        assert_true(br[r * 3] == (unsigned char)i && br[r * 3 + 1] == 0 && br[r * 3 + 2] == 0xff);
+    }
+    assert_true(k[N / 2 + 1] == -2 && bq[(N / 2 + 1) * 64] == 0x5a && br[(N / 2 + 2) * 3] == 7);
+    /* text: "b1:" + hex for *_qgram fields, hex otherwise, "" when all zero */
+    char text[2 * 64 + 4];
+    nmdi_store_bytes_text("name_qgram", bq, 64, text, sizeof text);
+    assert_int_equal(strlen(text), 131);
+    assert_memory_equal(text, "b1:00010203", 11);
+    nmdi_store_bytes_text("raw", br, 3, text, sizeof text);
+    assert_string_equal(text, "0000ff");
+    assert_string_equal(nmdi_store_bytes_text("name_qgram", zero, 64, text, sizeof text), "");
+    /* the accessors check the type */
+    const uint64_t *off;
+    const char *sb;
+    assert_int_equal(nmdi_dataset_str(ds, 0, "name_qgram", &off, &sb, &err), NMDI_EDATA);
+    assert_int_equal(nmdi_dataset_bytes(ds, 0, "k", &bq, &wq, &err), NMDI_EDATA);
+    nmdi_dataset_close(ds);
+    /* the manifest names the width */
+    char mpath[600], line[256];
+    snprintf(mpath, sizeof mpath, "%s/manifest.json", path);
+    FILE *f = fopen(mpath, "r");
+    assert_non_null(f);
+    int seen = 0;
+    while (fgets(line, sizeof line, f))
+        seen += strstr(line, "\"bytes64\"") != NULL || strstr(line, "\"bytes3\"") != NULL;
+    fclose(f);
+    assert_int_equal(seen, 2);
+    free(path);
+    /* a BYTES field without a width: the row and the finish fail */
+    assert_int_equal(nmdi_store_writer_open(&w, d, "b", "2", 3, bf, &o, &err), 0);
+    assert_int_equal(nmdi_store_writer_set_width(w, 1, 64, &err), 0);
+    nmdi_store_row_begin(w, 0);
+    nmdi_store_put_i64(w, 0, 1);
+    nmdi_store_put_bytes(w, 1, q);
+    nmdi_store_put_bytes(w, 2, q);
+    assert_int_equal(nmdi_store_row_end(w, &err), NMDI_EINTERNAL);
+    assert_int_not_equal(nmdi_store_writer_finish(w, NULL, NULL, &err), 0);
+    assert_int_equal(nmdi_store_writer_open(&w, d, "b", "3", 3, bf, &o, &err), 0);
+    assert_int_not_equal(nmdi_store_writer_finish(w, NULL, NULL, &err), 0);
+    rmrf(d);
+    free(d);
+}
+
 static void test_catalog(void **state)
 {
     (void)state;
@@ -438,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_disk_full_and_empty),
         cmocka_unit_test(test_catalog),
         cmocka_unit_test(test_append_columns),
+        cmocka_unit_test(test_bytes),
         cmocka_unit_test(test_write_behind),
         cmocka_unit_test(test_sum64),
         cmocka_unit_test(test_old_manifest),
