@@ -92,6 +92,17 @@ typedef struct cmcache {
 } cmcache;
 #define CM_SLOTS 64
 
+/* The latest codelist checks of CODE and COUNTRY values of at most 8 bytes
+ * (after code mapping): whether the value passes and, for a country, the
+ * alpha-3 code it becomes (NULL: kept as written). */
+typedef struct vcache {
+    uint64_t key;
+    const char *a3;
+    uint8_t len1;       /* length + 1; 0 = empty */
+    uint8_t ok;
+    uint8_t a3len;
+} vcache;
+
 /* A worker's own state: keyed-hash states, memos and scratch values. */
 typedef struct lwork {
     nmdi_pseudo_cache pc;
@@ -99,6 +110,7 @@ typedef struct lwork {
     nmdi_memo *imemo;   /* per identifier: raw value → its encodings          */
     nmdi_strmap **ccache; /* country fields: text → nmdi_country* (or -1)    */
     struct cmcache *cm; /* per field, 64 entries: code-map lookups of short codes */
+    struct vcache *vc;  /* per field, 64 entries: codelist checks of short codes  */
     ival *vals;
     unsigned char *bad; /* per field: conversion failed in this record        */
     char *norm;

@@ -95,7 +95,8 @@ int nmdi_load_work_init(const loadst *L, lwork *W, uint64_t total_bytes, unsigne
     W->bad = calloc(L->nf + 1, 1);
     W->norm = malloc(1024);
     W->cm = calloc((L->nf + 1) * CM_SLOTS, sizeof *W->cm);
-    if (!W->fmemo || !W->imemo || !W->ccache || !W->vals || !W->bad || !W->norm || !W->cm)
+    W->vc = calloc((L->nf + 1) * CM_SLOTS, sizeof *W->vc);
+    if (!W->fmemo || !W->imemo || !W->ccache || !W->vals || !W->bad || !W->norm || !W->cm || !W->vc)
         return -1;
     /* Under the SipHash scheme a key or a document/date encoding costs one or
      * two SipHash calls (~15 ns each), less than a memo lookup that misses
@@ -126,6 +127,7 @@ void nmdi_load_work_free(const loadst *L, lwork *W)
     free(W->imemo);
     free(W->ccache);
     free(W->cm);
+    free(W->vc);
     free(W->vals);
     free(W->bad);
     if (W->norm)
@@ -216,6 +218,23 @@ static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t le
         return 0;
     case NMDI_F_CODE:
         if (p->cl || p->areas) {
+            vcache *e = NULL;
+            if (len <= 8) {
+                uint64_t key = 0;
+                memcpy(&key, s, len);
+                e = &W->vc[i * CM_SLOTS + (((key + len) * 0x9E3779B97F4A7C15ULL) >> 58)];
+                if (e->len1 == len + 1 && e->key == key) {
+                    if (!e->ok) {
+                        *rule = "codelist";
+                        *msg = p->cl ? "not a code of the field's codelist (map it under codes:)"
+                                     : "not an area of the configuration (country.areas)";
+                        return -1;
+                    }
+                    *v = (ival){V_STR, 0, s, len};
+                    return 0;
+                }
+                *e = (vcache){key, NULL, (uint8_t)(len + 1), 0, 0};
+            }
             if (len >= sizeof tmp) {
                 *rule = "codelist";
                 *msg = "code too long";
@@ -228,6 +247,8 @@ static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t le
                 ok = strcmp(tmp, "_T") && nmdi_codes_find(p->cl, tmp);
             for (size_t k = 0; p->areas && !ok && k < L->cfg->nareas; k++)
                 ok = !strcmp(L->cfg->areas[k].code, tmp);
+            if (e)
+                e->ok = (uint8_t)ok;
             if (!ok) {
                 *rule = "codelist";
                 *msg = p->cl ? "not a code of the field's codelist (map it under codes:)"
@@ -238,6 +259,22 @@ static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t le
         *v = (ival){V_STR, 0, s, len};
         return 0;
     case NMDI_F_COUNTRY: {
+        vcache *e = NULL;
+        if (len <= 8 && len >= 2) {
+            uint64_t key = 0;
+            memcpy(&key, s, len);
+            e = &W->vc[i * CM_SLOTS + (((key + len) * 0x9E3779B97F4A7C15ULL) >> 58)];
+            if (e->len1 == len + 1 && e->key == key) {
+                if (!e->ok) {
+                    *rule = "codelist";
+                    *msg = "not an ISO 3166-1 country code (alpha-3, alpha-2 or numeric; map others under codes:)";
+                    return -1;
+                }
+                *v = e->a3 ? (ival){V_STR, 0, e->a3, e->a3len} : (ival){V_STR, 0, s, len};
+                return 0;
+            }
+            *e = (vcache){key, NULL, (uint8_t)(len + 1), 0, 0};
+        }
         if (len >= sizeof tmp || len < 2) {
             *rule = "codelist";
             *msg = "not an ISO 3166-1 country code (map it under codes:)";
@@ -263,9 +300,16 @@ static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t le
                     (slot = nmdi_strmap_put(W->ccache[i], tmp, len, NULL)))
                     *slot = ct ? (int64_t)(intptr_t)ct : -1;
             }
-            if (ct)
+            if (ct) {
                 a3 = ct->alpha3, len = strlen(a3);
+                if (e) {
+                    e->a3 = a3;
+                    e->a3len = (uint8_t)len;
+                }
+            }
         }
+        if (e)
+            e->ok = a3 != NULL;
         if (!a3) {
             *rule = "codelist";
             *msg = "not an ISO 3166-1 country code (alpha-3, alpha-2 or numeric; map others under codes:)";
