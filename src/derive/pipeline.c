@@ -307,7 +307,7 @@ void nmdi_derive_scratch_free(scratch *sc)
     while (sc) {
         scratch *nx = sc->next;
         free(sc->it), free(sc->tmp), free(sc->rows), free(sc->sp), free(sc->sps), free(sc->pid), free(sc->rank), free(sc->pos), free(sc->pk);
-        free(sc->hk), free(sc->hv), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
+        free(sc->tm), free(sc->hk), free(sc->hv), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
         for (int f = 0; f < CR_N; f++)
             free(sc->crcol[f]);
         for (int f = 0; f < EV_N; f++)

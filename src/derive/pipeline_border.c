@@ -181,17 +181,28 @@ static void border_cols_free(run *R)
     R->bc = NULL;
 }
 
+/* The register identity of the last row gathered: rows of one document
+ * usually repeat their identity, which is then not hashed again. */
+typedef struct idcache {
+    int64_t h[3];
+    int32_t sex;
+    int64_t id;
+} idcache;
+
 /* Append row i of partition p, of the traveller of person key k, to the
  * items of a group as item m, with its values in pr[m] (item_cmp's
- * tie-break (part, row) is the order m of the gathering: row = m). */
+ * tie-break (part, row) is the order m of the gathering: row = m). tm: the
+ * partition's times in seconds (parsed in one pass), or NULL to parse the
+ * row's own. */
 static void border_item(const run *R, item *x, prow *pr, size_t m, const bcols *c, size_t i,
-                        int64_t k)
+                        int64_t k, const int32_t *tm, idcache *ic)
 {
     int32_t date = c->date[i];
     x->key = k;
     x->date = date == NMDI_DATE_NONE ? INT32_MAX : date;
-    x->time = c->toff ? parse_time(c->tbytes + c->toff[i], (size_t)(c->toff[i + 1] - c->toff[i]))
-                      : -1;
+    x->time = tm ? tm[i]
+          : c->toff ? parse_time(c->tbytes + c->toff[i], (size_t)(c->toff[i + 1] - c->toff[i]))
+                    : -1;
     x->part = 0;
     x->row = (uint32_t)m;
     prow *q = &pr[m];
@@ -203,10 +214,23 @@ static void border_item(const run *R, item *x, prow *pr, size_t m, const bcols *
     q->dob = c->dob ? c->dob[i] : NMDI_DATE_NONE;
     q->id = NMDI_I64_NONE;
     if (R->rx && c->idh[0] && c->idh[1] && c->idh[2]) {
+        int64_t h0 = c->idh[0][i], h1 = c->idh[1][i], h2 = c->idh[2][i];
         int32_t sx = q->sex;
-        const char *sl = sx >= 0 && (size_t)sx < R->sex.n && R->sex.dict ? R->sex.dict[sx] : "";
-        q->id = nmdi_identity_id(c->idh[0][i], c->idh[1][i], c->idh[2][i], sl);
+        if (h0 != ic->h[0] || h1 != ic->h[1] || h2 != ic->h[2] || sx != ic->sex) {
+            const char *sl = sx >= 0 && (size_t)sx < R->sex.n && R->sex.dict ? R->sex.dict[sx] : "";
+            ic->h[0] = h0, ic->h[1] = h1, ic->h[2] = h2, ic->sex = sx;
+            ic->id = nmdi_identity_id(h0, h1, h2, sl);
+        }
+        q->id = ic->id;
     }
+}
+
+/* The times of rows [0, n) of a partition in seconds (-1 unknown), in one
+ * pass in row order. */
+static void parse_times(const bcols *c, int32_t *tm)
+{
+    for (size_t i = 0; i < c->n; i++)
+        tm[i] = parse_time(c->tbytes + c->toff[i], (size_t)(c->toff[i + 1] - c->toff[i]));
 }
 
 /* The output dictionary index of a code, added on first use (under dmu). */
@@ -425,6 +449,28 @@ int nmdi_derive_border_part(void *arg, size_t g)
         free(S), free(cnt), free(soff);
         return run_oom(R);
     }
+    /* the pages of this partition's columns mapped in one call each */
+    static const char *const gcols[] = {"direction", "document_country", "sex",
+                                        "date_of_birth", "time"};
+    for (size_t k = 0; k < sizeof gcols / sizeof gcols[0]; k++)
+        nmdi_dataset_populate(R->ds, g, gcols[k]);
+    /* the group's own rows' times parsed in row order (the gathering below
+     * reads rows in strides, where the strings would each miss the cache) */
+    const int32_t *tm = NULL;
+    if (R->bc[g].toff) {
+        size_t want = R->bc[g].n + R->bc[g].n / 8;
+        if (sc->tmcap < R->bc[g].n) {
+            sc->tmcap = 0;
+            if (GROW(sc->tm, want)) {
+                nmdi_derive_scratch_put(R, sc);
+                free(S), free(cnt), free(soff);
+                return run_oom(R);
+            }
+            sc->tmcap = want;
+        }
+        parse_times(&R->bc[g], sc->tm);
+        tm = sc->tm;
+    }
     nmdi_circular_opts co;
     nmdi_circular_opts_default(&co, R->cutoff);
     nmdi_residence_rule rule = R->P->rule;
@@ -439,11 +485,7 @@ int nmdi_derive_border_part(void *arg, size_t g)
     unsigned char **cc = sc->crcol, **ec = sc->evcol;
     item *it = sc->it;
     prow *pr = sc->rows;
-    /* the pages of this partition's columns mapped in one call each */
-    static const char *const gcols[] = {"direction", "document_country", "sex",
-                                        "date_of_birth", "time"};
-    for (size_t k = 0; k < sizeof gcols / sizeof gcols[0]; k++)
-        nmdi_dataset_populate(R->ds, g, gcols[k]);
+    idcache ic = {{NMDI_I64_NONE, NMDI_I64_NONE, NMDI_I64_NONE}, -2, NMDI_I64_NONE};
     for (size_t bj = 0; bj < nb && !rc; bj++) {
     size_t m = 0;
     for (size_t x = soff[bj]; x < soff[bj + 1]; x++) {
@@ -451,8 +493,9 @@ int nmdi_derive_border_part(void *arg, size_t g)
             prefetch_span(R, &sc->sps[x + SPAN_AHEAD]);
         const span *q = &sc->sps[x];
         const bcols *c = &R->bc[q->part];
+        const int32_t *qt = q->part == g ? tm : NULL;
         for (uint32_t i = q->s; i < q->e; i++)
-            border_item(R, &it[m], pr, m, c, i, q->person), m++;
+            border_item(R, &it[m], pr, m, c, i, q->person, qt, &ic), m++;
     }
     assert(m == cnt[bj]);
     if (nmdi_derive_items_sort(sc, it, m)) {

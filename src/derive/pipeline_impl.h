@@ -244,6 +244,8 @@ typedef struct scratch {
     size_t hcap; /* slots of the person map */
     int64_t *hk;
     uint32_t *hv;
+    size_t tmcap; /* rows of a partition: their times in seconds */
+    int32_t *tm;
     size_t pcap; /* crossings of one person */
     nmdi_date *d;
     uint8_t *dir;
