@@ -265,20 +265,42 @@ wl_residence() {
 # the derived versions do not pile up)
 wl_derive() {
     has derive && "$LOADER" help 2>/dev/null | grep -q '^  load ' || { log "derive or load not in this build"; return 1; }
-    local infra=$W/derive-infra-$PERSONS run=$W/derive-run
+    # BENCH_DERIVE_PERSONS (default BENCH_PERSONS): the size of the country derived. Another
+    # size (or BENCH_DERIVE_LEAN=1) synthesises a country for this workload alone with the
+    # least disk: --mobile-share 0, the truth and every source derive does not read deleted
+    # as soon as synth ends, each CSV deleted once loaded (the loaded store is kept in
+    # $W/derive-infra-N and reused; no DuckDB peer then: its CSV is gone).
+    local dp=${BENCH_DERIVE_PERSONS:-$PERSONS} lean=${BENCH_DERIVE_LEAN:-0}
+    [ "$dp" != "$PERSONS" ] && lean=1
+    local infra=$W/derive-infra-$dp run=$W/derive-run src=$S/sources
     if [ ! -f "$infra/.loaded" ]; then
         rm -rf "$infra"
+        if [ "$lean" = 1 ]; then
+            src=$W/derive-synth-$dp/sources
+            rm -rf "$W/derive-synth-$dp"
+            /usr/bin/time -f '%e %U %S %M' -o "$W/derive_synth.time" "$NMDI" --threads "$THREADS" -q synth --persons "$dp" --seed 42 --mobile-share 0 \
+                --out "$W/derive-synth-$dp" >/dev/null 2>"$W/derive_synth.err" || { log "synth $dp failed: $(tail -1 "$W/derive_synth.err")"; return 1; }
+            rm -rf "$W/derive-synth-$dp/truth"
+            find "$src" -type f ! -name border_crossings.csv ! -name register_base.csv ! -name register_events.csv ! -name permits.csv -delete
+            log "derive: synthesised $dp persons in $(cut -d' ' -f1 "$W/derive_synth.time") s; kept $(du -sh "$src" | cut -f1) of sources"
+        fi
         "$LOADER" -q init "$infra" --config "$ROOT/examples/nmdi.yaml" >/dev/null 2>"$W/derive_init.err" || { log "nmdi init failed: $(tail -1 "$W/derive_init.err")"; return 1; }
-        for src in border_crossings register_base register_events permits; do
-            [ -f "$S/sources/$src.csv" ] || continue
-            "$LOADER" --threads "$THREADS" -q load "$infra" "$src" "$S/sources/$src.csv" >/dev/null 2>"$W/derive_load.err" ||
-                { log "load $src failed: $(tail -2 "$W/derive_load.err")"; return 1; }
+        for s in border_crossings register_base register_events permits; do
+            [ -f "$src/$s.csv" ] || continue
+            /usr/bin/time -f '%e %U %S %M' -o "$W/derive_load_$s.time" "$LOADER" --threads "$THREADS" -q load "$infra" "$s" "$src/$s.csv" >/dev/null 2>"$W/derive_load.err" ||
+                { log "load $s failed: $(tail -2 "$W/derive_load.err")"; return 1; }
+            log "derive: loaded $s in $(cut -d' ' -f1 "$W/derive_load_$s.time") s wall"
+            [ "$lean" = 1 ] && rm -f "$src/$s.csv"
         done
+        [ "$lean" = 1 ] && rm -rf "$W/derive-synth-$dp"
         touch "$infra/.loaded"
+        log "derive: store of $dp persons $(du -sh "$infra/store" | cut -f1)"
     fi
     rm -rf "$run"; cp -al "$infra" "$run" && rm -f "$run/catalog.db" && cp "$infra/catalog.db" "$run/catalog.db" || return 1
+    local la; la=$(cut -d' ' -f1 /proc/loadavg)
     /usr/bin/time -f '%e %U %S %M' -o "$W/derive_nmdi.time" "$NMDI" --threads "$THREADS" derive "$run" >"$W/derive_nmdi.out" 2>"$W/derive_nmdi.err"
     local rc=$?
+    local outmb; outmb=$(du -sm "$run/store/crossing_residence" "$run/store/migration_events" 2>/dev/null | awk '{s+=$1} END{print s+0}')
     rm -rf "$run"
     [ $rc -eq 0 ] || { log "nmdi derive failed: $(tail -3 "$W/derive_nmdi.err")"; return 1; }
     local wall user sys rss; read -r wall user sys rss <"$W/derive_nmdi.time"
@@ -289,8 +311,9 @@ wl_derive() {
     local tp; tp="$(rate "$n" "$wall" crossings) wall, $(rate "$n" "$cpu" "crossings per CPU-second" | sed 's,/s$,,') (x$THREADS: $(awk "BEGIN{printf \"%.2f\", $THREADS*$n/($cpu>0?$cpu:0.01)/1e6}") M/s on $THREADS idle cores)"
     # extrapolation to 100 M crossings at the same CPU cost per crossing
     local x100; x100=$(awk "BEGIN{printf \"%.0f\", 1e8*$cpu/$n/$THREADS}")
-    local peer="-" pt=NA pm="-" agree="border IMM+EMI events $ev; 100 M crossings ~ ${x100} s on $THREADS idle cores (CPU-time extrapolation)"
-    if have_duck; then
+    local peer="-" pt=NA pm="-" agree="border IMM+EMI events $ev; outputs written ${outmb} MB; load average at the start $la"
+    [ "$dp" -lt 10000000 ] && agree="$agree; 100 M crossings ~ ${x100} s on $THREADS idle cores (CPU-time extrapolation)"
+    if have_duck && [ "$lean" != 1 ]; then
         # a lower bound: read the crossings and compute each traveller's gap to the next crossing
         # (sort by document and time; no document linkage, no rule, no output)
         measure derive_duck node "$BENCH/duck.mjs" "$THREADS" \
@@ -301,7 +324,7 @@ wl_derive() {
         peer="DuckDB window lead() per document over an in-memory table (statement time; no linkage, no rule)"
         agree="$agree; DuckDB rows,gaps>=365: $(cat "$W/derive_duck.out")"
     fi
-    row "derive from the store ($n crossings + registers + permits; $THREADS threads; CPU user+sys $cpu s)" "$wall" "$peer" "${pt:-NA}" "$((rss / 1024))" "$pm" "$tp" "$agree"
+    row "derive from the store ($dp persons: $n crossings + registers + permits; $THREADS threads; CPU user+sys $cpu s)" "$wall" "$peer" "${pt:-NA}" "$((rss / 1024))" "$pm" "$tp" "$agree"
 }
 
 # ---- link: FEBRL4 accuracy and comparisons per second
