@@ -60,6 +60,7 @@ struct nmdi_store_writer {
     uint64_t written, fail_after;
     int failed;
     int keep_fds;          /* column files stay open between flushes            */
+    int full;              /* a buffer of the current row's partition is full   */
     nmdi_error ferr;
     /* write-behind: a thread starting the write-out of the column files */
     pthread_t wb;
@@ -266,6 +267,21 @@ static void put_bytes(nmdi_store_writer *w, size_t f, const void *v, size_t n)
     }
     memcpy(c->buf + c->len, v, n);
     c->len += n;
+    w->full |= c->len >= BUF_FLUSH;
+}
+
+/* put_bytes for values of 4 or 8 bytes (n a constant where inlined): the
+ * common case, room in the buffer, costs a store and an add. */
+static inline void put_word(nmdi_store_writer *w, size_t f, const void *v, size_t n)
+{
+    colbuf *c = &w->cols[(size_t)w->part * w->nfields + f];
+    if (c->len + n <= c->cap) {
+        memcpy(c->buf + c->len, v, n);
+        c->len += n;
+        w->full |= c->len >= BUF_FLUSH;
+        return;
+    }
+    put_bytes(w, f, v, n);
 }
 
 static int valid_name(const char *s)
@@ -581,17 +597,17 @@ void nmdi_store_row_begin(nmdi_store_writer *w, uint32_t part)
 
 void nmdi_store_put_i32(nmdi_store_writer *w, size_t f, int32_t v)
 {
-    put_bytes(w, f, &v, sizeof v);
+    put_word(w, f, &v, sizeof v);
 }
 
 void nmdi_store_put_i64(nmdi_store_writer *w, size_t f, int64_t v)
 {
-    put_bytes(w, f, &v, sizeof v);
+    put_word(w, f, &v, sizeof v);
 }
 
 void nmdi_store_put_f64(nmdi_store_writer *w, size_t f, double v)
 {
-    put_bytes(w, f, &v, sizeof v);
+    put_word(w, f, &v, sizeof v);
 }
 
 void nmdi_store_put_str(nmdi_store_writer *w, size_t f, const char *s, size_t len)
@@ -606,7 +622,7 @@ void nmdi_store_put_str(nmdi_store_writer *w, size_t f, const char *s, size_t le
             slot8 = (unsigned)(((packed + len) * 0x9E3779B97F4A7C15ULL) >> 56);
             if (d->cl[slot8] == len + 1 && d->ck[slot8] == packed) {
                 code = d->cv[slot8];
-                put_bytes(w, f, &code, sizeof code);
+                put_word(w, f, &code, sizeof code);
                 return;
             }
         }
@@ -636,7 +652,7 @@ void nmdi_store_put_str(nmdi_store_writer *w, size_t f, const char *s, size_t le
                 d->cl[slot8] = (uint8_t)(len + 1);
             }
         }
-        put_bytes(w, f, &code, sizeof code);
+        put_word(w, f, &code, sizeof code);
         return;
     }
     colbuf *c = &w->cols[(size_t)w->part * w->nfields + f];
@@ -647,7 +663,8 @@ void nmdi_store_put_str(nmdi_store_writer *w, size_t f, const char *s, size_t le
     }
     c->slen += len;
     c->soff += len;
-    put_bytes(w, f, &c->soff, sizeof c->soff);
+    w->full |= c->slen >= BUF_FLUSH;
+    put_word(w, f, &c->soff, sizeof c->soff);
     return;
 oom:
     if (!w->failed)
@@ -676,6 +693,9 @@ int nmdi_store_row_end(nmdi_store_writer *w, nmdi_error *err)
     }
     w->part_rows[w->part]++;
     w->rows++;
+    if (!w->full)
+        return 0;
+    w->full = 0;
     colbuf *row = &w->cols[(size_t)w->part * w->nfields];
     for (size_t f = 0; f < w->nfields; f++)
         if (row[f].len >= BUF_FLUSH || row[f].slen >= BUF_FLUSH)
