@@ -30,6 +30,9 @@ assert_eq "export: header + 2 rows" 3 "$(wc -l <"$TMP/census.out")"
 check "export: code map 2 -> F and numeric 000 -> XKN" grep -q ",F,1980-02-01,XKN,XKN,,R1,1.5," "$TMP/census.out"
 check "export: alpha-3 from the country codelist" grep -q ",M,1990-07-15,CHN,CHN,2015,R2,2," "$TMP/census.out"
 check "export: identifier encodings, no name column" sh -c "head -1 '$TMP/census.out' | grep -q 'name_hash,name_phon,name_qgram,record_key' && ! head -1 '$TMP/census.out' | grep -q ',name,'"
+# the bigram filter: 64 raw bytes in the store (name_qgram.bin), exported as b1: + 128 hex
+check "export: name_qgram as b1: + 128 hex" sh -c "cut -d, -f11 '$TMP/census.out' | tail -2 | grep -cE '^b1:[0-9a-f]{128}\$' | grep -qx 2"
+check "store: name_qgram is a bytes64 column of 64 bytes a row" sh -c "grep -q '\"bytes64\"' '$D/store/census/1/manifest.json' && [ \$(cat '$D'/store/census/1/p*/name_qgram.bin | wc -c) = 128 ]"
 if grep -rq "Müller\|Anna" "$D/store" "$D/catalog.db"; then fail "no clear name in the store or catalog"; else ok "no clear name in the store or catalog"; fi
 if grep -rqa "Müller" "$D/store"; then fail "no clear name bytes in the store"; else ok "no clear name bytes in the store"; fi
 awk -F, 'NR>1 { if ($12 < 0 || $12 >= 1) bad=1 } END { exit bad }' "$TMP/census.out"
