@@ -301,11 +301,15 @@ static int flush_chunk(nmdi_store_writer *w, uint32_t op, unsigned char **cols, 
  * into the cache (the rows are visited in person key order: at random). */
 #define PREFETCH_AHEAD 40
 
-static void prefetch_row(const prow *pr, const item *x)
+static void prefetch_row(const prow *pr, const item *x, uintptr_t *last)
 {
-    const char *q = (const char *)&pr[x->row];
-    __builtin_prefetch(q);
-    __builtin_prefetch(q + sizeof(prow) - 1);
+    /* a person's records are mostly consecutive: each cache line once */
+    uintptr_t a = (uintptr_t)&pr[x->row], l0 = a >> 6, l1 = (a + sizeof(prow) - 1) >> 6;
+    if (l0 != *last)
+        __builtin_prefetch((const void *)a);
+    if (l1 != l0)
+        __builtin_prefetch((const void *)(a + sizeof(prow) - 1));
+    *last = l1;
 }
 
 /* The batch of a person key among k: batches are ranges of keys in
@@ -503,11 +507,12 @@ int nmdi_derive_border_part(void *arg, size_t g)
         break;
     }
     size_t pf = 0, pf2 = 0; /* the next items to prefetch */
+    uintptr_t pfline = 0;   /* the cache line prefetched last */
     for (size_t a = 0, b; a < m && !rc; a = b) {
         for (b = a + 1; b < m && same_person(&it[a], &it[b]); b++)
             ;
         for (size_t want = b + PREFETCH_AHEAD < m ? b + PREFETCH_AHEAD : m; pf < want; pf++)
-            prefetch_row(pr, &it[pf]);
+            prefetch_row(pr, &it[pf], &pfline);
         /* the register's entries of the first identities of persons a little
          * ahead (their records were fetched above) */
         for (size_t want = b + PREFETCH_AHEAD / 2 < m ? b + PREFETCH_AHEAD / 2 : m; pf2 < want; pf2++)

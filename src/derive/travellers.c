@@ -465,6 +465,34 @@ out:
     return rc;
 }
 
+/* The flattening of the joined documents, in FLAT_TASKS slices on the
+ * pool: each document's root (no path compression: parent is only read
+ * here, by every task), its person key and home. */
+#define FLAT_TASKS 16
+typedef struct flatjob {
+    nmdi_travellers *t;
+    uint64_t roots[FLAT_TASKS], linked[FLAT_TASKS];
+} flatjob;
+
+static int flat_task(void *arg, size_t k)
+{
+    flatjob *J = arg;
+    nmdi_travellers *t = J->t;
+    size_t a = t->ndocs * k / FLAT_TASKS, b = t->ndocs * (k + 1) / FLAT_TASKS;
+    uint64_t roots = 0;
+    for (size_t i = a; i < b; i++) {
+        uint32_t r = (uint32_t)i;
+        while (t->parent[r] != r)
+            r = t->parent[r];
+        roots += r == i;
+        t->pkey[i] = t->dockey[r];
+        t->phome[i] = t->home[r];
+    }
+    J->roots[k] = roots;
+    J->linked[k] = (b - a) - roots;
+    return 0;
+}
+
 int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_travellers **out,
                          nmdi_error *err)
 {
@@ -550,12 +578,12 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
     t->phome = nmdi_derive_big_alloc((t->ndocs ? t->ndocs : 1) * sizeof *t->phome);
     if (!t->pkey || !t->phome)
         goto oom;
-    for (size_t i = 0; i < t->ndocs; i++) {
-        uint32_t r = find(t->parent, (uint32_t)i);
-        t->npersons += r == i;
-        t->linked_docs += r != i;
-        t->pkey[i] = t->dockey[r];
-        t->phome[i] = t->home[r];
+    {
+        flatjob J = {t, {0}, {0}};
+        if (nmdi_pool_run(ctx, FLAT_TASKS, flat_task, &J))
+            goto oom;
+        for (size_t k = 0; k < FLAT_TASKS; k++)
+            t->npersons += J.roots[k], t->linked_docs += J.linked[k];
     }
     dtrace("flattened", 0);
     free(t->docs.s), free(t->dockey), free(t->parent), free(t->home);
