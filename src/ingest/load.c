@@ -691,6 +691,8 @@ done:
     for (int i = 0; L.work && i < L.nwork; i++)
         nmdi_load_work_free(&L, &L.work[i]);
     free(L.work);
+    free(L.order);
+    free(L.pstart);
     nmdi_load_out_free(NULL, L.rsout);
     free_plan(&L);
     nmdi_arena_free(L.arena);

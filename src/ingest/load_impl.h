@@ -72,6 +72,9 @@ typedef struct loadst {
     long base;          /* line of the next block's first byte              */
     char delim;         /* of the current CSV file                          */
     crypto_generichash_state fh; /* BLAKE2b of the current CSV file's bytes  */
+    uint32_t *order;    /* commit: a block's stored rows by partition        */
+    size_t ocap, pcap;
+    size_t *pstart;     /* commit: per partition, its first row in order      */
 } loadst;
 
 /* What the memos keep per distinct value (memo.c). */

@@ -626,10 +626,19 @@ static int quarantine(loadst *L, long line, const char *rule, const char *field,
 int nmdi_load_commit(loadst *L, bout *o, long base, nmdi_error *err)
 {
     nmdi_store_writer *w = L->w;
-    const size_t nst = (size_t)L->nst;
+    const size_t nst = (size_t)L->nst, np = (size_t)L->cfg->partitions;
     /* the file's code in the src_file dictionary, looked up at the block's
      * first stored row (the index nmdi_store_put_str would give it) */
     int32_t file_code = -1;
+    /* stored rows per partition (counts, then starts into L->order) */
+    if (nmdi_grow((void **)&L->pstart, &L->pcap, np + 1, sizeof *L->pstart, 16) ||
+        nmdi_grow((void **)&L->order, &L->ocap, o->nrows + 1, sizeof *L->order, 1024))
+        return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory writing the store");
+    memset(L->pstart, 0, (np + 1) * sizeof *L->pstart);
+    /* pass 1, in file order: counts, quarantine, --strict and
+     * --max-quarantine, and the dictionary codes of the stored rows (so that
+     * codes are numbered in order of first appearance in the file); each
+     * stored row's code indices and line go into its slots */
     for (size_t k = 0; k < o->nrec; k++) {
         const brec *rec = &o->rec[k];
         long line = base + rec->line - 1;
@@ -658,20 +667,47 @@ int nmdi_load_commit(loadst *L, bout *o, long base, nmdi_error *err)
                                      "(nothing was loaded)", L->opts->max_quarantine);
             continue;
         }
-        const uint64_t *sl = o->slots + (size_t)rec->row * nst;
-        uint32_t part = o->part[rec->row];
-        double rkey;
-        memcpy(&rkey, &sl[L->st_rk], 8);
+        uint64_t *sl = o->slots + (size_t)rec->row * nst;
         if (file_code < 0 &&
             (file_code = nmdi_store_code_index(w, (size_t)L->st_file, L->curname, strlen(L->curname))) < 0)
             return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory writing the store");
-        nmdi_store_row_begin(w, part);
+        for (size_t st = 0; st < (size_t)L->st_rk; st++)
+            if (L->sfields[st].type == NMDI_COL_CODE) {
+                uint32_t len;
+                memcpy(&len, o->sb + sl[st], 4);
+                int32_t code = nmdi_store_code_index(w, st, o->sb + sl[st] + 4, len);
+                if (code < -1)
+                    return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory writing the store");
+                sl[st] = (uint64_t)(uint32_t)code;
+            }
+        sl[L->st_line] = (uint64_t)(uint32_t)(int32_t)line;
+        L->pstart[o->part[rec->row] + 1]++;
+        L->cur->loaded++;
+        L->rep->loaded++;
+    }
+    /* pass 2, partition by partition (each partition's rows in file order:
+     * the same column files as row by row in file order, while the writer
+     * fills one partition's buffers at a time) */
+    for (size_t p = 0; p < np; p++)
+        L->pstart[p + 1] += L->pstart[p];
+    for (size_t k = 0; k < o->nrec; k++)
+        if (o->rec[k].row >= 0) {
+            uint32_t r = (uint32_t)o->rec[k].row;
+            L->order[L->pstart[o->part[r]]++] = r;
+        }
+    for (size_t i = 0, n = L->pstart[np]; i < n; i++) { /* pstart[np]: all stored rows */
+        uint32_t r = L->order[i];
+        const uint64_t *sl = o->slots + (size_t)r * nst;
+        double rkey;
+        memcpy(&rkey, &sl[L->st_rk], 8);
+        nmdi_store_row_begin(w, o->part[r]);
         /* the record key, file and line are the last three store fields */
         for (size_t st = 0; st < (size_t)L->st_rk; st++) {
             uint64_t x = sl[st];
             switch (L->sfields[st].type) {
             case NMDI_COL_I32:
             case NMDI_COL_DATE:
+            case NMDI_COL_CODE: /* the index from pass 1 */
                 nmdi_store_put_i32(w, st, (int32_t)(uint32_t)x);
                 break;
             case NMDI_COL_I64:
@@ -689,7 +725,7 @@ int nmdi_load_commit(loadst *L, bout *o, long base, nmdi_error *err)
                 nmdi_store_put_bytes(w, st, len ? o->sb + x + 4 : NULL);
                 break;
             }
-            default: {
+            case NMDI_COL_STR: {
                 uint32_t len;
                 memcpy(&len, o->sb + x, 4);
                 nmdi_store_put_str(w, st, o->sb + x + 4, len);
@@ -698,11 +734,9 @@ int nmdi_load_commit(loadst *L, bout *o, long base, nmdi_error *err)
         }
         nmdi_store_put_f64(w, (size_t)L->st_rk, rkey);
         nmdi_store_put_i32(w, (size_t)L->st_file, file_code);
-        nmdi_store_put_i32(w, (size_t)L->st_line, (int32_t)line);
+        nmdi_store_put_i32(w, (size_t)L->st_line, (int32_t)(uint32_t)sl[L->st_line]);
         if (nmdi_store_row_end(w, err))
             return err->code;
-        L->cur->loaded++;
-        L->rep->loaded++;
     }
     nmdi_progress_update(&L->prog, L->rep->read);
     L->rep->bytes += o->bytes;

@@ -610,48 +610,54 @@ void nmdi_store_put_f64(nmdi_store_writer *w, size_t f, double v)
     put_word(w, f, &v, sizeof v);
 }
 
+/* The dictionary index of code s of CODE field f, added when new: -1 for
+ * len 0 (missing), -2 when out of memory. Codes of at most 8 bytes seen
+ * lately are found in a direct-mapped cache without string hashing. */
+static int32_t code_of(nmdi_store_writer *w, size_t f, const char *s, size_t len)
+{
+    if (!len)
+        return -1;
+    dict *d = &w->dicts[f];
+    uint64_t packed = 0;
+    unsigned slot8 = 0;
+    if (len <= 8) {
+        packed = pack8(s, len);
+        slot8 = (unsigned)(((packed + len) * 0x9E3779B97F4A7C15ULL) >> 56);
+        if (d->cl[slot8] == len + 1 && d->ck[slot8] == packed)
+            return d->cv[slot8];
+    }
+    int ins = 0;
+    int64_t *slot = nmdi_strmap_put(d->map, s, len, &ins);
+    if (!slot)
+        return -2;
+    if (ins) {
+        if (d->n == d->cap) {
+            size_t nc = d->cap ? d->cap * 2 : 64;
+            const char **nk = realloc(d->keys, nc * sizeof *nk);
+            if (!nk)
+                return -2;
+            d->keys = nk;
+            d->cap = nc;
+        }
+        if (!(d->keys[d->n] = nmdi_arena_strndup(w->arena, s, len)))
+            return -2;
+        *slot = (int64_t)d->n++;
+    }
+    int32_t code = (int32_t)*slot;
+    if (len <= 8) {
+        d->ck[slot8] = packed;
+        d->cv[slot8] = code;
+        d->cl[slot8] = (uint8_t)(len + 1);
+    }
+    return code;
+}
+
 void nmdi_store_put_str(nmdi_store_writer *w, size_t f, const char *s, size_t len)
 {
     if (w->fields[f].type == NMDI_COL_CODE) {
-        int32_t code = -1;
-        dict *d = &w->dicts[f];
-        uint64_t packed = 0;
-        unsigned slot8 = 0;
-        if (len && len <= 8) {
-            packed = pack8(s, len);
-            slot8 = (unsigned)(((packed + len) * 0x9E3779B97F4A7C15ULL) >> 56);
-            if (d->cl[slot8] == len + 1 && d->ck[slot8] == packed) {
-                code = d->cv[slot8];
-                put_word(w, f, &code, sizeof code);
-                return;
-            }
-        }
-        if (len) {
-            int ins = 0;
-            int64_t *slot = nmdi_strmap_put(d->map, s, len, &ins);
-            if (!slot)
-                goto oom;
-            if (ins) {
-                if (d->n == d->cap) {
-                    size_t nc = d->cap ? d->cap * 2 : 64;
-                    const char **nk = realloc(d->keys, nc * sizeof *nk);
-                    if (!nk)
-                        goto oom;
-                    d->keys = nk;
-                    d->cap = nc;
-                }
-                d->keys[d->n] = nmdi_arena_strndup(w->arena, s, len);
-                if (!d->keys[d->n])
-                    goto oom;
-                *slot = (int64_t)d->n++;
-            }
-            code = (int32_t)*slot;
-            if (len <= 8) {
-                d->ck[slot8] = packed;
-                d->cv[slot8] = code;
-                d->cl[slot8] = (uint8_t)(len + 1);
-            }
-        }
+        int32_t code = code_of(w, f, s, len);
+        if (code == -2)
+            goto oom;
         put_word(w, f, &code, sizeof code);
         return;
     }
@@ -716,27 +722,7 @@ int32_t nmdi_store_code_index(nmdi_store_writer *w, size_t f, const char *s, siz
 {
     if (f >= w->nfields || w->fields[f].type != NMDI_COL_CODE)
         return -2;
-    if (!len)
-        return -1;
-    dict *d = &w->dicts[f];
-    int ins = 0;
-    int64_t *slot = nmdi_strmap_put(d->map, s, len, &ins);
-    if (!slot)
-        return -2;
-    if (ins) {
-        if (d->n == d->cap) {
-            size_t nc = d->cap ? d->cap * 2 : 64;
-            const char **nk = realloc(d->keys, nc * sizeof *nk);
-            if (!nk)
-                return -2;
-            d->keys = nk;
-            d->cap = nc;
-        }
-        if (!(d->keys[d->n] = nmdi_arena_strndup(w->arena, s, len)))
-            return -2;
-        *slot = (int64_t)d->n++;
-    }
-    return (int32_t)*slot;
+    return code_of(w, f, s, len);
 }
 
 /* Width in bytes of one value of field f in its column file (0 for STR and
