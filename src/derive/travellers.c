@@ -823,7 +823,10 @@ int nmdi_regindex_build(const nmdi_dataset *base, const nmdi_dataset *const *eve
     }
     if (x->nev)
         qsort(x->ev, x->nev, sizeof *x->ev, regev_cmp);
-    if (map_init(&x->first, x->nev + 16))
+    size_t ids = 0; /* the map holds one entry per identity, not per event */
+    for (size_t i = 0; i < x->nev; i++)
+        ids += i == 0 || x->ev[i].id != x->ev[i - 1].id;
+    if (map_init(&x->first, ids + 16))
         goto oom;
     for (size_t i = 0; i < x->nev; i++) {
         uint32_t v;
