@@ -308,10 +308,7 @@ void nmdi_derive_scratch_free(scratch *sc)
         scratch *nx = sc->next;
         free(sc->it), free(sc->tmp), free(sc->rows), free(sc->sp), free(sc->sps), free(sc->pid), free(sc->rank), free(sc->pos), free(sc->pk);
         free(sc->tm), free(sc->hk), free(sc->hv), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
-        for (int f = 0; f < CR_N; f++)
-            free(sc->crcol[f]);
-        for (int f = 0; f < EV_N; f++)
-            free(sc->evcol[f]);
+        free(sc->colblk);
         free(sc);
         sc = nx;
     }
@@ -344,12 +341,14 @@ scratch *nmdi_derive_scratch_get(run *R, size_t n)
     if (!sc) {
         if (!(sc = calloc(1, sizeof *sc)))
             return NULL;
-        int bad = 0;
-        for (int f = 0; f < CR_N; f++)
-            bad |= !(sc->crcol[f] = nmdi_derive_big_alloc(CHUNK * 8));
-        for (int f = 0; f < EV_N; f++)
-            bad |= !(sc->evcol[f] = nmdi_derive_big_alloc(CHUNK * 8));
-        if (bad) {
+        /* the column chunks in one block (on huge pages: 8 MiB) */
+        if ((sc->colblk = nmdi_derive_big_alloc((size_t)(CR_N + EV_N) * CHUNK * 8))) {
+            for (int f = 0; f < CR_N; f++)
+                sc->crcol[f] = sc->colblk + (size_t)f * CHUNK * 8;
+            for (int f = 0; f < EV_N; f++)
+                sc->evcol[f] = sc->colblk + (size_t)(CR_N + f) * CHUNK * 8;
+        }
+        if (!sc->colblk) {
             nmdi_derive_scratch_free(sc);
             return NULL;
         }

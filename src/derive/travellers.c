@@ -31,7 +31,7 @@ typedef struct i64map {
 void *nmdi_derive_big_alloc(size_t bytes)
 {
     const size_t huge = (size_t)2 << 20;
-    if (bytes < 2 * huge)
+    if (bytes < huge / 2)
         return malloc(bytes ? bytes : 1);
     size_t sz = (bytes + huge - 1) & ~(huge - 1);
     void *p = aligned_alloc(huge, sz);
