@@ -209,11 +209,25 @@ static int close_fds(nmdi_store_writer *w, nmdi_error *err)
     return rc;
 }
 
+/* Descriptors open in this process now (-1 when /proc/self/fd cannot be read). */
+static long open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n - 1; /* the directory's own descriptor */
+}
+
 /* Whether a writer of nfiles column files may keep them all open: the soft
  * limit of open files is raised to the hard limit (once per process: later
- * calls find it raised), and a writer keeps its files open only when they
- * take at most half of what the limit leaves after 256 descriptors for the
- * rest of the process; else each flush opens and closes its file. */
+ * calls find it raised), and a writer keeps its files open only when the
+ * descriptors already open (other writers' included), its files and 256
+ * spare ones fit under the limit; else each flush opens and closes its file. */
 static int may_keep_fds(size_t nfiles)
 {
     struct rlimit rl;
@@ -226,7 +240,10 @@ static int may_keep_fds(size_t nfiles)
     }
     if (rl.rlim_cur == RLIM_INFINITY)
         return 1;
-    return rl.rlim_cur > 256 && nfiles <= (rl.rlim_cur - 256) / 2;
+    long used = open_fds();
+    if (used < 0) /* unknown: half of what the limit leaves after the spare ones */
+        return rl.rlim_cur > 256 && nfiles <= (rl.rlim_cur - 256) / 2;
+    return (uint64_t)used + nfiles + 256 <= (uint64_t)rl.rlim_cur;
 }
 
 static void col_path(const nmdi_store_writer *w, char *buf, size_t size, int part, size_t f,
