@@ -16,9 +16,14 @@
  * transaction). Column layouts: docs/methods-derive.md, "In the
  * infrastructure".
  *
- * Memory is bounded by the partitions in flight (ctx->nthreads of them): a
- * partition's crossings are sorted and classified in per-partition buffers,
- * written to the same output partition under a lock, and freed.
+ * Memory: each of the ctx->nthreads workers holds the work memory of one
+ * batch of travellers (residence.batch_crossings crossings, about 130 bytes
+ * each) and 4 bytes per row of the partition it derives, reused from
+ * partition to partition; results are written to the output partition under a
+ * lock. What grows with the data itself is the document join's result (about
+ * 10 bytes per travel document plus 8 per run of rows of one document) and
+ * the register index (about 40 bytes per register person and 48 per register
+ * event): about 1 GiB at 10 million persons (docs/methods-derive.md).
  *
  * Ownership: the summary is owned by the caller (plain struct, no pointers
  * to free). Threading: nmdi_derive_dir() uses ctx->nthreads threads itself;
