@@ -103,11 +103,22 @@ static int push_foreign(run *R, bcols *c, uint32_t row, uint32_t g, uint32_t doc
 
 /* One partition's rows whose traveller's home is another partition, run by
  * run of rows of one document. */
+/* The columns the groups read of every row, other than those the document
+ * scan and the cut-off already mapped. */
+static const char *const group_cols[] = {"direction", "document_country", "sex", "date_of_birth",
+                                         "time"};
+
 static int foreign_part(void *arg, size_t p)
 {
     run *R = arg;
     bcols *c = &R->bc[p];
     size_t nr;
+    /* mapped here, partition by partition on the pool, rather than by the
+     * first groups that read this partition's foreign rows (a page fault
+     * each, scattered) */
+    for (size_t k = 0; k < sizeof group_cols / sizeof group_cols[0]; k++)
+        if (nmdi_dataset_find(R->ds, group_cols[k]) >= 0)
+            nmdi_dataset_populate(R->ds, p, group_cols[k]);
     const nmdi_trun *runs = nmdi_travellers_runs(R->tr, p, &nr);
     for (size_t k = 0; k < nr; k++) {
         uint32_t doc = runs[k].doc;
@@ -453,11 +464,12 @@ int nmdi_derive_border_part(void *arg, size_t g)
         free(S), free(cnt), free(soff);
         return run_oom(R);
     }
-    /* the pages of this partition's columns mapped in one call each */
-    static const char *const gcols[] = {"direction", "document_country", "sex",
-                                        "date_of_birth", "time"};
-    for (size_t k = 0; k < sizeof gcols / sizeof gcols[0]; k++)
-        nmdi_dataset_populate(R->ds, g, gcols[k]);
+    /* the pages of this partition's columns mapped in one call each (done
+     * by foreign_part when the documents were joined) */
+    if (!R->tr)
+        for (size_t k = 0; k < sizeof group_cols / sizeof group_cols[0]; k++)
+            if (nmdi_dataset_find(R->ds, group_cols[k]) >= 0)
+                nmdi_dataset_populate(R->ds, g, group_cols[k]);
     /* the group's own rows' times parsed in row order (the gathering below
      * reads rows in strides, where the strings would each miss the cache) */
     const int32_t *tm = NULL;
