@@ -17,7 +17,8 @@
  * infrastructure".
  *
  * Memory: each of the ctx->nthreads workers holds the work memory of one
- * batch of travellers (residence.batch_crossings crossings, about 130 bytes
+ * batch of travellers (residence.batch_crossings crossings, by default an
+ * eighth of the largest partition's and at least 200 000; about 130 bytes
  * each) and 4 bytes per row of the partition it derives, reused from
  * partition to partition; results are written to the output partition under a
  * lock. What grows with the data itself is the document join's result (about
@@ -72,8 +73,9 @@ typedef struct nmdi_derive_params {
     const char *initial_register; /* source id of a register extract, or NULL        */
     nmdi_date initial_date;   /* its date (NMDI_DATE_NONE: latest registered_since)  */
     int64_t batch_crossings;  /* crossings sorted and classified at once by a worker
-                                 (work memory; default 200000; the results do not
-                                 depend on it)                                        */
+                                 (work memory; 0, the default: an eighth of the
+                                 largest partition's, at least 200000; the results
+                                 do not depend on it)                                 */
 } nmdi_derive_params;
 
 /* Defaults, then the config's residence section (cfg may be NULL). Errors

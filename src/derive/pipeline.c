@@ -42,7 +42,7 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
     p->link_documents = 1;
     p->initial_register = NULL;
     p->initial_date = NMDI_DATE_NONE;
-    p->batch_crossings = BATCH_ROWS;
+    p->batch_crossings = 0; /* automatic: see BATCH_PARTS */
     if (!cfg)
         return 0;
     const nmdi_cfg_node *r = nmdi_cfg_get(cfg->root, "residence");

@@ -172,11 +172,14 @@ static int border_cols(run *R, nmdi_error *err)
             R->bc[c->fgroup[j]].ingroup++;
     }
     /* every worker's scratch is sized once, for the largest batch (a little
-     * more than BATCH_ROWS when person keys are spread evenly) */
+     * more than the batch size when person keys are spread evenly) */
     for (size_t p = 0; p < np; p++)
         if (R->bc[p].ingroup > R->scratch_min)
             R->scratch_min = R->bc[p].ingroup;
-    size_t bs = R->P->batch_crossings > 0 ? (size_t)R->P->batch_crossings : BATCH_ROWS;
+    size_t bs = R->P->batch_crossings > 0 ? (size_t)R->P->batch_crossings
+                                          : R->scratch_min / BATCH_PARTS > BATCH_ROWS ? R->scratch_min / BATCH_PARTS
+                                                                                   : BATCH_ROWS;
+    R->batch = bs;
     if (R->scratch_min > bs + bs / 4)
         R->scratch_min = bs + bs / 4;
     return 0;
@@ -426,7 +429,7 @@ int nmdi_derive_border_part(void *arg, size_t g)
     dtrace("group+", (long)g);
     nmdi_error e;
     nmdi_error_clear(&e);
-    size_t bs = R->P->batch_crossings > 0 ? (size_t)R->P->batch_crossings : BATCH_ROWS;
+    size_t bs = R->batch ? R->batch : BATCH_ROWS;
     size_t nb = (n + bs - 1) / bs, most = 0, smax = group_spans_max(R, g);
     size_t *cnt = calloc(nb, sizeof *cnt), *soff = calloc(nb + 1, sizeof *soff);
     scratch *sc = cnt && soff ? nmdi_derive_scratch_get(R, 0) : NULL;
