@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdarg.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -94,6 +95,26 @@ int nmdi_grow_slow(void **p, size_t *cap, size_t need, size_t elem, size_t first
 static inline int nmdi_grow(void **p, size_t *cap, size_t need, size_t elem, size_t first)
 {
     return need <= *cap ? 0 : nmdi_grow_slow(p, cap, need, elem, first);
+}
+
+/* ---- short strings as words --------------------------------------------------
+ * nmdi_pack8(s, len), len <= 8: the bytes of s as a little-endian word, zero
+ * above len (what memcpy into a zeroed word gives), read by two overlapping
+ * loads: a variable-length copy through the stack stalls the load that
+ * follows it. Keys of small caches of codes. */
+static inline uint64_t nmdi_pack8(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (!len)
+        return 0;
+    if (len >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, u, 4);
+        memcpy(&hi, u + len - 4, 4);
+        return (uint64_t)lo | (uint64_t)hi << (8 * (len - 4));
+    }
+    return (uint64_t)u[0] | (uint64_t)u[len / 2] << (8 * (len / 2)) |
+           (uint64_t)u[len - 1] << (8 * (len - 1));
 }
 
 /* ---- dates ----------------------------------------------------------------

@@ -109,24 +109,6 @@ typedef struct vcache {
     uint8_t a3len;
 } vcache;
 
-/* The bytes of s (len <= 8) as a little-endian word, zero above len:
- * what memcpy into a zeroed word gives, read by two overlapping loads (a
- * variable-length copy through the stack stalls the load that follows it). */
-static inline uint64_t pack8(const char *s, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    if (!len)
-        return 0;
-    if (len >= 4) {
-        uint32_t lo, hi;
-        memcpy(&lo, u, 4);
-        memcpy(&hi, u + len - 4, 4);
-        return (uint64_t)lo | (uint64_t)hi << (8 * (len - 4));
-    }
-    return (uint64_t)u[0] | (uint64_t)u[len / 2] << (8 * (len / 2)) |
-           (uint64_t)u[len - 1] << (8 * (len - 1));
-}
-
 /* A worker's own state: keyed-hash states, memos and scratch values. */
 typedef struct lwork {
     nmdi_pseudo_cache pc;

@@ -187,7 +187,7 @@ static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t le
     if (p->cmap && len) {
         int64_t idx = -1;
         if (len <= 8) {
-            uint64_t key = pack8(s, len);
+            uint64_t key = nmdi_pack8(s, len);
             cmcache *e = &W->cm[i * CM_SLOTS + (((key + len) * 0x9E3779B97F4A7C15ULL) >> 58)];
             if (e->len1 == len + 1 && e->key == key) {
                 idx = e->idx;
@@ -219,7 +219,7 @@ static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t le
         if (p->cl || p->areas) {
             vcache *e = NULL;
             if (len <= 8) {
-                uint64_t key = pack8(s, len);
+                uint64_t key = nmdi_pack8(s, len);
                 e = &W->vc[i * CM_SLOTS + (((key + len) * 0x9E3779B97F4A7C15ULL) >> 58)];
                 if (e->len1 == len + 1 && e->key == key) {
                     if (!e->ok) {
@@ -259,7 +259,7 @@ static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t le
     case NMDI_F_COUNTRY: {
         vcache *e = NULL;
         if (len <= 8 && len >= 2) {
-            uint64_t key = pack8(s, len);
+            uint64_t key = nmdi_pack8(s, len);
             e = &W->vc[i * CM_SLOTS + (((key + len) * 0x9E3779B97F4A7C15ULL) >> 58)];
             if (e->len1 == len + 1 && e->key == key) {
                 if (!e->ok) {

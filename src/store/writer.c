@@ -588,24 +588,6 @@ int nmdi_store_writer_set_width(nmdi_store_writer *w, size_t f, size_t width, nm
     return 0;
 }
 
-/* The bytes of s (len <= 8) as a little-endian word, zero above len:
- * what memcpy into a zeroed word gives, read by two overlapping loads (a
- * variable-length copy through the stack stalls the load that follows it). */
-static inline uint64_t pack8(const char *s, size_t len)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    if (!len)
-        return 0;
-    if (len >= 4) {
-        uint32_t lo, hi;
-        memcpy(&lo, u, 4);
-        memcpy(&hi, u + len - 4, 4);
-        return (uint64_t)lo | (uint64_t)hi << (8 * (len - 4));
-    }
-    return (uint64_t)u[0] | (uint64_t)u[len / 2] << (8 * (len / 2)) |
-           (uint64_t)u[len - 1] << (8 * (len - 1));
-}
-
 void nmdi_store_row_begin(nmdi_store_writer *w, uint32_t part)
 {
     assert(part < (uint32_t)w->nparts);
@@ -638,7 +620,7 @@ static int32_t code_of(nmdi_store_writer *w, size_t f, const char *s, size_t len
     uint64_t packed = 0;
     unsigned slot8 = 0;
     if (len <= 8) {
-        packed = pack8(s, len);
+        packed = nmdi_pack8(s, len);
         slot8 = (unsigned)(((packed + len) * 0x9E3779B97F4A7C15ULL) >> 56);
         if (d->cl[slot8] == len + 1 && d->ck[slot8] == packed)
             return d->cv[slot8];

@@ -173,6 +173,26 @@ static void test_numbers(void **state)
     assert_int_equal(nmdi_utf8_valid("\xed\xa0\x80", 3, &bad), 0); /* surrogate */
 }
 
+/* nmdi_pack8 gives what memcpy into a zeroed word gives, for every length */
+static void test_pack8(void **state)
+{
+    (void)state;
+    unsigned char b[16];
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    for (int rep = 0; rep < 200; rep++) {
+        for (size_t i = 0; i < sizeof b; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            b[i] = (unsigned char)x;
+        }
+        for (size_t len = 0; len <= 8; len++)
+            for (size_t off = 0; off < 8; off++) {
+                uint64_t w = 0;
+                memcpy(&w, b + off, len);
+                assert_true(nmdi_pack8((const char *)b + off, len) == w);
+            }
+    }
+}
+
 static void test_grow(void **state)
 {
     (void)state;
@@ -257,7 +277,7 @@ int main(void)
         cmocka_unit_test(test_dates),        cmocka_unit_test(test_csv_dialects),
         cmocka_unit_test(test_csv_errors),   cmocka_unit_test(test_csv_trim),
         cmocka_unit_test(test_strmap),       cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_arena),        cmocka_unit_test(test_grow),        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_arena),        cmocka_unit_test(test_grow),        cmocka_unit_test(test_pack8),        cmocka_unit_test(test_pool),
         cmocka_unit_test(test_error_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
