@@ -56,6 +56,100 @@ typedef struct pipe_st {
     nmdi_error err;        /* reading error                               */
 } pipe_st;
 
+/* The reader's quote state machine over d[0..n) (a record starts at d[0]),
+ * shared by nmdi_blocks_cut and nmdi_blocks_lines. Returns the end of the
+ * last record end certain to be one. lines (if not NULL) gets the lines the
+ * reader counts: LF anywhere, a CR not followed by LF outside quotes. When
+ * final, the text ends the file: a CR or a quote at its end means what it
+ * means at the end of a file; otherwise the scan stops before them (what they
+ * mean depends on the next byte). On a parse error (text after a closing
+ * quote) the scan stops there and returns n: the block is cut after it and its
+ * parse fails where the reader fails; the lines up to the error are counted. */
+static size_t scan_quoted(const char *d, size_t n, char delim, int final, long *lines)
+{
+    enum { FS, UQ, QT, AQ, SP } st = FS;
+    size_t i = 0, last = 0;
+    long nl = 0;
+    const unsigned char *u = (const unsigned char *)d;
+    while (i < n) {
+        unsigned ch = u[i];
+        switch (st) {
+        case FS:
+            if (ch == '"') {
+                st = QT;
+                i++;
+                break;
+            }
+            /* fall through */
+        case UQ:
+        line_end:
+            if (ch == '\n') {
+                nl++;
+                last = ++i;
+                st = FS;
+            } else if (ch == '\r') {
+                if (i + 1 >= n && !final)
+                    goto out;
+                nl++;
+                i += i + 1 < n && u[i + 1] == '\n' ? 2 : 1;
+                last = i;
+                st = FS;
+            } else if (ch == (unsigned char)delim) {
+                i++;
+                st = FS;
+            } else {
+                i++;
+                st = UQ;
+            }
+            break;
+        case QT:
+            if (ch == '"') {
+                if (i + 1 >= n && !final)
+                    goto out;
+                if (i + 1 < n && u[i + 1] == '"') {
+                    i += 2;
+                } else {
+                    i++;
+                    st = AQ;
+                }
+            } else {
+                /* to the next quote; inside quotes only LF counts as a line */
+                const unsigned char *q = memchr(u + i, '"', n - i);
+                size_t e = q ? (size_t)(q - u) : n;
+                if (lines)
+                    for (const unsigned char *p = u + i; (p = memchr(p, '\n', (size_t)(u + e - p))); p++)
+                        nl++;
+                i = e;
+            }
+            break;
+        case AQ: /* the byte after a closing quote: the reader takes a delimiter or a line end */
+            if (ch == (unsigned char)delim || ch == '\n' || ch == '\r')
+                goto line_end;
+            if (ch != ' ' && ch != '\t') {
+                last = n; /* text after a closing quote: the parse fails here */
+                goto out;
+            }
+            st = SP;
+            i++;
+            break;
+        case SP: /* then skips spaces and tabs (a tab even when it is the delimiter) */
+            if (ch == ' ' || ch == '\t')
+                i++;
+            else if (ch == (unsigned char)delim || ch == '\n' || ch == '\r')
+                goto line_end;
+            else {
+                last = n;
+                goto out;
+            }
+            break;
+        }
+    }
+out:
+    if (lines)
+        *lines = nl;
+    return last;
+}
+
 /* The last record boundary in d[0..n) (a record starts at d[0]), 0 when none
  * is certain yet. */
 size_t nmdi_blocks_cut(const char *d, size_t n, char delim)
@@ -70,78 +164,12 @@ size_t nmdi_blocks_cut(const char *d, size_t n, char delim)
                 return i + 1;
         return 0;
     }
-    enum { FS, UQ, QT, AQ, SP } st = FS;
-    size_t i = 0, last = 0;
-    const unsigned char *u = (const unsigned char *)d;
-    while (i < n) {
-        unsigned ch = u[i];
-        switch (st) {
-        case FS:
-            if (ch == '"') {
-                st = QT;
-                i++;
-                break;
-            }
-            /* fall through */
-        case UQ:
-        line_end:
-            if (ch == '\n') {
-                last = ++i;
-                st = FS;
-            } else if (ch == '\r') {
-                if (i + 1 >= n)
-                    return last;
-                i += u[i + 1] == '\n' ? 2 : 1;
-                last = i;
-                st = FS;
-            } else if (ch == (unsigned char)delim) {
-                i++;
-                st = FS;
-            } else {
-                i++;
-                st = UQ;
-            }
-            break;
-        case QT:
-            if (ch == '"') {
-                if (i + 1 >= n)
-                    return last;
-                if (u[i + 1] == '"') {
-                    i += 2;
-                } else {
-                    i++;
-                    st = AQ;
-                }
-            } else {
-                const void *q = memchr(u + i, '"', n - i);
-                i = q ? (size_t)((const unsigned char *)q - u) : n;
-            }
-            break;
-        case AQ: /* the byte after a closing quote: the reader takes a delimiter or a line end */
-            if (ch == (unsigned char)delim || ch == '\n' || ch == '\r')
-                goto line_end;
-            if (ch != ' ' && ch != '\t')
-                return n; /* text after a closing quote: the parse fails here */
-            st = SP;
-            i++;
-            break;
-        case SP: /* then skips spaces and tabs (a tab even when it is the delimiter) */
-            if (ch == ' ' || ch == '\t')
-                i++;
-            else if (ch == (unsigned char)delim || ch == '\n' || ch == '\r')
-                goto line_end;
-            else
-                return n;
-            break;
-        }
-    }
-    return last;
+    return scan_quoted(d, n, delim, 0, NULL);
 }
 
 long nmdi_blocks_lines(const char *d, size_t n, char delim)
 {
     long lines = 0;
-    const unsigned char *u = (const unsigned char *)d;
     if (!memchr(d, '"', n)) {
         /* LF ends a line; so does a CR not followed by LF */
         for (const char *p = d, *e = d + n; (p = memchr(p, '\n', (size_t)(e - p))); p++)
@@ -151,69 +179,7 @@ long nmdi_blocks_lines(const char *d, size_t n, char delim)
                 lines++;
         return lines;
     }
-    enum { FS, UQ, QT, AQ, SP } st = FS;
-    size_t i = 0;
-    while (i < n) {
-        unsigned ch = u[i];
-        switch (st) {
-        case FS:
-            if (ch == '"') {
-                st = QT;
-                i++;
-                break;
-            }
-            /* fall through */
-        case UQ:
-        line_end:
-            if (ch == '\n') {
-                lines++;
-                i++;
-                st = FS;
-            } else if (ch == '\r') {
-                lines++;
-                i += i + 1 < n && u[i + 1] == '\n' ? 2 : 1;
-                st = FS;
-            } else if (ch == (unsigned char)delim) {
-                i++;
-                st = FS;
-            } else {
-                i++;
-                st = UQ;
-            }
-            break;
-        case QT:
-            /* inside quotes only LF counts (as the reader counts it) */
-            if (ch == '"') {
-                if (i + 1 < n && u[i + 1] == '"') {
-                    i += 2;
-                } else {
-                    i++;
-                    st = AQ;
-                }
-            } else {
-                if (ch == '\n')
-                    lines++;
-                i++;
-            }
-            break;
-        case AQ: /* as in nmdi_blocks_cut */
-            if (ch == (unsigned char)delim || ch == '\n' || ch == '\r')
-                goto line_end;
-            if (ch != ' ' && ch != '\t')
-                return lines; /* a parse error: what follows is never read */
-            st = SP;
-            i++;
-            break;
-        case SP:
-            if (ch == ' ' || ch == '\t')
-                i++;
-            else if (ch == (unsigned char)delim || ch == '\n' || ch == '\r')
-                goto line_end;
-            else
-                return lines;
-            break;
-        }
-    }
+    scan_quoted(d, n, delim, 1, &lines);
     return lines;
 }
 

@@ -106,7 +106,6 @@ typedef struct vcache {
     const char *a3;
     uint8_t len1;       /* length + 1; 0 = empty */
     uint8_t ok;
-    uint8_t a3len;
 } vcache;
 
 /* A worker's own state: keyed-hash states, memos and scratch values. */

@@ -177,6 +177,27 @@ static inline void trim(const char **s, size_t *len)
     nmdi_str_trim(s, len);
 }
 
+/* The slot of a value of at most 8 bytes (packed as key) among field i's
+ * CM_SLOTS slots of a per-field cache (W->cm, W->vc). */
+static inline size_t short_slot(size_t i, uint64_t key, size_t len)
+{
+    return i * CM_SLOTS + (size_t)(((key + len) * 0x9E3779B97F4A7C15ULL) >> 58);
+}
+
+/* Field i's slot in the codelist-check cache (W->vc) for a value of at most
+ * 8 bytes (NULL for a longer one); *known: the slot holds this value's check. */
+static inline vcache *vc_slot(lwork *W, size_t i, const char *s, size_t len, uint64_t *key, int *known)
+{
+    *key = 0;
+    *known = 0;
+    if (len > 8)
+        return NULL;
+    *key = nmdi_pack8(s, len);
+    vcache *e = &W->vc[short_slot(i, *key, len)];
+    *known = e->len1 == len + 1 && e->key == *key;
+    return e;
+}
+
 /* Convert field i from raw text; 0 ok, else fills *rule and *msg. */
 static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t len, const char **rule,
                    const char **msg)
@@ -188,7 +209,7 @@ static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t le
         int64_t idx = -1;
         if (len <= 8) {
             uint64_t key = nmdi_pack8(s, len);
-            cmcache *e = &W->cm[i * CM_SLOTS + (((key + len) * 0x9E3779B97F4A7C15ULL) >> 58)];
+            cmcache *e = &W->cm[short_slot(i, key, len)];
             if (e->len1 == len + 1 && e->key == key) {
                 idx = e->idx;
             } else {
@@ -210,6 +231,9 @@ static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t le
         return 0;
     }
     char tmp[64];
+    uint64_t key;
+    int known;
+    vcache *e;
     switch (p->type) {
     case NMDI_F_KEY:
     case NMDI_F_STRING:
@@ -217,36 +241,24 @@ static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t le
         return 0;
     case NMDI_F_CODE:
         if (p->cl || p->areas) {
-            vcache *e = NULL;
-            if (len <= 8) {
-                uint64_t key = nmdi_pack8(s, len);
-                e = &W->vc[i * CM_SLOTS + (((key + len) * 0x9E3779B97F4A7C15ULL) >> 58)];
-                if (e->len1 == len + 1 && e->key == key) {
-                    if (!e->ok) {
-                        *rule = "codelist";
-                        *msg = p->cl ? "not a code of the field's codelist (map it under codes:)"
-                                     : "not an area of the configuration (country.areas)";
-                        return -1;
-                    }
-                    *v = (ival){V_STR, 0, s, len};
-                    return 0;
-                }
-                *e = (vcache){key, NULL, (uint8_t)(len + 1), 0, 0};
-            }
-            if (len >= sizeof tmp) {
+            int ok = 0;
+            e = vc_slot(W, i, s, len, &key, &known);
+            if (known) {
+                ok = e->ok;
+            } else if (len >= sizeof tmp) {
                 *rule = "codelist";
                 *msg = "code too long";
                 return -1;
+            } else {
+                memcpy(tmp, s, len);
+                tmp[len] = 0;
+                if (p->cl)
+                    ok = strcmp(tmp, "_T") && nmdi_codes_find(p->cl, tmp);
+                for (size_t k = 0; p->areas && !ok && k < L->cfg->nareas; k++)
+                    ok = !strcmp(L->cfg->areas[k].code, tmp);
+                if (e)
+                    *e = (vcache){key, NULL, (uint8_t)(len + 1), (uint8_t)ok};
             }
-            memcpy(tmp, s, len);
-            tmp[len] = 0;
-            int ok = 0;
-            if (p->cl)
-                ok = strcmp(tmp, "_T") && nmdi_codes_find(p->cl, tmp);
-            for (size_t k = 0; p->areas && !ok && k < L->cfg->nareas; k++)
-                ok = !strcmp(L->cfg->areas[k].code, tmp);
-            if (e)
-                e->ok = (uint8_t)ok;
             if (!ok) {
                 *rule = "codelist";
                 *msg = p->cl ? "not a code of the field's codelist (map it under codes:)"
@@ -257,62 +269,48 @@ static int convert(const loadst *L, lwork *W, size_t i, const char *s, size_t le
         *v = (ival){V_STR, 0, s, len};
         return 0;
     case NMDI_F_COUNTRY: {
-        vcache *e = NULL;
-        if (len <= 8 && len >= 2) {
-            uint64_t key = nmdi_pack8(s, len);
-            e = &W->vc[i * CM_SLOTS + (((key + len) * 0x9E3779B97F4A7C15ULL) >> 58)];
-            if (e->len1 == len + 1 && e->key == key) {
-                if (!e->ok) {
-                    *rule = "codelist";
-                    *msg = "not an ISO 3166-1 country code (alpha-3, alpha-2 or numeric; map others under codes:)";
-                    return -1;
-                }
-                *v = e->a3 ? (ival){V_STR, 0, e->a3, e->a3len} : (ival){V_STR, 0, s, len};
-                return 0;
-            }
-            *e = (vcache){key, NULL, (uint8_t)(len + 1), 0, 0};
-        }
         if (len >= sizeof tmp || len < 2) {
             *rule = "codelist";
             *msg = "not an ISO 3166-1 country code (map it under codes:)";
             return -1;
         }
-        memcpy(tmp, s, len);
-        tmp[len] = 0;
-        const char *a3 = NULL;
-        if (!strcmp(tmp, L->cfg->country_code) || !strcmp(tmp, "XXA") || !strcmp(tmp, "XXB") ||
-            !strcmp(tmp, "XXC") || !strcmp(tmp, "XXX") || !strcmp(tmp, "XKX") || !strcmp(tmp, "_U"))
-            a3 = s;
-        else {
-            /* the codelist is searched once per distinct text (at most 4096 kept) */
-            const nmdi_country *ct;
-            int64_t *slot = W->ccache[i] ? nmdi_strmap_get(W->ccache[i], tmp, len) : NULL;
-            if (slot) {
-                ct = *slot < 0 ? NULL : (const nmdi_country *)(intptr_t)*slot;
-            } else {
-                ct = nmdi_country_find(tmp);
-                if (!W->ccache[i])
-                    W->ccache[i] = nmdi_strmap_new();
-                if (W->ccache[i] && nmdi_strmap_count(W->ccache[i]) < 4096 &&
-                    (slot = nmdi_strmap_put(W->ccache[i], tmp, len, NULL)))
-                    *slot = ct ? (int64_t)(intptr_t)ct : -1;
-            }
-            if (ct) {
-                a3 = ct->alpha3, len = strlen(a3);
-                if (e) {
-                    e->a3 = a3;
-                    e->a3len = (uint8_t)len;
+        int ok = 0;
+        const char *a3 = NULL; /* the alpha-3 code it becomes; NULL: kept as written */
+        e = vc_slot(W, i, s, len, &key, &known);
+        if (known) {
+            ok = e->ok, a3 = e->a3;
+        } else {
+            memcpy(tmp, s, len);
+            tmp[len] = 0;
+            if (!strcmp(tmp, L->cfg->country_code) || !strcmp(tmp, "XXA") || !strcmp(tmp, "XXB") ||
+                !strcmp(tmp, "XXC") || !strcmp(tmp, "XXX") || !strcmp(tmp, "XKX") || !strcmp(tmp, "_U"))
+                ok = 1;
+            else {
+                /* the codelist is searched once per distinct text (at most 4096 kept) */
+                const nmdi_country *ct;
+                int64_t *slot = W->ccache[i] ? nmdi_strmap_get(W->ccache[i], tmp, len) : NULL;
+                if (slot) {
+                    ct = *slot < 0 ? NULL : (const nmdi_country *)(intptr_t)*slot;
+                } else {
+                    ct = nmdi_country_find(tmp);
+                    if (!W->ccache[i])
+                        W->ccache[i] = nmdi_strmap_new();
+                    if (W->ccache[i] && nmdi_strmap_count(W->ccache[i]) < 4096 &&
+                        (slot = nmdi_strmap_put(W->ccache[i], tmp, len, NULL)))
+                        *slot = ct ? (int64_t)(intptr_t)ct : -1;
                 }
+                if (ct)
+                    ok = 1, a3 = ct->alpha3;
             }
+            if (e)
+                *e = (vcache){key, a3, (uint8_t)(len + 1), (uint8_t)ok};
         }
-        if (e)
-            e->ok = a3 != NULL;
-        if (!a3) {
+        if (!ok) {
             *rule = "codelist";
             *msg = "not an ISO 3166-1 country code (alpha-3, alpha-2 or numeric; map others under codes:)";
             return -1;
         }
-        *v = (ival){V_STR, 0, a3, len};
+        *v = a3 ? (ival){V_STR, 0, a3, strlen(a3)} : (ival){V_STR, 0, s, len};
         return 0;
     }
     case NMDI_F_DATE: {
