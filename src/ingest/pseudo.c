@@ -137,6 +137,18 @@ static int64_t siphash_with(const unsigned char sub[crypto_shorthash_KEYBYTES], 
     return v == NMDI_I64_NONE ? NMDI_I64_NONE + 1 : v;
 }
 
+/* Scheme 1: the value through a keyed BLAKE2b state that has absorbed the key
+ * block and the domain (a copy: the caller's state is kept for other values). */
+static int64_t blake2b_value(crypto_generichash_state st, const char *s, size_t len)
+{
+    unsigned char h[16];
+    crypto_generichash_update(&st, (const unsigned char *)s, len);
+    crypto_generichash_final(&st, h, sizeof h);
+    int64_t v;
+    memcpy(&v, h, sizeof v);
+    return v == NMDI_I64_NONE ? NMDI_I64_NONE + 1 : v;
+}
+
 int64_t nmdi_pseudo_hash(const unsigned char key[NMDI_KEY_BYTES], int scheme, const char *domain,
                          const char *s, size_t len)
 {
@@ -148,16 +160,9 @@ int64_t nmdi_pseudo_hash(const unsigned char key[NMDI_KEY_BYTES], int scheme, co
         return v;
     }
     crypto_generichash_state st;
-    unsigned char h[16];
-    crypto_generichash_init(&st, key, NMDI_KEY_BYTES, sizeof h);
+    crypto_generichash_init(&st, key, NMDI_KEY_BYTES, 16);
     crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain) + 1);
-    crypto_generichash_update(&st, (const unsigned char *)s, len);
-    crypto_generichash_final(&st, h, sizeof h);
-    int64_t v;
-    memcpy(&v, h, sizeof v);
-    if (v == NMDI_I64_NONE)
-        v = NMDI_I64_NONE + 1;
-    return v;
+    return blake2b_value(st, s, len);
 }
 
 double nmdi_pseudo_record_key(const unsigned char key[NMDI_KEY_BYTES], int scheme, int64_t person_key)
@@ -368,15 +373,7 @@ int64_t nmdi_pseudo_cache_hash(nmdi_pseudo_cache *c, const char *domain, const c
         return siphash_with(c->sub[i], s, len);
     /* scheme 1: the keyed state after the key block and the domain, one
        compression per value */
-    crypto_generichash_state st = c->st[i];
-    unsigned char h[16];
-    crypto_generichash_update(&st, (const unsigned char *)s, len);
-    crypto_generichash_final(&st, h, sizeof h);
-    int64_t v;
-    memcpy(&v, h, sizeof v);
-    if (v == NMDI_I64_NONE)
-        v = NMDI_I64_NONE + 1;
-    return v;
+    return blake2b_value(c->st[i], s, len);
 }
 
 void nmdi_pseudo_cache_wipe(nmdi_pseudo_cache *c)
