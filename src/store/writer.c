@@ -630,14 +630,8 @@ static int32_t code_of(nmdi_store_writer *w, size_t f, const char *s, size_t len
     if (!slot)
         return -2;
     if (ins) {
-        if (d->n == d->cap) {
-            size_t nc = d->cap ? d->cap * 2 : 64;
-            const char **nk = realloc(d->keys, nc * sizeof *nk);
-            if (!nk)
-                return -2;
-            d->keys = nk;
-            d->cap = nc;
-        }
+        if (nmdi_grow((void **)&d->keys, &d->cap, d->n + 1, sizeof *d->keys, 64))
+            return -2;
         if (!(d->keys[d->n] = nmdi_arena_strndup(w->arena, s, len)))
             return -2;
         *slot = (int64_t)d->n++;
