@@ -91,6 +91,14 @@ int nmdi_store_writer_set_width(nmdi_store_writer *w, size_t f, size_t width, nm
  * produce. Durability still comes from finish. Best effort: nothing happens
  * when the thread cannot start. */
 void nmdi_store_writer_write_behind(nmdi_store_writer *w);
+/* Large appends (nmdi_store_append_columns of whole pages from page-aligned
+ * arrays) go to the disk with O_DIRECT, past the page cache: for writers of
+ * versions much larger than what the page cache would keep, which would
+ * otherwise pay for every page twice (allocated and copied into, then
+ * written back and reclaimed). What is not aligned (a column's tail) and file
+ * systems without O_DIRECT use the page cache as usual; the contents are the
+ * same, and durability still comes from nmdi_store_writer_finish(). */
+void nmdi_store_writer_direct(nmdi_store_writer *w);
 /* Append one row to partition part: call row_begin, then put exactly one
  * value for every field (in any order), then row_end. */
 void nmdi_store_row_begin(nmdi_store_writer *w, uint32_t part);

@@ -1027,8 +1027,12 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
         nmdi_store_opts so = {(int)R.out_parts, 0};
         if ((rc = nmdi_store_writer_open(&R.w[o], store, out_names[o], vname, nf, f, &so, err)))
             goto done;
-        if (o == OUT_CR || o == OUT_EV)
+        if (o == OUT_CR || o == OUT_EV) {
+            /* gigabytes at 100 M crossings, not read again soon: written
+             * past the page cache (see nmdi_store_writer_direct) */
             nmdi_store_writer_write_behind(R.w[o]);
+            nmdi_store_writer_direct(R.w[o]);
+        }
     }
     R.ctx = ctx;
     R.P = &P;

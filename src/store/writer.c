@@ -33,7 +33,16 @@ typedef struct colbuf {
     uint64_t soff;             /* running byte offset of the string column   */
     sum64 h, hs;
     int fd, sfd;               /* the column files kept open, or -1           */
+    int dfd;                   /* the data file opened O_DIRECT, or -1        */
+    int nodirect;              /* direct writes stopped for this file          */
+    uint64_t size;             /* bytes in the data file                      */
 } colbuf;
+
+/* Direct writes (nmdi_store_writer_direct): offsets, lengths and buffer
+ * addresses in multiples of this (the page size covers the logical block
+ * size of common devices; a device or file system that wants more refuses
+ * with EINVAL, and the file is then written through the page cache). */
+#define DIO_ALIGN 4096u
 
 typedef struct dict {
     nmdi_strmap *map;
@@ -60,6 +69,7 @@ struct nmdi_store_writer {
     uint64_t written, fail_after;
     int failed;
     int keep_fds;          /* column files stay open between flushes            */
+    int direct;            /* aligned appends bypass the page cache             */
     int full;              /* a buffer of the current row's partition is full   */
     nmdi_error ferr;
     /* write-behind: a thread starting the write-out of the column files */
@@ -147,13 +157,74 @@ static int io_error(nmdi_error *err, const char *path, const char *what, int e)
     return nmdi_error_at(err, NMDI_EINTERNAL, path, 0, NULL, "%s: %s", what, strerror(e));
 }
 
+/* Write len bytes at p to fd (O_APPEND), or at offset off when off >= 0;
+ * honours the test hook. 0, or an errno value. */
+static int write_all(nmdi_store_writer *w, int fd, const unsigned char *p, size_t len, int64_t off)
+{
+    while (len > 0) {
+        if (w->fail_after && __atomic_load_n(&w->written, __ATOMIC_RELAXED) + len > w->fail_after)
+            return ENOSPC;
+        ssize_t r = off >= 0 ? pwrite(fd, p, len, (off_t)off) : write(fd, p, len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return errno;
+        }
+        p += r;
+        len -= (size_t)r;
+        if (off >= 0)
+            off += r;
+        __atomic_fetch_add(&w->written, (uint64_t)r, __ATOMIC_RELAXED);
+    }
+    return 0;
+}
+
+/* The aligned head of an append to a column's data file written with
+ * O_DIRECT, past the page cache (writers marked direct, files kept open):
+ * *p and *len are advanced past what was written. A file system without
+ * O_DIRECT, or one refusing the alignment, ends direct writes for the file;
+ * so does an unaligned tail (the file's end is then unaligned). */
+static int append_direct(nmdi_store_writer *w, colbuf *c, const char *path,
+                         const unsigned char **p, size_t *len)
+{
+    if (!w->direct || !w->keep_fds || c->nodirect || *len < DIO_ALIGN || c->size % DIO_ALIGN ||
+        (uintptr_t)*p % DIO_ALIGN)
+        return 0;
+    if (c->dfd < 0 && (c->dfd = open(path, O_WRONLY | O_CREAT | O_DIRECT | O_CLOEXEC, 0644)) < 0) {
+        c->nodirect = 1;
+        return 0;
+    }
+    size_t n = *len - *len % DIO_ALIGN;
+    int e = write_all(w, c->dfd, *p, n, (int64_t)c->size);
+    if (e == EINVAL) { /* nothing written: O_DIRECT refused; the page cache it is */
+        c->nodirect = 1;
+        return 0;
+    }
+    if (e)
+        return e;
+    c->size += n;
+    *p += n;
+    *len -= n;
+    return 0;
+}
+
 /* Append bytes to a file (created when absent); honours the test hook.
  * With fdp (a column file's slot): the file is opened once and kept open in
- * *fdp when the writer keeps its files open, else opened and closed here. */
-static int append_fd(nmdi_store_writer *w, int *fdp, const char *path, const void *data,
+ * *fdp when the writer keeps its files open, else opened and closed here.
+ * With c (fdp its data file's slot): the column's size is kept, and aligned
+ * appends may go past the page cache (append_direct). */
+static int append_fd(nmdi_store_writer *w, int *fdp, colbuf *c, const char *path, const void *data,
                      size_t len, nmdi_error *err)
 {
     int fd = fdp ? *fdp : -1, keep = fdp && w->keep_fds;
+    const unsigned char *p = data;
+    if (c) {
+        int e = append_direct(w, c, path, &p, &len);
+        if (e)
+            return io_error(err, path, "writing a column file", e);
+        if (!len)
+            return 0;
+    }
     if (fd < 0) {
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (fd < 0)
@@ -163,27 +234,14 @@ static int append_fd(nmdi_store_writer *w, int *fdp, const char *path, const voi
     } else {
         keep = 1;
     }
-    const unsigned char *p = data;
-    while (len > 0) {
-        size_t chunk = len;
-        if (w->fail_after && __atomic_load_n(&w->written, __ATOMIC_RELAXED) + chunk > w->fail_after) {
-            if (!keep)
-                close(fd);
-            return io_error(err, path, "writing a column file", ENOSPC);
-        }
-        ssize_t r = write(fd, p, chunk);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            if (!keep)
-                close(fd);
-            return io_error(err, path, "writing a column file", e);
-        }
-        p += r;
-        len -= (size_t)r;
-        __atomic_fetch_add(&w->written, (uint64_t)r, __ATOMIC_RELAXED);
+    int e = write_all(w, fd, p, len, -1);
+    if (e) {
+        if (!keep)
+            close(fd);
+        return io_error(err, path, "writing a column file", e);
     }
+    if (c)
+        c->size += len;
     if (!keep && close(fd) < 0)
         return io_error(err, path, "closing a column file", errno);
     return 0;
@@ -192,7 +250,7 @@ static int append_fd(nmdi_store_writer *w, int *fdp, const char *path, const voi
 static int append_file(nmdi_store_writer *w, const char *path, const void *data, size_t len,
                        nmdi_error *err)
 {
-    return append_fd(w, NULL, path, data, len, err);
+    return append_fd(w, NULL, NULL, path, data, len, err);
 }
 
 /* Close the column files kept open (the first close error, when err). */
@@ -200,8 +258,8 @@ static int close_fds(nmdi_store_writer *w, nmdi_error *err)
 {
     int rc = 0;
     for (size_t i = 0; w->cols && i < (size_t)w->nparts * w->nfields; i++)
-        for (int k = 0; k < 2; k++) {
-            int *fdp = k ? &w->cols[i].sfd : &w->cols[i].fd;
+        for (int k = 0; k < 3; k++) {
+            int *fdp = k == 2 ? &w->cols[i].dfd : k ? &w->cols[i].sfd : &w->cols[i].fd;
             if (*fdp >= 0 && close(*fdp) < 0 && !rc && err)
                 rc = io_error(err, w->tmpdir, "closing a column file", errno);
             *fdp = -1;
@@ -259,14 +317,14 @@ static int flush_col(nmdi_store_writer *w, int part, size_t f, nmdi_error *err)
     if (c->len) {
         col_path(w, path, sizeof path, part, f, ext_of(w->fields[f].type));
         sum64_update(&c->h, c->buf, c->len);
-        if (append_fd(w, &c->fd, path, c->buf, c->len, err))
+        if (append_fd(w, &c->fd, c, path, c->buf, c->len, err))
             return NMDI_EDATA;
         c->len = 0;
     }
     if (c->slen) {
         col_path(w, path, sizeof path, part, f, "str");
         sum64_update(&c->hs, c->sbuf, c->slen);
-        if (append_fd(w, &c->sfd, path, c->sbuf, c->slen, err))
+        if (append_fd(w, &c->sfd, NULL, path, c->sbuf, c->slen, err))
             return NMDI_EDATA;
         c->slen = 0;
     }
@@ -394,6 +452,11 @@ static void wb_stop(nmdi_store_writer *w)
     w->wb_on = 0;
 }
 
+void nmdi_store_writer_direct(nmdi_store_writer *w)
+{
+    w->direct = 1;
+}
+
 void nmdi_store_writer_write_behind(nmdi_store_writer *w)
 {
     if (w->wb_on)
@@ -497,7 +560,7 @@ int nmdi_store_writer_open(nmdi_store_writer **out, const char *store_dir, const
     size_t ncol = (size_t)w->nparts * nfields;
     w->cols = calloc(ncol ? ncol : 1, sizeof *w->cols);
     for (size_t i = 0; w->cols && i < ncol; i++)
-        w->cols[i].fd = w->cols[i].sfd = -1;
+        w->cols[i].fd = w->cols[i].sfd = w->cols[i].dfd = -1;
     w->part_rows = calloc((size_t)w->nparts, sizeof *w->part_rows);
     w->width = calloc(nfields ? nfields : 1, sizeof *w->width);
     w->dicts = calloc(nfields ? nfields : 1, sizeof *w->dicts);
@@ -564,10 +627,10 @@ int nmdi_store_writer_open(nmdi_store_writer **out, const char *store_dir, const
             }
             /* create every file now, so that an empty partition has its files */
             col_path(w, path, sizeof path, p, f, ext_of(fields[f].type));
-            if (append_fd(w, &c->fd, path, "", 0, err) ||
+            if (append_fd(w, &c->fd, NULL, path, "", 0, err) ||
                 (fields[f].type == NMDI_COL_STR &&
                  (col_path(w, path, sizeof path, p, f, "str"),
-                  append_fd(w, &c->sfd, path, "", 0, err)))) {
+                  append_fd(w, &c->sfd, NULL, path, "", 0, err)))) {
                 nmdi_store_writer_abort(w);
                 return err->code;
             }
@@ -750,7 +813,7 @@ int nmdi_store_append_columns(nmdi_store_writer *w, uint32_t part, size_t nrows,
             char path[4096];
             col_path(w, path, sizeof path, (int)part, f, ext_of(w->fields[f].type));
             sum64_update(&c->h, src, bytes);
-            if (append_fd(w, &c->fd, path, src, bytes, err))
+            if (append_fd(w, &c->fd, c, path, src, bytes, err))
                 return err->code;
             continue;
         }
