@@ -12,9 +12,20 @@
  */
 #include "pipeline_impl.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#ifdef DERIVE_TRACE
+#include <time.h>
+/* The process's CPU seconds so far (all threads), for the trace. */
+static long cpu_ms(void)
+{
+    struct timespec c;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c);
+    return (long)(c.tv_sec * 1000 + c.tv_nsec / 1000000);
+}
+#endif
 
 /* int64 -> uint32 open-addressing map; INT64_MIN marks an empty slot. A
  * key and its value share a slot (one cache line per lookup). */
@@ -25,7 +36,7 @@ typedef struct i64slot {
 
 typedef struct i64map {
     i64slot *s;
-    size_t cap, n;
+    size_t cap, n, room; /* room: slots allocated (cap of them in use) */
 } i64map;
 
 void *nmdi_derive_big_alloc(size_t bytes)
@@ -69,10 +80,30 @@ static int map_init(i64map *m, size_t expect)
     while (cap < expect * 2)
         cap <<= 1;
     m->s = nmdi_derive_big_alloc(cap * sizeof *m->s);
-    m->cap = cap;
+    m->cap = m->room = cap;
     m->n = 0;
     if (!m->s)
         return -1;
+    for (size_t i = 0; i < cap; i++)
+        m->s[i].key = INT64_MIN;
+    return 0;
+}
+
+/* Make m an empty map for about expect keys (as map_init), in the slots it
+ * already has when they are enough: memory touched before costs a write to
+ * clear, fresh memory a host fault per page on the reference VM. */
+static int map_reset(i64map *m, size_t expect)
+{
+    size_t cap = 64;
+    while (cap < expect * 2)
+        cap <<= 1;
+    if (!m->s || m->room < cap) {
+        free(m->s);
+        m->s = NULL;
+        return map_init(m, expect);
+    }
+    m->cap = cap;
+    m->n = 0;
     for (size_t i = 0; i < cap; i++)
         m->s[i].key = INT64_MIN;
     return 0;
@@ -208,53 +239,110 @@ void nmdi_travellers_free(nmdi_travellers *t)
 /* What one partition contributes: its distinct document keys (in order of
  * first row), its runs of rows of one document (local document indices),
  * and the (identity, document) pairs of its rows, repeated pairs of
- * consecutive rows dropped. spread: some key of the partition is not
- * confined to it (the store partitions by key % partitions). */
+ * consecutive rows dropped, ordered by identity bucket (id_bucket) and
+ * within a bucket by row: bucket b's pairs are [boff[b], boff[b + 1]).
+ * spread: some key of the partition is not confined to it (the store
+ * partitions by key % partitions). */
 typedef struct plink {
-    const nmdi_dataset *ds;
     int64_t *docs;
-    size_t ndocs, capdocs;
+    size_t ndocs;
     nmdi_trun *runs;
-    size_t nruns, capruns;
+    size_t nruns;
     int64_t *pid;
     uint32_t *pdoc;
-    size_t npairs, cappairs;
+    size_t npairs;
+    size_t *boff;
     int spread;
     nmdi_error err;
 } plink;
 
+/* The work memory of a running task (the scan's document map and pairs,
+ * the merge's identity map), taken from the run and given back: as many as
+ * threads, so that each is faulted in once, not once per task. */
+typedef struct wslot {
+    i64map map;
+    int64_t *pid;
+    uint32_t *pdoc;
+    size_t cap;
+    int busy;
+} wslot;
+
 typedef struct linkrun {
     const nmdi_dataset *ds;
     plink *pl;
+    size_t nb; /* identity buckets, a power of two */
+    pthread_mutex_t mu;
+    wslot *ws;
+    size_t nws;
 } linkrun;
 
-static int push_doc(plink *l, int64_t k)
+/* A free work slot; NULL only if more tasks run at once than threads. */
+static wslot *ws_take(linkrun *L)
 {
-    if (nmdi_grow((void **)&l->docs, &l->capdocs, l->ndocs + 1, sizeof *l->docs, 1024))
-        return -1;
-    l->docs[l->ndocs++] = k;
-    return 0;
+    wslot *w = NULL;
+    pthread_mutex_lock(&L->mu);
+    for (size_t i = 0; i < L->nws && !w; i++)
+        if (!L->ws[i].busy) {
+            w = &L->ws[i];
+            w->busy = 1;
+        }
+    pthread_mutex_unlock(&L->mu);
+    return w;
 }
 
-static int push_run(plink *l, uint32_t row, uint32_t doc)
+static void ws_give(linkrun *L, wslot *w)
 {
-    if (nmdi_grow((void **)&l->runs, &l->capruns, l->nruns + 1, sizeof *l->runs, 1024))
-        return -1;
-    l->runs[l->nruns++] = (nmdi_trun){row, doc};
-    return 0;
+    if (!w)
+        return;
+    pthread_mutex_lock(&L->mu);
+    w->busy = 0;
+    pthread_mutex_unlock(&L->mu);
 }
 
-static int push_pair(plink *l, int64_t id, uint32_t doc)
+static int ws_pair(wslot *w, size_t n, int64_t id, uint32_t doc)
 {
-    if (l->npairs == l->cappairs) { /* two arrays, one capacity */
-        size_t ci = l->cappairs, cd = l->cappairs;
-        if (nmdi_grow((void **)&l->pid, &ci, l->npairs + 1, sizeof *l->pid, 1024) ||
-            nmdi_grow((void **)&l->pdoc, &cd, l->npairs + 1, sizeof *l->pdoc, 1024))
+    if (n == w->cap) { /* two arrays, one capacity */
+        size_t ci = w->cap, cd = w->cap;
+        if (nmdi_derive_big_grow((void **)&w->pid, &ci, n + 1, sizeof *w->pid, 4096) ||
+            nmdi_derive_big_grow((void **)&w->pdoc, &cd, n + 1, sizeof *w->pdoc, 4096))
             return -1;
-        l->cappairs = cd;
+        w->cap = cd < ci ? cd : ci;
     }
-    l->pid[l->npairs] = id;
-    l->pdoc[l->npairs++] = doc;
+    w->pid[n] = id;
+    w->pdoc[n] = doc;
+    return 0;
+}
+
+/* nb is a power of two: a shift and a mask, no division per pair. */
+static size_t id_bucket(int64_t id, size_t nb)
+{
+    return (size_t)((uint64_t)id >> 11) & (nb - 1);
+}
+
+/* The n pairs of w into l, ordered by bucket (a stable counting sort). */
+static int bucket_pairs(plink *l, const wslot *w, size_t n, size_t nb)
+{
+    size_t *cur = malloc(nb * sizeof *cur);
+    l->boff = calloc(nb + 1, sizeof *l->boff);
+    l->pid = nmdi_derive_big_alloc((n ? n : 1) * sizeof *l->pid);
+    l->pdoc = nmdi_derive_big_alloc((n ? n : 1) * sizeof *l->pdoc);
+    if (!cur || !l->boff || !l->pid || !l->pdoc) {
+        free(cur);
+        return -1;
+    }
+    for (size_t j = 0; j < n; j++)
+        l->boff[id_bucket(w->pid[j], nb) + 1]++;
+    for (size_t b = 0; b < nb; b++) {
+        l->boff[b + 1] += l->boff[b];
+        cur[b] = l->boff[b];
+    }
+    for (size_t j = 0; j < n; j++) {
+        size_t k = cur[id_bucket(w->pid[j], nb)]++;
+        l->pid[k] = w->pid[j];
+        l->pdoc[k] = w->pdoc[j];
+    }
+    l->npairs = n;
+    free(cur);
     return 0;
 }
 
@@ -286,38 +374,39 @@ static int link_part(void *arg, size_t p)
             return l->err.code;
     if (nmdi_dataset_find(ds, "sex") >= 0 && nmdi_dataset_i32(ds, p, "sex", &sex, &l->err))
         return l->err.code;
-    i64map local;
-    if (map_init(&local, n / 8 + 16))
+    wslot *w = ws_take(L);
+    if (!w || map_reset(&w->map, n / 8 + 16))
         goto oom;
-    /* room for the worst case (a document per row): only what is used is
-     * ever touched, and nothing is copied by growing */
+    i64map *m = &w->map;
+    /* room for the worst case (a document and a run per row): only what is
+     * used is ever touched */
     if (!(l->docs = nmdi_derive_big_alloc(n * sizeof *l->docs)) ||
-        !(l->runs = nmdi_derive_big_alloc(n * sizeof *l->runs)) ||
-        !(l->pid = nmdi_derive_big_alloc(n * sizeof *l->pid)) ||
-        !(l->pdoc = nmdi_derive_big_alloc(n * sizeof *l->pdoc)))
+        !(l->runs = nmdi_derive_big_alloc(n * sizeof *l->runs)))
         goto oom;
-    l->capdocs = l->capruns = l->cappairs = n;
     /* rows of one document usually follow each other with the same identity:
      * look the map up only when the key changes, hash only a new identity */
     int64_t last_key = NMDI_I64_NONE, last_v[4] = {0, 0, 0, 0};
     int have_v = 0;
     uint32_t d = 0;
+    size_t npairs = 0;
     enum { AHEAD = 24 };
     for (size_t r = 0; r < n; r++) {
         if (r + AHEAD < n && key[r + AHEAD] != key[r + AHEAD - 1])
-            map_prefetch(&local, key[r + AHEAD]);
+            map_prefetch(m, key[r + AHEAD]);
         if (key[r] == NMDI_I64_NONE) {
             if (r == 0 || last_key != NMDI_I64_NONE) {
-                if (push_run(l, (uint32_t)r, NMDI_TRUN_NONE))
-                    goto oom;
+                l->runs[l->nruns++] = (nmdi_trun){(uint32_t)r, NMDI_TRUN_NONE};
                 last_key = NMDI_I64_NONE;
             }
             continue;
         }
         if (key[r] != last_key) {
-            int x = map_put(&local, key[r], (uint32_t)l->ndocs, &d);
-            if (x < 0 || (x == 0 && push_doc(l, key[r])) || push_run(l, (uint32_t)r, d))
+            int x = map_put(m, key[r], (uint32_t)l->ndocs, &d);
+            if (x < 0)
                 goto oom;
+            if (x == 0)
+                l->docs[l->ndocs++] = key[r];
+            l->runs[l->nruns++] = (nmdi_trun){(uint32_t)r, d};
             l->spread |= (uint64_t)key[r] % np != p;
             last_key = key[r];
             have_v = 0;
@@ -332,44 +421,39 @@ static int link_part(void *arg, size_t p)
         int64_t id = (int64_t)nmdi_hash64(v, sizeof v, 0x7472766c);
         if (id == INT64_MIN)
             id++;
-        if (push_pair(l, id, d))
+        if (ws_pair(w, npairs++, id, d))
             goto oom;
     }
-    free(local.s);
+    if (bucket_pairs(l, w, npairs, L->nb))
+        goto oom;
+    ws_give(L, w);
     return 0;
 oom:
-    free(local.s);
+    ws_give(L, w);
     return nmdi_error_set(&l->err, NMDI_EINTERNAL, "out of memory linking travel documents");
 }
 
 /* The parallel merge (keys confined to their partition): task i fills the
  * documents of partition i (index = base[i] + local index) and converts its
- * runs, and joins the identities of bucket i (identity % nb): the pairs of
- * every partition, in partition order, whose identity falls in the bucket
- * give an edge (first document of the identity, document) for each repeat. */
+ * runs, and joins the identities of bucket i: the bucket's pairs of every
+ * partition, in partition order, give an edge (first document of the
+ * identity, document) for each repeat. */
 typedef struct mergejob {
     nmdi_travellers *t;
-    plink *pl;
+    linkrun *L;
     size_t np, nb;
     size_t *base;
     uint32_t **ea, **eb; /* per bucket: edges */
     size_t *ne;
-    nmdi_error err[1];
-    int failed;
 } mergejob;
-
-/* nb is a power of two: a shift and a mask, no division per pair. */
-static size_t id_bucket(int64_t id, size_t nb)
-{
-    return (size_t)((uint64_t)id >> 11) & (nb - 1);
-}
 
 static int merge_task(void *arg, size_t i)
 {
     mergejob *M = arg;
     nmdi_travellers *t = M->t;
+    plink *pl = M->L->pl;
     if (i < M->np) {
-        plink *l = &M->pl[i];
+        plink *l = &pl[i];
         size_t b = M->base[i];
         for (size_t k = 0; k < l->ndocs; k++) {
             t->dockey[b + k] = l->docs[k];
@@ -382,57 +466,61 @@ static int merge_task(void *arg, size_t i)
     }
     if (i >= M->nb)
         return 0;
-    size_t cnt = 0; /* the bucket's share of the pairs (identities are hashes) */
+    size_t cnt = 0;
     for (size_t p = 0; p < M->np; p++)
-        cnt += M->pl[p].npairs;
-    cnt = cnt / M->nb + cnt / (8 * M->nb);
-    i64map ids;
+        cnt += pl[p].boff ? pl[p].boff[i + 1] - pl[p].boff[i] : 0;
+    if (!cnt)
+        return 0;
+    wslot *w = ws_take(M->L);
     uint32_t *ea = NULL, *eb = NULL;
     size_t ne = 0, cap = 0;
-    if (map_init(&ids, cnt + 16))
+    if (!w || map_reset(&w->map, cnt + 16))
         goto oom;
+    enum { AHEAD = 16 };
     for (size_t p = 0; p < M->np; p++) {
-        const plink *l = &M->pl[p];
-        for (size_t j = 0; j < l->npairs; j++) {
-            if (id_bucket(l->pid[j], M->nb) != i)
-                continue;
+        const plink *l = &pl[p];
+        if (!l->boff)
+            continue;
+        size_t e = l->boff[i + 1];
+        for (size_t j = l->boff[i]; j < e; j++) {
+            if (j + AHEAD < e)
+                map_prefetch(&w->map, l->pid[j + AHEAD]);
             uint32_t d = (uint32_t)(M->base[p] + l->pdoc[j]), first;
-            int rr = map_put(&ids, l->pid[j], d, &first);
+            int rr = map_put(&w->map, l->pid[j], d, &first);
             if (rr < 0)
                 goto oom;
             if (rr == 0 || first == d)
                 continue;
             if (ne == cap) {
                 size_t ca = cap, cb = cap;
-                if (nmdi_derive_big_grow((void **)&ea, &ca, ne + 1, sizeof *ea, 1024) ||
-                    nmdi_derive_big_grow((void **)&eb, &cb, ne + 1, sizeof *eb, 1024))
+                if (nmdi_grow((void **)&ea, &ca, ne + 1, sizeof *ea, 1024) ||
+                    nmdi_grow((void **)&eb, &cb, ne + 1, sizeof *eb, 1024))
                     goto oom;
-                cap = cb;
+                cap = cb < ca ? cb : ca;
             }
             ea[ne] = first;
             eb[ne++] = d;
         }
     }
-    free(ids.s);
+    ws_give(M->L, w);
     M->ea[i] = ea, M->eb[i] = eb, M->ne[i] = ne;
     return 0;
 oom:
-    free(ids.s), free(ea), free(eb);
+    ws_give(M->L, w);
+    free(ea), free(eb);
     return NMDI_EINTERNAL;
 }
 
 /* The merge when every key is in its partition: parallel (merge_task), then
  * the edges joined (union by smallest key: the same components and roots in
  * any order). Fills t's documents and runs. */
-static int merge_confined(const nmdi_ctx *ctx, nmdi_travellers *t, plink *pl, size_t np,
+static int merge_confined(const nmdi_ctx *ctx, nmdi_travellers *t, linkrun *L, size_t np,
                           size_t ndocs)
 {
-    size_t nt = ctx && ctx->nthreads > 1 ? (size_t)ctx->nthreads : 1;
-    size_t nb = 1;
-    while (nb < np || nb < 4 * nt)
-        nb <<= 1;
-    mergejob M = {t, pl, np, nb, calloc(np + 1, sizeof(size_t)), calloc(nb, sizeof(uint32_t *)),
-                  calloc(nb, sizeof(uint32_t *)), calloc(nb, sizeof(size_t)), {{0}}, 0};
+    size_t nb = L->nb;
+    plink *pl = L->pl;
+    mergejob M = {t, L, np, nb, calloc(np + 1, sizeof(size_t)), calloc(nb, sizeof(uint32_t *)),
+                  calloc(nb, sizeof(uint32_t *)), calloc(nb, sizeof(size_t))};
     int rc = -1;
     if (!M.base || !M.ea || !M.eb || !M.ne || docs_room(t, ndocs + 1))
         goto out;
@@ -466,8 +554,9 @@ out:
 }
 
 /* The flattening of the joined documents, in FLAT_TASKS slices on the
- * pool: each document's root (no path compression: parent is only read
- * here, by every task), its person key and home. */
+ * pool, in place: a document that is not a root takes its root's key and
+ * home (dockey and home become pkey and phome). parent is only read, and a
+ * root's entries are never written, so the slices need no lock. */
 #define FLAT_TASKS 16
 typedef struct flatjob {
     nmdi_travellers *t;
@@ -484,13 +573,21 @@ static int flat_task(void *arg, size_t k)
         uint32_t r = (uint32_t)i;
         while (t->parent[r] != r)
             r = t->parent[r];
-        roots += r == i;
-        t->pkey[i] = t->dockey[r];
-        t->phome[i] = t->home[r];
+        if (r == i) {
+            roots++;
+            continue;
+        }
+        t->dockey[i] = t->dockey[r];
+        t->home[i] = t->home[r];
     }
     J->roots[k] = roots;
     J->linked[k] = (b - a) - roots;
     return 0;
+}
+
+static void plink_free(plink *l)
+{
+    free(l->docs), free(l->pid), free(l->pdoc), free(l->boff), free(l->runs);
 }
 
 int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_travellers **out,
@@ -501,11 +598,20 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
         if (nmdi_dataset_find(ds, idf[i]) < 0)
             return 0; /* no identity: documents stay travellers */
     size_t np = nmdi_dataset_nparts(ds);
+    size_t nt = ctx && ctx->nthreads > 1 ? (size_t)ctx->nthreads : 1;
+    /* buckets: at least a task per thread (4) and per partition, and about
+     * 1 per 512 Ki crossings, so that a bucket's identity map (some 50 000
+     * identities on the synthetic country) stays in the cache */
+    uint64_t rows = nmdi_dataset_rows(ds);
+    size_t nb = 1;
+    while (nb < np || nb < 4 * nt || (nb < 4096 && nb < rows >> 19))
+        nb <<= 1;
     nmdi_travellers *t = calloc(1, sizeof *t);
-    linkrun L = {ds, calloc(np ? np : 1, sizeof(plink))};
+    linkrun L = {ds, calloc(np ? np : 1, sizeof(plink)), nb, PTHREAD_MUTEX_INITIALIZER,
+                 calloc(nt, sizeof(wslot)), nt};
     i64map ids = {0};
     uint32_t *glob = NULL;
-    if (!t || !L.pl)
+    if (!t || !L.pl || !L.ws)
         goto oom;
     t->np = np;
     t->runs = calloc(np ? np : 1, sizeof *t->runs);
@@ -522,6 +628,10 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
             }
         goto fail;
     }
+    for (size_t k = 0; k < L.nws; k++) { /* the scan's pairs: bucketed into L.pl */
+        free(L.ws[k].pid), free(L.ws[k].pdoc);
+        L.ws[k].pid = NULL, L.ws[k].pdoc = NULL, L.ws[k].cap = 0;
+    }
     dtrace("scanned", 0);
     /* serial merge over documents and pairs (not rows), in partition order */
     size_t ndocs = 0, npairs = 0, maxd = 0;
@@ -534,11 +644,20 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
     }
     if (ndocs >= UINT32_MAX)
         goto oom;
+#ifdef DERIVE_TRACE
+    {
+        size_t nr = 0;
+        for (size_t p = 0; p < np; p++)
+            nr += L.pl[p].nruns;
+        dtrace("rows", (long)rows), dtrace("docs", (long)ndocs), dtrace("runs", (long)nr);
+        dtrace("pairs", (long)npairs), dtrace("buckets", (long)nb);
+    }
+#endif
     /* keys confined to their partition (as the store writes them): a
      * document's index is its partition's base plus its local index, no map,
      * and the identities are joined in parallel */
     if (!spread) {
-        if (merge_confined(ctx, t, L.pl, np, ndocs))
+        if (merge_confined(ctx, t, &L, np, ndocs))
             goto oom;
     } else if (map_init(&t->docs, ndocs + 16) || map_init(&ids, npairs + 16) ||
                !(glob = malloc((maxd ? maxd : 1) * sizeof *glob)) || docs_room(t, ndocs + 1))
@@ -573,11 +692,7 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
     free(ids.s), free(glob);
     ids.s = NULL, glob = NULL;
     dtrace("merged", 0);
-    /* flatten: each document's person key and home (roots first resolve to themselves) */
-    t->pkey = nmdi_derive_big_alloc((t->ndocs ? t->ndocs : 1) * sizeof *t->pkey);
-    t->phome = nmdi_derive_big_alloc((t->ndocs ? t->ndocs : 1) * sizeof *t->phome);
-    if (!t->pkey || !t->phome)
-        goto oom;
+    /* flatten: each document's person key and home, in place */
     {
         flatjob J = {t, {0}, {0}};
         if (nmdi_pool_run(ctx, FLAT_TASKS, flat_task, &J))
@@ -585,12 +700,26 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
         for (size_t k = 0; k < FLAT_TASKS; k++)
             t->npersons += J.roots[k], t->linked_docs += J.linked[k];
     }
-    dtrace("flattened", 0);
-    free(t->docs.s), free(t->dockey), free(t->parent), free(t->home);
-    t->docs.s = NULL, t->dockey = NULL, t->parent = NULL, t->home = NULL;
+    t->pkey = t->dockey, t->phome = t->home;
+    t->dockey = NULL, t->home = NULL;
+    if (!t->pkey) { /* no documents: empty, not NULL */
+        t->pkey = malloc(sizeof *t->pkey);
+        t->phome = malloc(sizeof *t->phome);
+        if (!t->pkey || !t->phome)
+            goto oom;
+    }
+#ifdef DERIVE_TRACE
+    dtrace("flattened-cpu-ms", cpu_ms());
+#endif
+    free(t->docs.s), free(t->parent);
+    t->docs.s = NULL, t->parent = NULL;
     for (size_t p = 0; p < np; p++)
-        free(L.pl[p].docs), free(L.pl[p].pid), free(L.pl[p].pdoc);
+        plink_free(&L.pl[p]);
     free(L.pl);
+    for (size_t k = 0; k < L.nws; k++)
+        free(L.ws[k].map.s);
+    free(L.ws);
+    pthread_mutex_destroy(&L.mu);
     *out = t;
     return 0;
 oom:
@@ -599,8 +728,12 @@ fail:
     free(ids.s), free(glob);
     if (L.pl)
         for (size_t p = 0; p < np; p++)
-            free(L.pl[p].docs), free(L.pl[p].pid), free(L.pl[p].pdoc), free(L.pl[p].runs);
+            plink_free(&L.pl[p]);
     free(L.pl);
+    for (size_t k = 0; L.ws && k < L.nws; k++)
+        free(L.ws[k].map.s), free(L.ws[k].pid), free(L.ws[k].pdoc);
+    free(L.ws);
+    pthread_mutex_destroy(&L.mu);
     nmdi_travellers_free(t);
     return err->code ? err->code : NMDI_EINTERNAL;
 }
