@@ -306,7 +306,7 @@ void nmdi_derive_scratch_free(scratch *sc)
 {
     while (sc) {
         scratch *nx = sc->next;
-        free(sc->it), free(sc->tmp), free(sc->rows), free(sc->sp), free(sc->sps), free(sc->pid), free(sc->rank), free(sc->pos), free(sc->pk);
+        free(sc->it), free(sc->tmp), free(sc->rows), free(sc->sp), free(sc->pid), free(sc->rank), free(sc->pos), free(sc->pk);
         free(sc->tm), free(sc->hk), free(sc->hv), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
         free(sc->colblk);
         free(sc);
@@ -324,7 +324,7 @@ int nmdi_derive_scratch_need(scratch *sc, size_t n)
     if (c < n)
         c = n;
     sc->cap = 0;
-    if (GROW(sc->it, c) || GROW(sc->tmp, c) || GROW(sc->rows, c) || GROW(sc->pid, c) || GROW(sc->rank, c) ||
+    if (GROW(sc->tmp, c) || GROW(sc->pid, c) || GROW(sc->rank, c) ||
         GROW(sc->pos, c + 1) || GROW(sc->pk, c))
         return -1;
     sc->cap = c;
@@ -341,12 +341,15 @@ scratch *nmdi_derive_scratch_get(run *R, size_t n)
     if (!sc) {
         if (!(sc = calloc(1, sizeof *sc)))
             return NULL;
-        /* the column chunks in one block (on huge pages: 8 MiB) */
-        if ((sc->colblk = nmdi_derive_big_alloc((size_t)(CR_N + EV_N) * CHUNK * 8))) {
-            for (int f = 0; f < CR_N; f++)
-                sc->crcol[f] = sc->colblk + (size_t)f * CHUNK * 8;
-            for (int f = 0; f < EV_N; f++)
-                sc->evcol[f] = sc->colblk + (size_t)(CR_N + f) * CHUNK * 8;
+        /* the column chunks, two sets, in one block (on huge pages: 32 MiB) */
+        if ((sc->colblk = nmdi_derive_big_alloc((size_t)2 * (CR_N + EV_N) * CHUNK * 8))) {
+            unsigned char *b = sc->colblk;
+            for (int k = 0; k < 2; k++) {
+                for (int f = 0; f < CR_N; f++, b += (size_t)CHUNK * 8)
+                    sc->crcol[k][f] = b;
+                for (int f = 0; f < EV_N; f++, b += (size_t)CHUNK * 8)
+                    sc->evcol[k][f] = b;
+            }
         }
         if (!sc->colblk) {
             nmdi_derive_scratch_free(sc);

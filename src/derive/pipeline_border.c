@@ -267,14 +267,14 @@ static int32_t lazy_code_n(run *R, int32_t *slot, nmdi_store_writer *w, size_t f
     return v;
 }
 
-static int32_t lazy_code(run *R, int32_t *slot, nmdi_store_writer *w, size_t f, const char *s)
+static inline int32_t lazy_code(run *R, int32_t *slot, nmdi_store_writer *w, size_t f, const char *s)
 {
     int32_t v = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     return v != CODE_UNSEEN ? v : lazy_code_n(R, slot, w, f, s, strlen(s));
 }
 
 /* The output index of an input CODE value (-1 missing), through map. */
-static int32_t out_code_v(run *R, int32_t *map, nmdi_store_writer *w, size_t f, const codecol *c,
+static inline int32_t out_code_v(run *R, int32_t *map, nmdi_store_writer *w, size_t f, const codecol *c,
                           int32_t k)
 {
     if (!c->dict || k < 0 || (size_t)k >= c->n)
@@ -301,14 +301,162 @@ static int32_t cty_code(run *R, scratch *sc, nmdi_store_writer *w, size_t f, con
     return v;
 }
 
-/* Append the n rows gathered in cols to output partition op. */
-static int flush_chunk(nmdi_store_writer *w, uint32_t op, unsigned char **cols, size_t nf,
-                       size_t *n, nmdi_error *e)
+/* ---- the output threads --------------------------------------------------------------------------
+ * The chunks of crossing_residence and migration_events are appended to the
+ * store by output threads, while the workers go on with their other set of
+ * chunks: the appends wait for the disk (direct writes,
+ * nmdi_store_writer_direct), which would otherwise stop a worker for about a
+ * quarter of its time at 100 M crossings. An output partition's chunks go to
+ * one thread (partition op to thread op % OW_THREADS), appended in the order
+ * queued; a group holds its output partition's lock while it queues, so a
+ * partition's rows keep their order. Several threads keep several writes in
+ * flight (one at a time reaches about half of the disk's throughput). Without
+ * the threads (they could not start) the chunks are appended at once. */
+#define OW_THREADS 4
+#define OQ 32 /* queued chunks per thread at most (workers x 2 outputs x 2 sets need fewer) */
+
+typedef struct ojob {
+    nmdi_store_writer *w;
+    uint32_t op;
+    size_t n;
+    unsigned char **cols;
+    int *busy;
+} ojob;
+
+typedef struct olane {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* a job queued, done, or the stop */
+    ojob q[OQ];
+    size_t head, n;
+    int stop, failed, on;
+    nmdi_error err; /* the first failed append */
+} olane;
+
+typedef struct owriter {
+    olane l[OW_THREADS];
+    int nl;
+} owriter;
+
+static void *ow_main(void *arg)
 {
-    (void)nf;
-    int rc = nmdi_store_append_columns(w, op, *n, (const void *const *)cols, e);
-    *n = 0;
+    olane *o = arg;
+    pthread_mutex_lock(&o->mu);
+    for (;;) {
+        while (!o->n && !o->stop)
+            pthread_cond_wait(&o->cv, &o->mu);
+        if (!o->n)
+            break;
+        ojob j = o->q[o->head];
+        int failed = o->failed;
+        pthread_mutex_unlock(&o->mu);
+        nmdi_error e;
+        nmdi_error_clear(&e);
+        int rc = failed ? 0 : nmdi_store_append_columns(j.w, j.op, j.n, (const void *const *)j.cols, &e);
+        pthread_mutex_lock(&o->mu);
+        if (rc && !o->failed) {
+            o->failed = 1;
+            o->err = e;
+        }
+        o->head = (o->head + 1) % OQ;
+        o->n--;
+        *j.busy = 0;
+        pthread_cond_broadcast(&o->cv);
+    }
+    pthread_mutex_unlock(&o->mu);
+    return NULL;
+}
+
+/* Wait until the jobs queued are done, then end the threads. */
+static void ow_stop(run *R)
+{
+    owriter *w = R->ow;
+    if (!w)
+        return;
+    for (int i = 0; i < w->nl; i++) {
+        olane *o = &w->l[i];
+        pthread_mutex_lock(&o->mu);
+        o->stop = 1;
+        pthread_cond_broadcast(&o->cv);
+        pthread_mutex_unlock(&o->mu);
+        pthread_join(o->th, NULL);
+        pthread_cond_destroy(&o->cv);
+        pthread_mutex_destroy(&o->mu);
+    }
+    free(w);
+    R->ow = NULL;
+}
+
+static void ow_start(run *R)
+{
+    owriter *w = calloc(1, sizeof *w);
+    if (!w)
+        return;
+    R->ow = w;
+    int want = R->out_parts < OW_THREADS ? (int)R->out_parts : OW_THREADS;
+    for (int i = 0; i < want; i++) {
+        olane *o = &w->l[i];
+        if (pthread_mutex_init(&o->mu, NULL))
+            break;
+        if (pthread_cond_init(&o->cv, NULL)) {
+            pthread_mutex_destroy(&o->mu);
+            break;
+        }
+        if (pthread_create(&o->th, NULL, ow_main, o)) {
+            pthread_cond_destroy(&o->cv);
+            pthread_mutex_destroy(&o->mu);
+            break;
+        }
+        w->nl++;
+    }
+    if (!w->nl) { /* no thread: appends in the workers */
+        free(w);
+        R->ow = NULL;
+    }
+}
+
+static olane *ow_lane(run *R, uint32_t op)
+{
+    return R->ow ? &R->ow->l[op % (uint32_t)R->ow->nl] : NULL;
+}
+
+/* Wait until *busy is clear (its chunk set appended by the thread of output
+ * partition op); 0, or that thread's error (an append that failed). */
+static int ow_wait(run *R, uint32_t op, int *busy, nmdi_error *e)
+{
+    olane *o = ow_lane(R, op);
+    if (!o)
+        return 0;
+    pthread_mutex_lock(&o->mu);
+    while (*busy)
+        pthread_cond_wait(&o->cv, &o->mu);
+    int rc = o->failed ? (*e = o->err, o->err.code ? o->err.code : NMDI_EINTERNAL) : 0;
+    pthread_mutex_unlock(&o->mu);
     return rc;
+}
+
+/* Hand the n rows of chunk set *k of output o (0 CR, 1 EV) to the thread of
+ * output partition op, and switch *k to the other set, once that one is
+ * free; *n is then 0. Without the threads: appended here. */
+static int flush_chunk(run *R, scratch *sc, int o, uint32_t op, int *k, size_t *n, nmdi_error *e)
+{
+    nmdi_store_writer *w = R->w[o ? OUT_EV : OUT_CR];
+    unsigned char **cols = o ? sc->evcol[*k] : sc->crcol[*k];
+    size_t rows = *n;
+    *n = 0;
+    olane *l = ow_lane(R, op);
+    if (!l)
+        return nmdi_store_append_columns(w, op, rows, (const void *const *)cols, e);
+    pthread_mutex_lock(&l->mu);
+    while (l->n == OQ)
+        pthread_cond_wait(&l->cv, &l->mu);
+    sc->busy[o][*k] = 1;
+    l->q[(l->head + l->n) % OQ] = (ojob){w, op, rows, cols, &sc->busy[o][*k]};
+    l->n++;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    *k ^= 1;
+    return ow_wait(R, op, &sc->busy[o][*k], e);
 }
 
 /* Items ahead of the person being classified whose input rows are fetched
@@ -431,40 +579,39 @@ int nmdi_derive_border_part(void *arg, size_t g)
     nmdi_error_clear(&e);
     size_t bs = R->batch ? R->batch : BATCH_ROWS;
     size_t nb = (n + bs - 1) / bs, most = 0, smax = group_spans_max(R, g);
-    size_t *cnt = calloc(nb, sizeof *cnt), *soff = calloc(nb + 1, sizeof *soff);
-    scratch *sc = cnt && soff ? nmdi_derive_scratch_get(R, 0) : NULL;
+    size_t *cnt = calloc(nb, sizeof *cnt), *boff = calloc(nb + 1, sizeof *boff);
+    scratch *sc = cnt && boff ? nmdi_derive_scratch_get(R, 0) : NULL;
     nmdi_derive_summary *S = calloc(1, sizeof *S);
     if (sc && smax > sc->scap) {
         size_t c2 = smax + smax / 4;
         sc->scap = 0;
-        if (!GROW(sc->sp, c2) && !GROW(sc->sps, c2))
+        if (!GROW(sc->sp, c2))
             sc->scap = c2;
     }
-    if (!sc || !S || sc->scap < smax) {
+    if (sc && sc->scap >= smax && n > sc->gcap) { /* the group's items and records */
+        size_t c2 = n + n / 16;
+        sc->gcap = 0;
+        if (!GROW(sc->it, c2) && !GROW(sc->rows, c2))
+            sc->gcap = c2;
+    }
+    if (!sc || !S || sc->scap < smax || sc->gcap < n) {
         if (sc)
             nmdi_derive_scratch_put(R, sc);
-        free(S), free(cnt), free(soff);
+        free(S), free(cnt), free(boff);
         return run_oom(R);
     }
-    /* the group's spans, then the same sorted by batch (stable: still in
-     * (part, row) order within a batch) */
+    /* the group's spans, their rows counted by batch: batch j's items are
+     * it[boff[j] .. boff[j + 1]) */
     size_t ns = group_spans(R, g, nb, sc->sp);
-    for (size_t x = 0; x < ns; x++) {
+    for (size_t x = 0; x < ns; x++)
         cnt[sc->sp[x].batch] += sc->sp[x].e - sc->sp[x].s;
-        soff[sc->sp[x].batch + 1]++;
-    }
     for (size_t j = 0; j < nb; j++) {
         most = cnt[j] > most ? cnt[j] : most;
-        soff[j + 1] += soff[j];
+        boff[j + 1] = boff[j] + cnt[j];
     }
-    for (size_t x = 0; x < ns; x++)
-        sc->sps[soff[sc->sp[x].batch]++] = sc->sp[x];
-    for (size_t j = nb; j > 0; j--)
-        soff[j] = soff[j - 1];
-    soff[0] = 0;
     if (nmdi_derive_scratch_need(sc, most)) {
         nmdi_derive_scratch_put(R, sc);
-        free(S), free(cnt), free(soff);
+        free(S), free(cnt), free(boff);
         return run_oom(R);
     }
     /* the pages of this partition's columns mapped in one call each (done
@@ -482,7 +629,7 @@ int nmdi_derive_border_part(void *arg, size_t g)
             sc->tmcap = 0;
             if (GROW(sc->tm, want)) {
                 nmdi_derive_scratch_put(R, sc);
-                free(S), free(cnt), free(soff);
+                free(S), free(cnt), free(boff);
                 return run_oom(R);
             }
             sc->tmcap = want;
@@ -501,22 +648,35 @@ int nmdi_derive_border_part(void *arg, size_t g)
     size_t ncr = 0, nevr = 0;
 #define COL32(cols, f, row) (((int32_t *)(cols)[f])[row])
 #define COL64(cols, f, row) (((int64_t *)(cols)[f])[row])
-    unsigned char **cc = sc->crcol, **ec = sc->evcol;
-    item *it = sc->it;
+    int kc = 0, ke = 0; /* the chunk sets being filled */
+    unsigned char **cc = sc->crcol[kc], **ec = sc->evcol[ke];
     prow *pr = sc->rows;
+    /* the source's output codes, looked up once per group on first use */
+    int32_t cr_src = CODE_UNSEEN, ev_src = CODE_UNSEEN;
     idcache ic = {{NMDI_I64_NONE, NMDI_I64_NONE, NMDI_I64_NONE}, -2, NMDI_I64_NONE};
-    for (size_t bj = 0; bj < nb && !rc; bj++) {
-    size_t m = 0;
-    for (size_t x = soff[bj]; x < soff[bj + 1]; x++) {
-        if (x + SPAN_AHEAD < soff[bj + 1])
-            prefetch_span(R, &sc->sps[x + SPAN_AHEAD]);
-        const span *q = &sc->sps[x];
-        const bcols *c = &R->bc[q->part];
-        const int32_t *qt = q->part == g ? tm : NULL;
-        for (uint32_t i = q->s; i < q->e; i++)
-            border_item(R, &it[m], pr, m, c, i, q->person, qt, &ic), m++;
+    /* one pass over the group's rows in (part, row) order, each row's item
+     * and record put into its batch (item_cmp's tie-break, the position, is
+     * then still that order within a batch): the input columns are read once,
+     * sequentially, instead of once per batch */
+    {
+        size_t *pos = cnt; /* counts no longer needed: the next position per batch */
+        for (size_t j = 0; j < nb; j++)
+            pos[j] = boff[j];
+        for (size_t x = 0; x < ns; x++) {
+            if (x + SPAN_AHEAD < ns)
+                prefetch_span(R, &sc->sp[x + SPAN_AHEAD]);
+            const span *q = &sc->sp[x];
+            const bcols *c = &R->bc[q->part];
+            const int32_t *qt = q->part == g ? tm : NULL;
+            size_t m = pos[q->batch];
+            for (uint32_t i = q->s; i < q->e; i++, m++)
+                border_item(R, &sc->it[m], pr, m, c, i, q->person, qt, &ic);
+            pos[q->batch] = m;
+        }
     }
-    assert(m == cnt[bj]);
+    for (size_t bj = 0; bj < nb && !rc; bj++) {
+    item *it = sc->it + boff[bj];
+    size_t m = boff[bj + 1] - boff[bj];
     if (nmdi_derive_items_sort(sc, it, m)) {
         rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
         break;
@@ -603,10 +763,14 @@ int nmdi_derive_border_part(void *arg, size_t g)
             COL32(cc, CR_FM, j) = x->fm;
             COL32(cc, CR_PROV, j) = x->provisional;
             COL32(cc, CR_ERR, j) = x->error;
-            COL32(cc, CR_SRC, j) = lazy_code(R, &R->cr_src, wc, CR_SRC, R->source);
+            if (cr_src == CODE_UNSEEN)
+                cr_src = lazy_code(R, &R->cr_src, wc, CR_SRC, R->source);
+            COL32(cc, CR_SRC, j) = cr_src;
             COL64(cc, CR_PERSON, j) = it[a + i].key;
-            if (++ncr == CHUNK)
-                rc = flush_chunk(wc, op, cc, CR_N, &ncr, &e);
+            if (++ncr == CHUNK) {
+                rc = flush_chunk(R, sc, 0, op, &kc, &ncr, &e);
+                cc = sc->crcol[kc];
+            }
         }
         int any_circ = 0, any_tcirc = 0;
         for (size_t j = 0; j < nev && !rc; j++) {
@@ -641,7 +805,9 @@ int nmdi_derive_border_part(void *arg, size_t g)
             COL32(ec, EV_CIRC, q) = circ;
             COL32(ec, EV_CIRCT, q) = tcirc;
             COL32(ec, EV_DUR, q) = x->duration < 0 ? NMDI_I32_NONE : x->duration;
-            COL32(ec, EV_SRC, q) = lazy_code(R, &R->ev_src, we, EV_SRC, R->source);
+            if (ev_src == CODE_UNSEEN)
+                ev_src = lazy_code(R, &R->ev_src, we, EV_SRC, R->source);
+            COL32(ec, EV_SRC, q) = ev_src;
             /* previous / next country of residence: the register's record of
              * this move (registration from / deregistration to abroad) */
             int inward = x->type == NMDI_EV_IMMIGRATION || x->type == NMDI_EV_TEMP_IN;
@@ -650,8 +816,10 @@ int nmdi_derive_border_part(void *arg, size_t g)
                 cty_code(R, sc, we, inward ? EV_PREV : EV_NEXT, rc_cty);
             COL32(ec, inward ? EV_NEXT : EV_PREV, q) = -1;
             S->events_with_residence += rc_cty && lt;
-            if (++nevr == CHUNK)
-                rc = flush_chunk(we, op, ec, EV_N, &nevr, &e);
+            if (++nevr == CHUNK) {
+                rc = flush_chunk(R, sc, 1, op, &ke, &nevr, &e);
+                ec = sc->evcol[ke];
+            }
             int y = year_index(x->date);
             if (x->type < 5) {
                 S->events[x->type][y]++;
@@ -663,13 +831,22 @@ int nmdi_derive_border_part(void *arg, size_t g)
         S->circular_temporary += any_tcirc;
     }
     }
-    free(cnt), free(soff);
+    free(cnt), free(boff);
 #undef COL32
 #undef COL64
     if (!rc && ncr)
-        rc = flush_chunk(wc, op, cc, CR_N, &ncr, &e);
+        rc = flush_chunk(R, sc, 0, op, &kc, &ncr, &e);
     if (!rc && nevr)
-        rc = flush_chunk(we, op, ec, EV_N, &nevr, &e);
+        rc = flush_chunk(R, sc, 1, op, &ke, &nevr, &e);
+    /* the scratch (and its chunks) goes back to the spare list: every chunk
+     * queued must be appended first (also after an error) */
+    for (int o = 0; o < 2; o++)
+        for (int k = 0; k < 2; k++) {
+            nmdi_error e2;
+            int r2 = ow_wait(R, op, &sc->busy[o][k], &e2);
+            if (r2 && !rc)
+                rc = r2, e = e2;
+        }
     if (!rc && R->code_failed)
         rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory writing the store");
     pthread_mutex_unlock(&R->opmu[op]);
@@ -749,11 +926,14 @@ int nmdi_derive_border_join(run *R, const char *source, nmdi_error *err)
 int nmdi_derive_border_layout(run *R, nmdi_error *err)
 {
     int rc = border_cols(R, err);
-    return rc ? rc : code_maps(R, err);
+    if (!rc && !(rc = code_maps(R, err)))
+        ow_start(R);
+    return rc;
 }
 
 void nmdi_derive_border_end(run *R)
 {
+    ow_stop(R);
     border_cols_free(R);
     free(R->cr_dir), free(R->cr_doc), free(R->cr_sex), free(R->ev_cty), free(R->ev_sex);
     R->cr_dir = R->cr_doc = R->cr_sex = R->ev_cty = R->ev_sex = NULL;

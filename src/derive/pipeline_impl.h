@@ -132,6 +132,7 @@ typedef struct codecol {
 
 struct rxjob;
 struct bcols;
+struct owriter;
 struct pkey;
 
 /* The state of one run of the stage over one input source, shared by the
@@ -161,6 +162,7 @@ typedef struct run {
     int use_initial;         /* initial status from the register extract   */
     nmdi_date d0;            /* the extract's date                         */
     struct bcols *bc;
+    struct owriter *ow; /* the thread appending the border outputs' chunks */
     struct scratch *spare; /* scratch buffers not in use (under mu) */
     size_t scratch_min;    /* items of a new scratch: the largest batch  */
     size_t batch;          /* crossings per batch (border_cols)           */
@@ -213,7 +215,7 @@ static inline int32_t i32_or_none(int v)
 }
 
 /* Rows of an output gathered column by column before one append. */
-#define CHUNK 32768
+#define CHUNK 65536
 #define CODE_UNSEEN (-3)
 
 /* The values of one input crossing that the classification and its outputs
@@ -240,11 +242,13 @@ typedef struct span {
  * crossings: once, to the largest group); the per-person arrays (one
  * traveller's crossings, results and events) grow with the longest history. */
 typedef struct scratch {
-    size_t cap; /* items */
-    item *it, *tmp;
+    size_t cap; /* items of a sort (nmdi_derive_items_sort) */
+    item *tmp;
+    size_t gcap; /* items of a group of travellers (border_part) */
+    item *it;
     prow *rows;
     size_t scap; /* spans */
-    span *sp, *sps;
+    span *sp;
     uint32_t *pid, *rank, *pos;
     struct pkey *pk;
     size_t hcap; /* slots of the person map */
@@ -257,8 +261,12 @@ typedef struct scratch {
     uint8_t *dir;
     nmdi_residence_result *res;
     nmdi_migration_event *ev;
-    unsigned char *crcol[CR_N], *evcol[EV_N]; /* column chunks (CHUNK values each) */
-    unsigned char *colblk;                    /* ... all in this block */
+    /* column chunks (CHUNK values each) of the two border outputs, two sets
+     * each: one filled while the other is written by the output thread
+     * (busy[o][k] set while set k of output o (0 CR, 1 EV) is queued) */
+    unsigned char *crcol[2][CR_N], *evcol[2][EV_N];
+    int busy[2][2];
+    unsigned char *colblk; /* ... all in this block */
     const char *cty_ptr[2][64];               /* register countries seen: output index */
     int32_t cty_idx[2][64];
     struct scratch *next;
