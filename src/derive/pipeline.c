@@ -341,7 +341,7 @@ scratch *nmdi_derive_scratch_get(run *R, size_t n)
     if (!sc) {
         if (!(sc = calloc(1, sizeof *sc)))
             return NULL;
-        /* the column chunks, two sets, in one block (on huge pages: 32 MiB) */
+        /* the column chunks, two sets, in one block (on huge pages: 62 MiB) */
         if ((sc->colblk = nmdi_derive_big_alloc((size_t)2 * (CR_N + EV_N) * CHUNK * 8))) {
             unsigned char *b = sc->colblk;
             for (int k = 0; k < 2; k++) {

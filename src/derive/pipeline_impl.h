@@ -215,7 +215,7 @@ static inline int32_t i32_or_none(int v)
 }
 
 /* Rows of an output gathered column by column before one append. */
-#define CHUNK 65536
+#define CHUNK 131072
 #define CODE_UNSEEN (-3)
 
 /* The values of one input crossing that the classification and its outputs
