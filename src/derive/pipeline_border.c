@@ -221,7 +221,6 @@ static void border_item(const run *R, item *x, prow *pr, size_t m, const bcols *
     x->row = (uint32_t)m;
     prow *q = &pr[m];
     q->key = c->key[i];
-    q->date = date;
     q->dir = c->dir[i];
     q->doc = c->doc ? c->doc[i] : -1;
     q->sex = c->sex ? c->sex[i] : -1;
@@ -484,8 +483,9 @@ static size_t batch_of(int64_t key, size_t k)
 }
 
 /* The rows of group g (see border_part) as spans of rows of one traveller,
- * in (part, row) order (the tie-break of item_cmp), each with its batch
- * among k. sp must hold group_spans_max(R, g) spans. Returns their number. */
+ * in (part, row) order (the tie-break of item_cmp): partition p's spans are
+ * sp[ps[p] .. ps[p + 1]). sp must hold group_spans_max(R, g) spans, ps
+ * partitions + 1 entries. Returns their number. */
 static size_t group_spans_max(const run *R, size_t g)
 {
     const bcols *c = &R->bc[g];
@@ -495,19 +495,19 @@ static size_t group_spans_max(const run *R, size_t g)
     return nr + in;
 }
 
-static size_t group_spans(const run *R, size_t g, size_t k, span *sp)
+static size_t group_spans(const run *R, size_t g, span *sp, size_t *ps)
 {
     size_t np = nmdi_dataset_nparts(R->ds), ns = 0;
     for (size_t p = 0; p < np; p++) {
         const bcols *c = &R->bc[p];
+        ps[p] = ns;
         if (!R->tr) {
             if (p != g)
                 continue;
             for (size_t i = 0, e; i < c->n; i = e) {
                 for (e = i + 1; e < c->n && c->key[e] == c->key[i]; e++)
                     ;
-                sp[ns++] = (span){c->key[i], (uint32_t)i, (uint32_t)e, (uint32_t)p,
-                                  (uint32_t)batch_of(c->key[i], k)};
+                sp[ns++] = (span){c->key[i], (uint32_t)i, (uint32_t)e};
             }
             continue;
         }
@@ -521,27 +521,22 @@ static size_t group_spans(const run *R, size_t g, size_t k, span *sp)
                     continue;
                 int64_t person = doc == NMDI_TRUN_NONE ? NMDI_I64_NONE : R->pkey[doc];
                 size_t end = r + 1 < nr ? runs[r + 1].row : c->n;
-                sp[ns++] = (span){person, runs[r].row, (uint32_t)end, (uint32_t)p,
-                                  (uint32_t)batch_of(person, k)};
+                sp[ns++] = (span){person, runs[r].row, (uint32_t)end};
             }
         } else
-            for (size_t f = 0; f < c->nforeign; f++) {
-                if (c->fgroup[f] != g)
-                    continue;
-                int64_t person = R->pkey[c->fdoc[f]];
-                sp[ns++] = (span){person, c->frow[f], c->frow[f] + 1, (uint32_t)p,
-                                  (uint32_t)batch_of(person, k)};
-            }
+            for (size_t f = 0; f < c->nforeign; f++)
+                if (c->fgroup[f] == g)
+                    sp[ns++] = (span){R->pkey[c->fdoc[f]], c->frow[f], c->frow[f] + 1};
     }
+    ps[np] = ns;
     return ns;
 }
 
 /* Spans ahead of the one being gathered whose rows are fetched into the cache. */
 #define SPAN_AHEAD 8
 
-static void prefetch_span(const run *R, const span *x)
+static void prefetch_span(const run *R, const bcols *c, const span *x)
 {
-    const bcols *c = &R->bc[x->part];
     uint32_t r = x->s;
     __builtin_prefetch(&c->key[r]);
     __builtin_prefetch(&c->date[r]);
@@ -579,8 +574,10 @@ int nmdi_derive_border_part(void *arg, size_t g)
     nmdi_error_clear(&e);
     size_t bs = R->batch ? R->batch : BATCH_ROWS;
     size_t nb = (n + bs - 1) / bs, most = 0, smax = group_spans_max(R, g);
-    size_t *cnt = calloc(nb, sizeof *cnt), *boff = calloc(nb + 1, sizeof *boff);
-    scratch *sc = cnt && boff ? nmdi_derive_scratch_get(R, 0) : NULL;
+    size_t np = nmdi_dataset_nparts(R->ds);
+    size_t *cnt = calloc(nb, sizeof *cnt), *boff = calloc(nb + 1, sizeof *boff),
+           *ps = calloc(np + 1, sizeof *ps);
+    scratch *sc = cnt && boff && ps ? nmdi_derive_scratch_get(R, 0) : NULL;
     nmdi_derive_summary *S = calloc(1, sizeof *S);
     if (sc && smax > sc->scap) {
         size_t c2 = smax + smax / 4;
@@ -597,21 +594,21 @@ int nmdi_derive_border_part(void *arg, size_t g)
     if (!sc || !S || sc->scap < smax || sc->gcap < n) {
         if (sc)
             nmdi_derive_scratch_put(R, sc);
-        free(S), free(cnt), free(boff);
+        free(S), free(cnt), free(boff), free(ps);
         return run_oom(R);
     }
     /* the group's spans, their rows counted by batch: batch j's items are
      * it[boff[j] .. boff[j + 1]) */
-    size_t ns = group_spans(R, g, nb, sc->sp);
+    size_t ns = group_spans(R, g, sc->sp, ps);
     for (size_t x = 0; x < ns; x++)
-        cnt[sc->sp[x].batch] += sc->sp[x].e - sc->sp[x].s;
+        cnt[batch_of(sc->sp[x].person, nb)] += sc->sp[x].e - sc->sp[x].s;
     for (size_t j = 0; j < nb; j++) {
         most = cnt[j] > most ? cnt[j] : most;
         boff[j + 1] = boff[j] + cnt[j];
     }
     if (nmdi_derive_scratch_need(sc, most)) {
         nmdi_derive_scratch_put(R, sc);
-        free(S), free(cnt), free(boff);
+        free(S), free(cnt), free(boff), free(ps);
         return run_oom(R);
     }
     /* the pages of this partition's columns mapped in one call each (done
@@ -629,7 +626,7 @@ int nmdi_derive_border_part(void *arg, size_t g)
             sc->tmcap = 0;
             if (GROW(sc->tm, want)) {
                 nmdi_derive_scratch_put(R, sc);
-                free(S), free(cnt), free(boff);
+                free(S), free(cnt), free(boff), free(ps);
                 return run_oom(R);
             }
             sc->tmcap = want;
@@ -662,16 +659,18 @@ int nmdi_derive_border_part(void *arg, size_t g)
         size_t *pos = cnt; /* counts no longer needed: the next position per batch */
         for (size_t j = 0; j < nb; j++)
             pos[j] = boff[j];
-        for (size_t x = 0; x < ns; x++) {
-            if (x + SPAN_AHEAD < ns)
-                prefetch_span(R, &sc->sp[x + SPAN_AHEAD]);
-            const span *q = &sc->sp[x];
-            const bcols *c = &R->bc[q->part];
-            const int32_t *qt = q->part == g ? tm : NULL;
-            size_t m = pos[q->batch];
-            for (uint32_t i = q->s; i < q->e; i++, m++)
-                border_item(R, &sc->it[m], pr, m, c, i, q->person, qt, &ic);
-            pos[q->batch] = m;
+        for (size_t p = 0; p < np; p++) {
+            const bcols *c = &R->bc[p];
+            const int32_t *qt = p == g ? tm : NULL;
+            for (size_t x = ps[p]; x < ps[p + 1]; x++) {
+                if (x + SPAN_AHEAD < ps[p + 1])
+                    prefetch_span(R, c, &sc->sp[x + SPAN_AHEAD]);
+                const span *q = &sc->sp[x];
+                size_t b = batch_of(q->person, nb), m = pos[b];
+                for (uint32_t i = q->s; i < q->e; i++, m++)
+                    border_item(R, &sc->it[m], pr, m, c, i, q->person, qt, &ic);
+                pos[b] = m;
+            }
         }
     }
     for (size_t bj = 0; bj < nb && !rc; bj++) {
@@ -705,7 +704,7 @@ int nmdi_derive_border_part(void *arg, size_t g)
         int citizen = -1;
         for (size_t i = 0; i < pn; i++) {
             const prow *q = &pr[it[a + i].row];
-            d[i] = q->date;
+            d[i] = it[a + i].date == INT32_MAX ? NMDI_DATE_NONE : it[a + i].date;
             int32_t k = q->dir;
             dir[i] = k >= 0 && (size_t)k < R->dir.n ? R->dirmap[k] : NMDI_DIR_UNKNOWN;
             k = q->doc;
@@ -831,7 +830,7 @@ int nmdi_derive_border_part(void *arg, size_t g)
         S->circular_temporary += any_tcirc;
     }
     }
-    free(cnt), free(boff);
+    free(cnt), free(boff), free(ps);
 #undef COL32
 #undef COL64
     if (!rc && ncr)
