@@ -845,12 +845,108 @@ struct nmdi_regindex {
     uint64_t base_rows;
 };
 
-static int regev_cmp(const void *a, const void *b)
+/* Digit d (16 bits; 0, 1 of the date, 2..5 of the identity) of e's sort
+ * key (identity, date), as unsigned numbers in the order of the signed. */
+static unsigned regev_digit(const regev *e, int d)
 {
-    const regev *x = a, *y = b;
-    if (x->id != y->id)
-        return x->id < y->id ? -1 : 1;
-    return x->date < y->date ? -1 : x->date > y->date;
+    if (d < 2)
+        return (unsigned)((((uint32_t)e->date ^ UINT32_C(0x80000000)) >> (16 * d)) & 0xffff);
+    return (unsigned)((((uint64_t)e->id ^ (UINT64_C(1) << 63)) >> (16 * (d - 2))) & 0xffff);
+}
+
+/* ev (n >= 1) by identity, then date, ties in their order: a stable LSD
+ * radix sort, 16 bits a pass, skipping the passes whose digit all events
+ * share; tmp holds n. (The stable merge sort of glibc's qsort gave the same
+ * order at several times the cost.) -1 when out of memory. */
+static int regev_sort(regev *ev, regev *tmp, size_t n)
+{
+    size_t *cnt = calloc((size_t)6 << 16, sizeof *cnt);
+    if (!cnt)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        for (int d = 0; d < 6; d++)
+            cnt[((size_t)d << 16) + regev_digit(&ev[i], d)]++;
+    regev *a = ev, *b = tmp;
+    for (int d = 0; d < 6; d++) {
+        size_t *c = cnt + ((size_t)d << 16);
+        if (c[regev_digit(&a[0], d)] == n)
+            continue;
+        size_t s = 0;
+        for (size_t k = 0; k < ((size_t)1 << 16); k++) {
+            size_t x = c[k];
+            c[k] = s;
+            s += x;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[c[regev_digit(&a[i], d)]++] = a[i];
+        regev *t = a;
+        a = b;
+        b = t;
+    }
+    if (a != ev)
+        memcpy(ev, a, n * sizeof *ev);
+    free(cnt);
+    return 0;
+}
+
+/* Add the n ids (duplicates allowed) to the empty set m, slot after slot:
+ * the ids in order of their home slot (a stable LSD radix sort of the
+ * homes, 11 bits a pass, in m's slots as scratch), each put at its home or
+ * just after the one before (a valid linear-probing layout: every slot from
+ * a key's home to the key is taken), those that would run past the last
+ * slot added as usual. The same members as set_add one by one, in one pass
+ * over the set instead of a cache miss per id. ids is overwritten. */
+static int set_fill(i64set *m, int64_t *ids, size_t n)
+{
+    size_t *cnt = malloc(2048 * sizeof *cnt);
+    if (!cnt)
+        return -1;
+    int bits = 0;
+    while (((size_t)1 << bits) < m->cap)
+        bits++;
+    int64_t *a = ids, *b = m->k; /* m->cap >= n */
+    for (int sh = 0; sh < bits; sh += 11) {
+        memset(cnt, 0, 2048 * sizeof *cnt);
+        for (size_t i = 0; i < n; i++)
+            cnt[(set_home(m, a[i]) >> sh) & 2047]++;
+        size_t s = 0;
+        for (size_t k = 0; k < 2048; k++) {
+            size_t x = cnt[k];
+            cnt[k] = s;
+            s += x;
+        }
+        for (size_t i = 0; i < n; i++)
+            b[cnt[(set_home(m, a[i]) >> sh) & 2047]++] = a[i];
+        int64_t *t = a;
+        a = b;
+        b = t;
+    }
+    free(cnt);
+    if (a != ids)
+        memcpy(ids, a, n * sizeof *ids);
+    for (size_t i = 0; i < m->cap; i++)
+        m->k[i] = INT64_MIN;
+    m->n = 0;
+    size_t next = 0, nover = 0;
+    for (size_t i = 0; i < n; i++) {
+        int64_t k = ids[i];
+        size_t h = set_home(m, k), q = h > next ? h : next, j = h;
+        while (j < q && m->k[j] != k)
+            j++;
+        if (j < q)
+            continue; /* a repeat */
+        if (q >= m->cap) {
+            ids[nover++] = k; /* nover <= i */
+            continue;
+        }
+        m->k[q] = k;
+        m->n++;
+        next = q + 1;
+    }
+    for (size_t i = 0; i < nover; i++)
+        if (set_add(m, ids[i]) < 0)
+            return -1;
+    return 0;
 }
 
 /* The identity columns of one partition; 0 when all are present. */
@@ -880,8 +976,13 @@ int nmdi_regindex_build(const nmdi_dataset *base, const nmdi_dataset *const *eve
                         nmdi_regindex **out, nmdi_error *err)
 {
     *out = NULL;
+    size_t nbase = base ? (size_t)nmdi_dataset_rows(base) : 0, nids = 0, nrows = 0;
+    int64_t *ids = NULL;
+    regev *tmp = NULL;
+    uint8_t *kmap = NULL;
     nmdi_regindex *x = calloc(1, sizeof *x);
-    if (!x || set_init(&x->base, base ? (size_t)nmdi_dataset_rows(base) + 16 : 16))
+    if (!x || set_init(&x->base, nbase + 16) ||
+        !(ids = nmdi_derive_big_alloc((nbase ? nbase : 1) * sizeof *ids)))
         goto oom;
     x->extract = NMDI_DATE_NONE;
     for (size_t p = 0; base && p < nmdi_dataset_nparts(base); p++) {
@@ -900,27 +1001,27 @@ int nmdi_regindex_build(const nmdi_dataset *base, const nmdi_dataset *const *eve
         for (int i = 0; i < 5; i++)
             if (nmdi_dataset_find(base, bcols[i]) >= 0)
                 nmdi_dataset_populate(base, p, bcols[i]);
-        /* blocks of identities: hashed, their slots fetched, then added
-         * (the set is tens of MiB, visited at random) */
-        enum { BLK = 32 };
-        int64_t ids[BLK];
-        for (size_t r0 = 0; r0 < n; r0 += BLK) {
-            size_t nb = n - r0 < BLK ? n - r0 : BLK;
-            for (size_t j = 0; j < nb; j++) {
-                size_t r = r0 + j;
-                if (since && since[r] != NMDI_DATE_NONE &&
-                    (x->extract == NMDI_DATE_NONE || since[r] > x->extract))
-                    x->extract = since[r];
-                ids[j] = nmdi_identity_id(h[0][r], h[1][r], h[2][r], code_str(sex, sd, ns, r));
-                if (ids[j] != NMDI_I64_NONE)
-                    __builtin_prefetch(&x->base.k[set_home(&x->base, ids[j])]);
-            }
-            for (size_t j = 0; j < nb; j++)
-                if (ids[j] != NMDI_I64_NONE && set_add(&x->base, ids[j]) < 0)
-                    goto oom;
-            x->base_rows += nb;
+        for (size_t r = 0; r < n && nids < nbase; r++) {
+            if (since && since[r] != NMDI_DATE_NONE &&
+                (x->extract == NMDI_DATE_NONE || since[r] > x->extract))
+                x->extract = since[r];
+            int64_t id = nmdi_identity_id(h[0][r], h[1][r], h[2][r], code_str(sex, sd, ns, r));
+            if (id != NMDI_I64_NONE)
+                ids[nids++] = id;
         }
+        x->base_rows += n;
     }
+    /* the identities go in slot order (set_fill), not one cache miss each */
+    if (set_fill(&x->base, ids, nids))
+        goto oom;
+    free(ids);
+    ids = NULL;
+    for (size_t k = 0; k < nevents; k++)
+        nrows += (size_t)nmdi_dataset_rows(events[k]);
+    if (nrows && (!(x->ev = nmdi_derive_big_alloc(nrows * sizeof *x->ev)) ||
+                  !(tmp = nmdi_derive_big_alloc(nrows * sizeof *tmp))))
+        goto oom;
+    x->capev = nrows;
     for (size_t k = 0; k < nevents; k++) {
         const nmdi_dataset *ds = events[k];
         size_t nev = 0, ncty = 0;
@@ -928,6 +1029,12 @@ int nmdi_regindex_build(const nmdi_dataset *base, const nmdi_dataset *const *eve
         const char *const *cd = nmdi_dataset_dict(ds, "country", &ncty);
         if (!evd)
             continue;
+        /* the kind of each event code, once (not a string comparison a row) */
+        free(kmap);
+        if (!(kmap = calloc(nev + 1, 1)))
+            goto oom;
+        for (size_t i = 0; i < nev; i++)
+            kmap[i] = !strcmp(evd[i], "REG_IN") ? 1 : !strcmp(evd[i], "DEREG_OUT") ? 2 : 0;
         for (size_t p = 0; p < nmdi_dataset_nparts(ds); p++) {
             size_t n = (size_t)nmdi_dataset_part_rows(ds, p), ns;
             const int64_t *h[3];
@@ -939,27 +1046,30 @@ int nmdi_regindex_build(const nmdi_dataset *base, const nmdi_dataset *const *eve
                 continue;
             if (cd && nmdi_dataset_i32(ds, p, "country", &cty, &e))
                 cty = NULL;
-            for (size_t r = 0; r < n; r++) {
-                const char *s = code_str(ev, evd, nev, r);
-                uint8_t kind = !strcmp(s, "REG_IN") ? 1 : !strcmp(s, "DEREG_OUT") ? 2 : 0;
+            for (size_t r = 0; r < n && x->nev < x->capev; r++) {
+                uint8_t kind = ev[r] >= 0 && (size_t)ev[r] < nev ? kmap[ev[r]] : 0;
+                if (!kind || date[r] == NMDI_DATE_NONE)
+                    continue;
                 const char *c = code_str(cty, cd, ncty, r);
-                if (!kind || !*c || date[r] == NMDI_DATE_NONE)
+                if (!*c)
                     continue;
                 int64_t id = nmdi_identity_id(h[0][r], h[1][r], h[2][r], code_str(sex, sd, ns, r));
                 if (id == NMDI_I64_NONE)
                     continue;
-                if (nmdi_derive_big_grow((void **)&x->ev, &x->capev, x->nev + 1, sizeof *x->ev, 1024))
-                    goto oom;
                 x->ev[x->nev++] = (regev){id, date[r], kind, c};
             }
         }
     }
-    if (x->nev)
-        qsort(x->ev, x->nev, sizeof *x->ev, regev_cmp);
-    size_t ids = 0; /* the map holds one entry per identity, not per event */
+    free(kmap);
+    kmap = NULL;
+    if (x->nev && regev_sort(x->ev, tmp, x->nev))
+        goto oom;
+    free(tmp);
+    tmp = NULL;
+    size_t nid = 0; /* the map holds one entry per identity, not per event */
     for (size_t i = 0; i < x->nev; i++)
-        ids += i == 0 || x->ev[i].id != x->ev[i - 1].id;
-    if (map_init(&x->first, ids + 16))
+        nid += i == 0 || x->ev[i].id != x->ev[i - 1].id;
+    if (map_init(&x->first, nid + 16))
         goto oom;
     for (size_t i = 0; i < x->nev; i++) {
         uint32_t v;
@@ -969,6 +1079,7 @@ int nmdi_regindex_build(const nmdi_dataset *base, const nmdi_dataset *const *eve
     *out = x;
     return 0;
 oom:
+    free(ids), free(tmp), free(kmap);
     nmdi_regindex_free(x);
     return nmdi_error_set(err, NMDI_EINTERNAL, "out of memory indexing the population register");
 }
