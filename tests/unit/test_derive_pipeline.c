@@ -5,7 +5,8 @@
  * register flows, first permits, versions, lineage, the thread count; the
  * document join itself (nmdi_travellers_link) over a store whose keys stay in
  * their partition (the parallel join) and over one whose keys do not (the
- * serial join over a global map). */
+ * serial join over a global map); the register index by identity
+ * (nmdi_regindex_build) against a direct reading. */
 #include "../../src/derive/pipeline_impl.h" /* the document join (internal) */
 
 #include <stdarg.h>
@@ -693,6 +694,146 @@ static void test_join(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The register index against a direct reading: every identity of the
+ * extract is registered (repeats and thousands of identities, so that the
+ * set fills in slot order with clusters), others are not; the country of
+ * the registration nearest a date is the one of smallest (distance, date,
+ * row), ties in row order. */
+static uint64_t rx_rand(uint64_t *s)
+{
+    *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+    return *s;
+}
+
+static void test_regindex(void **state)
+{
+    (void)state;
+    char d[] = "/tmp/nmdi-rx-XXXXXX", cmd[128];
+    assert_non_null(mkdtemp(d));
+    enum { NB = 6000, NE = 1500, NP = 60 };
+    static const nmdi_store_field bf[5] = {{"surname_hash", NMDI_COL_I64}, {"given_name_hash", NMDI_COL_I64},
+                                           {"dob_hash", NMDI_COL_I64}, {"sex", NMDI_COL_CODE},
+                                           {"registered_since", NMDI_COL_DATE}};
+    static const nmdi_store_field ef[7] = {{"surname_hash", NMDI_COL_I64}, {"given_name_hash", NMDI_COL_I64},
+                                           {"dob_hash", NMDI_COL_I64}, {"sex", NMDI_COL_CODE},
+                                           {"event", NMDI_COL_CODE}, {"date", NMDI_COL_DATE},
+                                           {"country", NMDI_COL_CODE}};
+    static const char *const evs[3] = {"REG_IN", "DEREG_OUT", "BIRTH"}, *const ctys[4] = {"AA", "BB", "CC", ""};
+    int64_t(*id3)[3] = calloc(NB, sizeof *id3);
+    struct { int64_t id; int kind; nmdi_date date; const char *cty; } *ev = calloc(NE, sizeof *ev);
+    assert_non_null(id3);
+    assert_non_null(ev);
+    uint64_t seed = 88172645463325252ull;
+    nmdi_store_writer *w;
+    nmdi_error err;
+    nmdi_store_opts o = {3, 0};
+    char *path;
+    nmdi_dataset *base, *evd;
+    assert_int_equal(nmdi_store_writer_open(&w, d, "base", "1", 5, bf, &o, &err), 0);
+    for (int i = 0; i < NB; i++) {
+        if (i % 7 == 6) /* a repeat of an earlier person */
+            memcpy(id3[i], id3[rx_rand(&seed) % (uint64_t)i], sizeof id3[i]);
+        else
+            for (int k = 0; k < 3; k++)
+                id3[i][k] = (int64_t)(rx_rand(&seed) >> 1);
+        nmdi_store_row_begin(w, (uint32_t)(i % 3));
+        for (int k = 0; k < 3; k++)
+            nmdi_store_put_i64(w, (size_t)k, id3[i][k]);
+        nmdi_store_put_str(w, 3, "F", 1);
+        nmdi_store_put_i32(w, 4, 18000 + i % 500);
+        assert_int_equal(nmdi_store_row_end(w, &err), 0);
+    }
+    assert_int_equal(nmdi_store_writer_finish(w, NULL, &path, &err), 0);
+    assert_int_equal(nmdi_dataset_open(&base, path, &err), 0);
+    free(path);
+    /* events of NP persons of the extract: dates close together, so that
+     * distances and dates tie */
+    assert_int_equal(nmdi_store_writer_open(&w, d, "events", "1", 7, ef, &o, &err), 0);
+    for (int i = 0; i < NE; i++) {
+        const int64_t *h = id3[rx_rand(&seed) % NP];
+        int e = (int)(rx_rand(&seed) % 3), c = (int)(rx_rand(&seed) % 4);
+        nmdi_date dt = 18000 + (nmdi_date)(rx_rand(&seed) % 40);
+        nmdi_store_row_begin(w, (uint32_t)(i % 2));
+        for (int k = 0; k < 3; k++)
+            nmdi_store_put_i64(w, (size_t)k, h[k]);
+        nmdi_store_put_str(w, 3, "F", 1);
+        nmdi_store_put_str(w, 4, evs[e], strlen(evs[e]));
+        nmdi_store_put_i32(w, 5, dt);
+        nmdi_store_put_str(w, 6, ctys[c], strlen(ctys[c]));
+        assert_int_equal(nmdi_store_row_end(w, &err), 0);
+    }
+    assert_int_equal(nmdi_store_writer_finish(w, NULL, &path, &err), 0);
+    assert_int_equal(nmdi_dataset_open(&evd, path, &err), 0);
+    free(path);
+    /* the events as the index reads them: partition by partition, row by row */
+    size_t ne = 0;
+    for (size_t p = 0; p < nmdi_dataset_nparts(evd); p++) {
+        const int64_t *h[3];
+        const int32_t *ec, *dt, *cc;
+        size_t n = (size_t)nmdi_dataset_part_rows(evd, p), nec, ncc;
+        const char *const *ed = nmdi_dataset_dict(evd, "event", &nec), *const *cd = nmdi_dataset_dict(evd, "country", &ncc);
+        if (!n)
+            continue;
+        assert_int_equal(nmdi_dataset_i64(evd, p, "surname_hash", &h[0], &err), 0);
+        assert_int_equal(nmdi_dataset_i64(evd, p, "given_name_hash", &h[1], &err), 0);
+        assert_int_equal(nmdi_dataset_i64(evd, p, "dob_hash", &h[2], &err), 0);
+        assert_int_equal(nmdi_dataset_i32(evd, p, "event", &ec, &err), 0);
+        assert_int_equal(nmdi_dataset_i32(evd, p, "date", &dt, &err), 0);
+        assert_int_equal(nmdi_dataset_i32(evd, p, "country", &cc, &err), 0);
+        for (size_t r = 0; r < n; r++) {
+            const char *es = ec[r] >= 0 && (size_t)ec[r] < nec ? ed[ec[r]] : "";
+            const char *cs = cc[r] >= 0 && (size_t)cc[r] < ncc ? cd[cc[r]] : "";
+            ev[ne].id = nmdi_identity_id(h[0][r], h[1][r], h[2][r], "F");
+            ev[ne].kind = !strcmp(es, "REG_IN") ? 1 : !strcmp(es, "DEREG_OUT") ? 2 : 0;
+            ev[ne].date = dt[r];
+            ev[ne++].cty = cs;
+        }
+    }
+    assert_int_equal(ne, NE);
+    const nmdi_dataset *evp = evd;
+    nmdi_regindex *x;
+    assert_int_equal(nmdi_regindex_build(base, &evp, 1, &x, &err), 0);
+    assert_int_equal(nmdi_regindex_extract_date(x), 18499);
+    for (int i = 0; i < NB; i++) {
+        assert_int_equal(nmdi_regindex_registered(x, nmdi_identity_id(id3[i][0], id3[i][1], id3[i][2], "F")), 1);
+        assert_int_equal(nmdi_regindex_registered(x, nmdi_identity_id(id3[i][0], id3[i][1], id3[i][2], "M")), 0);
+    }
+    size_t named = 0;
+    for (int i = 0; i < NP; i++)
+        for (int inward = 0; inward < 2; inward++)
+            for (nmdi_date at = 17995; at < 18045; at += 3) {
+                int64_t id = nmdi_identity_id(id3[i][0], id3[i][1], id3[i][2], "F");
+                const char *want = NULL;
+                int64_t bd = 0, bdate = 0;
+                for (size_t k = 0; k < ne; k++) {
+                    if (ev[k].id != id || ev[k].kind != (inward ? 1 : 2) || !*ev[k].cty)
+                        continue;
+                    int64_t dd = (int64_t)ev[k].date - at;
+                    dd = dd < 0 ? -dd : dd;
+                    if (dd > 6)
+                        continue;
+                    if (!want || dd < bd || (dd == bd && ev[k].date < bdate))
+                        want = ev[k].cty, bd = dd, bdate = ev[k].date;
+                }
+                const char *got = nmdi_regindex_country(x, id, inward, at, 6);
+                if (!want)
+                    assert_null(got);
+                else {
+                    assert_non_null(got);
+                    assert_string_equal(got, want);
+                    named++;
+                }
+            }
+    assert_true(named > 500);
+    nmdi_regindex_free(x);
+    nmdi_dataset_close(base);
+    nmdi_dataset_close(evd);
+    free(id3);
+    free(ev);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -700,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_run),
         cmocka_unit_test(test_register),
         cmocka_unit_test(test_join),
+        cmocka_unit_test(test_regindex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
