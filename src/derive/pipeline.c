@@ -266,17 +266,10 @@ static int item_cmp(const void *a, const void *b)
     return x->row < y->row ? -1 : x->row > y->row;
 }
 
-typedef struct pkey {
-    int64_t key;
-    uint32_t idx;
-} pkey;
-
-/* Sort persons by key (signed order) with a radix sort of 8-bit digits,
- * passes where every key has the same digit skipped; tmp holds n. */
-static void pkey_sort(pkey *pk, pkey *tmp, size_t n)
+void nmdi_derive_keyidx_sort(keyidx *pk, keyidx *tmp, size_t n)
 {
     size_t cnt[256];
-    pkey *a = pk, *b = tmp;
+    keyidx *a = pk, *b = tmp;
     for (int pass = 0; pass < 8; pass++) {
         int sh = 8 * pass;
         memset(cnt, 0, sizeof cnt);
@@ -294,7 +287,7 @@ static void pkey_sort(pkey *pk, pkey *tmp, size_t n)
         }
         for (size_t i = 0; i < n; i++)
             b[cnt[(((uint64_t)a[i].key ^ (UINT64_C(1) << 63)) >> sh) & 255]++] = a[i];
-        pkey *t = a;
+        keyidx *t = a;
         a = b;
         b = t;
     }
@@ -306,7 +299,7 @@ void nmdi_derive_scratch_free(scratch *sc)
 {
     while (sc) {
         scratch *nx = sc->next;
-        free(sc->it), free(sc->tmp), free(sc->rows), free(sc->sp), free(sc->pid), free(sc->rank), free(sc->pos), free(sc->pk);
+        free(sc->tmp), free(sc->rows), free(sc->sp), free(sc->sdst), free(sc->pb), free(sc->pit), free(sc->prec), free(sc->pid), free(sc->rank), free(sc->pos), free(sc->pk);
         free(sc->tm), free(sc->hk), free(sc->hv), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
         free(sc->colblk);
         free(sc);
@@ -372,6 +365,23 @@ void nmdi_derive_scratch_put(run *R, scratch *sc)
     pthread_mutex_unlock(&R->mu);
 }
 
+void nmdi_derive_person_sort(item *it, size_t n)
+{
+    if (n > 48) {
+        qsort(it, n, sizeof *it, item_cmp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        item x = it[i];
+        size_t j = i;
+        while (j > 0 && (it[j - 1].date > x.date || (it[j - 1].date == x.date && it[j - 1].time > x.time))) {
+            it[j] = it[j - 1];
+            j--;
+        }
+        it[j] = x;
+    }
+}
+
 /* Sort items into item_cmp order without a comparison sort over all rows.
  * Items arrive in (part, row) order, so a stable sort by (key, date, time)
  * is item_cmp's order: persons are numbered with a hash map (looked up only
@@ -399,7 +409,7 @@ int nmdi_derive_items_sort(scratch *sc, item *it, size_t n)
     }
     int64_t *hk = sc->hk;
     uint32_t *hv = sc->hv, *pid = sc->pid, *rank = sc->rank, *pos = sc->pos;
-    pkey *pk = sc->pk;
+    keyidx *pk = sc->pk;
     item *tmp = sc->tmp;
     int shift = 64;
     for (size_t c = cap; c > 1; c >>= 1)
@@ -417,7 +427,7 @@ int nmdi_derive_items_sort(scratch *sc, item *it, size_t n)
         if (k == NMDI_I64_NONE) {
             if (none == UINT32_MAX) {
                 none = (uint32_t)P;
-                pk[P] = (pkey){k, (uint32_t)P};
+                pk[P] = (keyidx){k, (uint32_t)P};
                 P++;
             }
             pid[i] = none;
@@ -429,12 +439,12 @@ int nmdi_derive_items_sort(scratch *sc, item *it, size_t n)
         if (hk[h] == NMDI_I64_NONE) {
             hk[h] = k;
             hv[h] = (uint32_t)P;
-            pk[P] = (pkey){k, (uint32_t)P};
+            pk[P] = (keyidx){k, (uint32_t)P};
             P++;
         }
         pid[i] = hv[h];
     }
-    pkey_sort(pk, (pkey *)(void *)tmp, P);
+    nmdi_derive_keyidx_sort(pk, (keyidx *)(void *)tmp, P);
     for (size_t r = 0; r < P; r++)
         rank[pk[r].idx] = (uint32_t)r;
     memset(pos, 0, (P + 1) * sizeof *pos);
@@ -445,23 +455,8 @@ int nmdi_derive_items_sort(scratch *sc, item *it, size_t n)
     for (size_t i = 0; i < n; i++)
         tmp[pos[rank[pid[i]]]++] = it[i];
     /* pos[r] is now the end of person r's items */
-    for (size_t r = 0, a = 0; r < P; a = pos[r], r++) {
-        size_t b = pos[r];
-        if (b - a > 48) {
-            qsort(tmp + a, b - a, sizeof *tmp, item_cmp);
-            continue;
-        }
-        for (size_t i = a + 1; i < b; i++) {
-            item x = tmp[i];
-            size_t j = i;
-            while (j > a && (tmp[j - 1].date > x.date ||
-                             (tmp[j - 1].date == x.date && tmp[j - 1].time > x.time))) {
-                tmp[j] = tmp[j - 1];
-                j--;
-            }
-            tmp[j] = x;
-        }
-    }
+    for (size_t r = 0, a = 0; r < P; a = pos[r], r++)
+        nmdi_derive_person_sort(tmp + a, pos[r] - a);
     memcpy(it, tmp, n * sizeof *it);
     return 0;
 }

@@ -22,7 +22,8 @@ static int scratch_person(scratch *sc, size_t n)
         return 0;
     size_t c = 2 * n > 64 ? 2 * n : 64;
     sc->pcap = 0;
-    if (GROW(sc->d, c) || GROW(sc->dir, c) || GROW(sc->res, c) || GROW(sc->ev, c))
+    if (GROW(sc->d, c) || GROW(sc->dir, c) || GROW(sc->res, c) || GROW(sc->ev, c) ||
+        GROW(sc->pit, c) || GROW(sc->prec, c))
         return -1;
     sc->pcap = c;
     return 0;
@@ -171,17 +172,6 @@ static int border_cols(run *R, nmdi_error *err)
         for (size_t j = 0; j < c->nforeign; j++)
             R->bc[c->fgroup[j]].ingroup++;
     }
-    /* every worker's scratch is sized once, for the largest batch (a little
-     * more than the batch size when person keys are spread evenly) */
-    for (size_t p = 0; p < np; p++)
-        if (R->bc[p].ingroup > R->scratch_min)
-            R->scratch_min = R->bc[p].ingroup;
-    size_t bs = R->P->batch_crossings > 0 ? (size_t)R->P->batch_crossings
-                                          : R->scratch_min / BATCH_PARTS > BATCH_ROWS ? R->scratch_min / BATCH_PARTS
-                                                                                   : BATCH_ROWS;
-    R->batch = bs;
-    if (R->scratch_min > bs + bs / 4)
-        R->scratch_min = bs + bs / 4;
     return 0;
 }
 
@@ -203,23 +193,12 @@ typedef struct idcache {
     int64_t id;
 } idcache;
 
-/* Append row i of partition p, of the traveller of person key k, to the
- * items of a group as item m, with its values in pr[m] (item_cmp's
- * tie-break (part, row) is the order m of the gathering: row = m). tm: the
- * partition's times in seconds (parsed in one pass), or NULL to parse the
- * row's own. */
-static void border_item(const run *R, item *x, prow *pr, size_t m, const bcols *c, size_t i,
-                        int64_t k, const int32_t *tm, idcache *ic)
+/* Put row i of a partition (columns c) into a group as record q. */
+static void border_item(const run *R, prow *q, const bcols *c, size_t i, idcache *ic)
 {
     int32_t date = c->date[i];
-    x->key = k;
-    x->date = date == NMDI_DATE_NONE ? INT32_MAX : date;
-    x->time = tm ? tm[i]
-          : c->toff ? parse_time(c->tbytes + c->toff[i], (size_t)(c->toff[i + 1] - c->toff[i]))
-                    : -1;
-    x->part = 0;
-    x->row = (uint32_t)m;
-    prow *q = &pr[m];
+    q->date = date == NMDI_DATE_NONE ? INT32_MAX : date;
+    q->time = c->toff ? parse_time(c->tbytes + c->toff[i], (size_t)(c->toff[i + 1] - c->toff[i])) : -1;
     q->key = c->key[i];
     q->dir = c->dir[i];
     q->doc = c->doc ? c->doc[i] : -1;
@@ -236,14 +215,6 @@ static void border_item(const run *R, item *x, prow *pr, size_t m, const bcols *
         }
         q->id = ic->id;
     }
-}
-
-/* The times of rows [0, n) of a partition in seconds (-1 unknown), in one
- * pass in row order. */
-static void parse_times(const bcols *c, int32_t *tm)
-{
-    for (size_t i = 0; i < c->n; i++)
-        tm[i] = parse_time(c->tbytes + c->toff[i], (size_t)(c->toff[i + 1] - c->toff[i]));
 }
 
 /* The output dictionary index of a code, added on first use (under dmu). */
@@ -458,29 +429,9 @@ static int flush_chunk(run *R, scratch *sc, int o, uint32_t op, int *k, size_t *
     return ow_wait(R, op, &sc->busy[o][*k], e);
 }
 
-/* Items ahead of the person being classified whose input rows are fetched
- * into the cache (the rows are visited in person key order: at random). */
+/* Items ahead of the person being classified whose register entries are
+ * fetched (a register lookup is a cache miss). */
 #define PREFETCH_AHEAD 40
-
-static void prefetch_row(const prow *pr, const item *x, uintptr_t *last)
-{
-    /* a person's records are mostly consecutive: each cache line once */
-    uintptr_t a = (uintptr_t)&pr[x->row], l0 = a >> 6, l1 = (a + sizeof(prow) - 1) >> 6;
-    if (l0 != *last)
-        __builtin_prefetch((const void *)a);
-    if (l1 != l0)
-        __builtin_prefetch((const void *)(a + sizeof(prow) - 1));
-    *last = l1;
-}
-
-/* The batch of a person key among k: batches are ranges of keys in
- * ascending order, so that batch after batch the persons of a group come in
- * key order. */
-static size_t batch_of(int64_t key, size_t k)
-{
-    uint64_t u = (uint64_t)key ^ (UINT64_C(1) << 63);
-    return (size_t)(((unsigned __int128)u * k) >> 64);
-}
 
 /* The rows of group g (see border_part) as spans of rows of one traveller,
  * in (part, row) order (the tie-break of item_cmp): partition p's spans are
@@ -532,6 +483,33 @@ static size_t group_spans(const run *R, size_t g, span *sp, size_t *ps)
     return ns;
 }
 
+/* Sort one person's n records (in (part, row) order) by (date, time),
+ * stable: item_cmp's order. 0, or -1 when out of memory. */
+static int person_rows_sort(scratch *sc, prow *r, size_t n)
+{
+    if (n <= 48) {
+        for (size_t i = 1; i < n; i++) {
+            prow x = r[i];
+            size_t j = i;
+            while (j > 0 && (r[j - 1].date > x.date || (r[j - 1].date == x.date && r[j - 1].time > x.time))) {
+                r[j] = r[j - 1];
+                j--;
+            }
+            r[j] = x;
+        }
+        return 0;
+    }
+    if (scratch_person(sc, n))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        sc->pit[i] = (item){0, r[i].date, r[i].time, 0, (uint32_t)i};
+    nmdi_derive_person_sort(sc->pit, n);
+    for (size_t i = 0; i < n; i++)
+        sc->prec[i] = r[sc->pit[i].row];
+    memcpy(r, sc->prec, n * sizeof *r);
+    return 0;
+}
+
 /* Spans ahead of the one being gathered whose rows are fetched into the cache. */
 #define SPAN_AHEAD 8
 
@@ -572,44 +550,50 @@ int nmdi_derive_border_part(void *arg, size_t g)
     dtrace("group+", (long)g);
     nmdi_error e;
     nmdi_error_clear(&e);
-    size_t bs = R->batch ? R->batch : BATCH_ROWS;
-    size_t nb = (n + bs - 1) / bs, most = 0, smax = group_spans_max(R, g);
-    size_t np = nmdi_dataset_nparts(R->ds);
-    size_t *cnt = calloc(nb, sizeof *cnt), *boff = calloc(nb + 1, sizeof *boff),
-           *ps = calloc(np + 1, sizeof *ps);
-    scratch *sc = cnt && boff && ps ? nmdi_derive_scratch_get(R, 0) : NULL;
+    size_t np = nmdi_dataset_nparts(R->ds), smax = group_spans_max(R, g);
+    size_t *ps = calloc(np + 1, sizeof *ps);
+    scratch *sc = ps ? nmdi_derive_scratch_get(R, 0) : NULL;
     nmdi_derive_summary *S = calloc(1, sizeof *S);
-    if (sc && smax > sc->scap) {
+    if (sc && smax > sc->scap) { /* spans and their destinations */
         size_t c2 = smax + smax / 4;
         sc->scap = 0;
-        if (!GROW(sc->sp, c2))
+        if (!GROW(sc->sp, c2) && !GROW(sc->sdst, c2) && !GROW(sc->pb, c2 + 1))
             sc->scap = c2;
     }
-    if (sc && sc->scap >= smax && n > sc->gcap) { /* the group's items and records */
+    if (sc && sc->scap >= smax && n > sc->gcap) { /* the group's records */
         size_t c2 = n + n / 16;
         sc->gcap = 0;
-        if (!GROW(sc->it, c2) && !GROW(sc->rows, c2))
+        if (!GROW(sc->rows, c2))
             sc->gcap = c2;
     }
     if (!sc || !S || sc->scap < smax || sc->gcap < n) {
         if (sc)
             nmdi_derive_scratch_put(R, sc);
-        free(S), free(cnt), free(boff), free(ps);
+        free(S), free(ps);
         return run_oom(R);
     }
-    /* the group's spans, their rows counted by batch: batch j's items are
-     * it[boff[j] .. boff[j + 1]) */
-    size_t ns = group_spans(R, g, sc->sp, ps);
-    for (size_t x = 0; x < ns; x++)
-        cnt[batch_of(sc->sp[x].person, nb)] += sc->sp[x].e - sc->sp[x].s;
-    for (size_t j = 0; j < nb; j++) {
-        most = cnt[j] > most ? cnt[j] : most;
-        boff[j + 1] = boff[j] + cnt[j];
-    }
-    if (nmdi_derive_scratch_need(sc, most)) {
-        nmdi_derive_scratch_put(R, sc);
-        free(S), free(cnt), free(boff), free(ps);
-        return run_oom(R);
+    /* the group's spans in (part, row) order, sorted by person key (stable,
+     * in the records' memory, not yet used: 32 bytes per span there, 40 per
+     * row); a span's destination is then its place in person order, and the
+     * persons (their key and first place) are noted in key order */
+    size_t ns = group_spans(R, g, sc->sp, ps), npers = 0;
+    dtrace("spans", (long)g);
+    {
+        _Static_assert(2 * sizeof(keyidx) <= sizeof(prow), "two sort keys per record");
+        keyidx *pk = (keyidx *)(void *)sc->rows, *ptmp = pk + ns;
+        for (size_t x = 0; x < ns; x++)
+            pk[x] = (keyidx){sc->sp[x].person, (uint32_t)x};
+        nmdi_derive_keyidx_sort(pk, ptmp, ns);
+        size_t dst = 0;
+        for (size_t r = 0; r < ns; r++) {
+            const span *q = &sc->sp[pk[r].idx];
+            if (r == 0 || pk[r].key != pk[r - 1].key)
+                sc->pb[npers++] = (keyidx){pk[r].key, (uint32_t)dst};
+            sc->sdst[pk[r].idx] = (uint32_t)dst;
+            dst += q->e - q->s;
+        }
+        assert(dst == n);
+        sc->pb[npers] = (keyidx){0, (uint32_t)dst};
     }
     /* the pages of this partition's columns mapped in one call each (done
      * by foreign_part when the documents were joined) */
@@ -617,23 +601,6 @@ int nmdi_derive_border_part(void *arg, size_t g)
         for (size_t k = 0; k < sizeof group_cols / sizeof group_cols[0]; k++)
             if (nmdi_dataset_find(R->ds, group_cols[k]) >= 0)
                 nmdi_dataset_populate(R->ds, g, group_cols[k]);
-    /* the group's own rows' times parsed in row order (the gathering below
-     * reads rows in strides, where the strings would each miss the cache) */
-    const int32_t *tm = NULL;
-    if (R->bc[g].toff) {
-        size_t want = R->bc[g].n + R->bc[g].n / 8;
-        if (sc->tmcap < R->bc[g].n) {
-            sc->tmcap = 0;
-            if (GROW(sc->tm, want)) {
-                nmdi_derive_scratch_put(R, sc);
-                free(S), free(cnt), free(boff), free(ps);
-                return run_oom(R);
-            }
-            sc->tmcap = want;
-        }
-        parse_times(&R->bc[g], sc->tm);
-        tm = sc->tm;
-    }
     nmdi_circular_opts co;
     nmdi_circular_opts_default(&co, R->cutoff);
     nmdi_residence_rule rule = R->P->rule;
@@ -648,50 +615,43 @@ int nmdi_derive_border_part(void *arg, size_t g)
     int kc = 0, ke = 0; /* the chunk sets being filled */
     unsigned char **cc = sc->crcol[kc], **ec = sc->evcol[ke];
     prow *pr = sc->rows;
+    const keyidx *pb = sc->pb;
     /* the source's output codes, looked up once per group on first use */
     int32_t cr_src = CODE_UNSEEN, ev_src = CODE_UNSEEN;
     idcache ic = {{NMDI_I64_NONE, NMDI_I64_NONE, NMDI_I64_NONE}, -2, NMDI_I64_NONE};
-    /* one pass over the group's rows in (part, row) order, each row's item
-     * and record put into its batch (item_cmp's tie-break, the position, is
-     * then still that order within a batch): the input columns are read once,
-     * sequentially, instead of once per batch */
-    {
-        size_t *pos = cnt; /* counts no longer needed: the next position per batch */
-        for (size_t j = 0; j < nb; j++)
-            pos[j] = boff[j];
-        for (size_t p = 0; p < np; p++) {
-            const bcols *c = &R->bc[p];
-            const int32_t *qt = p == g ? tm : NULL;
-            for (size_t x = ps[p]; x < ps[p + 1]; x++) {
-                if (x + SPAN_AHEAD < ps[p + 1])
-                    prefetch_span(R, c, &sc->sp[x + SPAN_AHEAD]);
-                const span *q = &sc->sp[x];
-                size_t b = batch_of(q->person, nb), m = pos[b];
-                for (uint32_t i = q->s; i < q->e; i++, m++)
-                    border_item(R, &sc->it[m], pr, m, c, i, q->person, qt, &ic);
-                pos[b] = m;
-            }
+    /* one pass over the group's rows in (part, row) order, the input columns
+     * read sequentially, each row's item and record put at its place in
+     * person order (a span's rows together); then each person's crossings
+     * sorted by date and time (item_cmp's tie-break, the place, is the
+     * (part, row) order) */
+    for (size_t p = 0; p < np; p++) {
+        const bcols *c = &R->bc[p];
+        for (size_t x = ps[p]; x < ps[p + 1]; x++) {
+            if (x + SPAN_AHEAD < ps[p + 1])
+                prefetch_span(R, c, &sc->sp[x + SPAN_AHEAD]);
+            const span *q = &sc->sp[x];
+            prow *r = &pr[sc->sdst[x]];
+            for (uint32_t i = q->s; i < q->e; i++, r++)
+                border_item(R, r, c, i, &ic);
         }
     }
-    for (size_t bj = 0; bj < nb && !rc; bj++) {
-    item *it = sc->it + boff[bj];
-    size_t m = boff[bj + 1] - boff[bj];
-    if (nmdi_derive_items_sort(sc, it, m)) {
-        rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
-        break;
-    }
-    size_t pf = 0, pf2 = 0; /* the next items to prefetch */
-    uintptr_t pfline = 0;   /* the cache line prefetched last */
-    for (size_t a = 0, b; a < m && !rc; a = b) {
-        for (b = a + 1; b < m && same_person(&it[a], &it[b]); b++)
-            ;
-        for (size_t want = b + PREFETCH_AHEAD < m ? b + PREFETCH_AHEAD : m; pf < want; pf++)
-            prefetch_row(pr, &it[pf], &pfline);
-        /* the register's entries of the first identities of persons a little
-         * ahead (their records were fetched above) */
-        for (size_t want = b + PREFETCH_AHEAD / 2 < m ? b + PREFETCH_AHEAD / 2 : m; pf2 < want; pf2++)
-            if (R->rx && (pf2 == 0 || it[pf2].key != it[pf2 - 1].key))
-                nmdi_regindex_prefetch(R->rx, pr[it[pf2].row].id);
+    dtrace("scattered", (long)g);
+    /* person by person in key order (persons without a key: each crossing
+     * alone), the records of a person sorted by date and time when reached */
+    for (size_t pj = 0, a = 0, b; pj < npers && !rc; a = b) {
+        size_t e0 = pb[pj + 1].idx;
+        int64_t pkey = pb[pj].key;
+        if (a == pb[pj].idx) {
+            if (person_rows_sort(sc, pr + a, e0 - a)) {
+                rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
+                break;
+            }
+            /* the register's entry of a person a little ahead */
+            if (R->rx && pj + PREFETCH_AHEAD / 2 < npers)
+                nmdi_regindex_prefetch(R->rx, pr[pb[pj + PREFETCH_AHEAD / 2].idx].id);
+        }
+        b = pkey == NMDI_I64_NONE ? a + 1 : e0;
+        pj += b == e0;
         size_t pn = b - a;
         if (scratch_person(sc, pn)) {
             rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
@@ -703,8 +663,8 @@ int nmdi_derive_border_part(void *arg, size_t g)
         nmdi_migration_event *ev = sc->ev;
         int citizen = -1;
         for (size_t i = 0; i < pn; i++) {
-            const prow *q = &pr[it[a + i].row];
-            d[i] = it[a + i].date == INT32_MAX ? NMDI_DATE_NONE : it[a + i].date;
+            const prow *q = &pr[a + i];
+            d[i] = q->date == INT32_MAX ? NMDI_DATE_NONE : q->date;
             int32_t k = q->dir;
             dir[i] = k >= 0 && (size_t)k < R->dir.n ? R->dirmap[k] : NMDI_DIR_UNKNOWN;
             k = q->doc;
@@ -716,7 +676,7 @@ int nmdi_derive_border_part(void *arg, size_t g)
         int64_t ids[4];
         if (R->rx) {
             for (size_t i = a; i < b && nid < 4; i++) {
-                int64_t id = pr[it[i].row].id;
+                int64_t id = pr[i].id;
                 int seen = id == NMDI_I64_NONE;
                 for (int k = 0; k < nid && !seen; k++)
                     seen = ids[k] == id;
@@ -743,7 +703,7 @@ int nmdi_derive_border_part(void *arg, size_t g)
         size_t nev = nmdi_derive_events(&R->P->events, pn, d, dir, res, citizen, ev);
         S->travellers++;
         for (size_t i = 0; i < pn && !rc; i++) {
-            const prow *q = &pr[it[a + i].row];
+            const prow *q = &pr[a + i];
             const nmdi_residence_result *x = &res[i];
             S->errors[x->error < 5 ? x->error : 0]++;
             S->provisional_crossings += x->provisional;
@@ -765,7 +725,7 @@ int nmdi_derive_border_part(void *arg, size_t g)
             if (cr_src == CODE_UNSEEN)
                 cr_src = lazy_code(R, &R->cr_src, wc, CR_SRC, R->source);
             COL32(cc, CR_SRC, j) = cr_src;
-            COL64(cc, CR_PERSON, j) = it[a + i].key;
+            COL64(cc, CR_PERSON, j) = pkey;
             if (++ncr == CHUNK) {
                 rc = flush_chunk(R, sc, 0, op, &kc, &ncr, &e);
                 cc = sc->crcol[kc];
@@ -788,10 +748,9 @@ int nmdi_derive_border_part(void *arg, size_t g)
             int circ = lt && nlt >= co.min_crossings, tcirc = nall >= co.min_crossings;
             any_circ |= circ;
             any_tcirc |= tcirc;
-            const item *src = &it[a + x->crossing];
-            const prow *sr = &pr[src->row];
+            const prow *sr = &pr[a + x->crossing];
             size_t q = nevr;
-            COL64(ec, EV_KEY, q) = src->key;
+            COL64(ec, EV_KEY, q) = pkey;
             COL32(ec, EV_EVENT, q) = lazy_code(R, &R->ev_type[x->type & 7], we, EV_EVENT,
                                                nmdi_event_code(x->type, 0));
             COL32(ec, EV_DATE, q) = x->date;
@@ -829,8 +788,7 @@ int nmdi_derive_border_part(void *arg, size_t g)
         S->circular += any_circ;
         S->circular_temporary += any_tcirc;
     }
-    }
-    free(cnt), free(boff), free(ps);
+    free(ps);
 #undef COL32
 #undef COL64
     if (!rc && ncr)

@@ -133,7 +133,6 @@ typedef struct codecol {
 struct rxjob;
 struct bcols;
 struct owriter;
-struct pkey;
 
 /* The state of one run of the stage over one input source, shared by the
  * workers of the thread pool (mu guards err, spare, sum, done). */
@@ -204,6 +203,19 @@ typedef struct item {
     uint32_t row;
 } item;
 
+/* A key and an index: sorted by key (signed order), stable. */
+typedef struct keyidx {
+    int64_t key;
+    uint32_t idx;
+} keyidx;
+/* Sort by key with a radix sort of 8-bit digits (stable: equal keys keep
+ * their order), passes where every key has the same digit skipped; tmp
+ * holds n. */
+void nmdi_derive_keyidx_sort(keyidx *pk, keyidx *tmp, size_t n);
+/* Sort one person's n items (in (part, row) order, one key) into item_cmp
+ * order: by insertion on (date, time), stable; long histories by qsort. */
+void nmdi_derive_person_sort(item *it, size_t n);
+
 static inline int same_person(const item *a, const item *b)
 {
     return a->key == b->key && a->key != NMDI_I64_NONE;
@@ -219,14 +231,16 @@ static inline int32_t i32_or_none(int v)
 #define CODE_UNSEEN (-3)
 
 /* The values of one input crossing that the classification and its outputs
- * read, copied while the partition is read in order: the pass in person
- * order then reads one small record per crossing, from memory on huge pages,
- * instead of a value of each of ten mapped columns. */
+ * read, copied while the partition is read in order, into the crossing's
+ * place in person order: the pass over persons then reads its records in
+ * order, from memory on huge pages, instead of a value of each of ten mapped
+ * columns. */
 typedef struct prow {
     int64_t key; /* document key (traveller_key)                          */
     int64_t id;  /* identity in the register (NMDI_I64_NONE: incomplete)   */
-    int32_t dir, doc, sex, dob; /* stored values; -1 / NONE: absent (the date
-                                 * is the item's: 32 bytes, 2 per cache line) */
+    int32_t date; /* NMDI_DATE_NONE mapped to INT32_MAX: last             */
+    int32_t time; /* seconds, -1 unknown                                   */
+    int32_t dir, doc, sex, dob; /* stored values; -1 / NONE: absent        */
 } prow;
 
 /* A stretch of rows [s, e) of one input partition, of one traveller, in
@@ -244,19 +258,22 @@ typedef struct span {
 typedef struct scratch {
     size_t cap; /* items of a sort (nmdi_derive_items_sort) */
     item *tmp;
-    size_t gcap; /* items of a group of travellers (border_part) */
-    item *it;
+    size_t gcap; /* crossings of a group of travellers (border_part) */
     prow *rows;
     size_t scap; /* spans */
     span *sp;
+    uint32_t *sdst; /* a span's place in person order */
+    keyidx *pb;     /* persons in key order: key, first place (scap + 1) */
     uint32_t *pid, *rank, *pos;
-    struct pkey *pk;
+    keyidx *pk;
     size_t hcap; /* slots of the person map */
     int64_t *hk;
     uint32_t *hv;
     size_t tmcap; /* rows of a partition: their times in seconds */
     int32_t *tm;
     size_t pcap; /* crossings of one person */
+    item *pit;   /* ... sorted by (date, time) when many */
+    prow *prec;
     nmdi_date *d;
     uint8_t *dir;
     nmdi_residence_result *res;
