@@ -18,7 +18,7 @@
 #include <sys/mman.h>
 #ifdef DERIVE_TRACE
 #include <time.h>
-/* The process's CPU seconds so far (all threads), for the trace. */
+/* The CPU milliseconds of the process so far (all threads), for the trace. */
 static long cpu_ms(void)
 {
     struct timespec c;
@@ -599,7 +599,7 @@ int nmdi_travellers_link(const nmdi_ctx *ctx, const nmdi_dataset *ds, nmdi_trave
             return 0; /* no identity: documents stay travellers */
     size_t np = nmdi_dataset_nparts(ds);
     size_t nt = ctx && ctx->nthreads > 1 ? (size_t)ctx->nthreads : 1;
-    /* buckets: at least a task per thread (4) and per partition, and about
+    /* buckets: at least four per thread and one per partition, and about
      * 1 per 512 Ki crossings, so that a bucket's identity map (some 50 000
      * identities on the synthetic country) stays in the cache */
     uint64_t rows = nmdi_dataset_rows(ds);
