@@ -17,11 +17,10 @@
  * infrastructure".
  *
  * Memory: each of the ctx->nthreads workers holds the work memory of one
- * batch of travellers (residence.batch_crossings crossings, by default an
- * eighth of the largest partition's and at least 200 000; about 130 bytes
- * each) and 4 bytes per row of the partition it derives, reused from
- * partition to partition; results are written to the output partition under a
- * lock. What grows with the data itself is the document join's result (about
+ * group of travellers (the crossings of one input partition's travellers:
+ * 40 bytes each, plus 36 per stretch of rows of one document), reused from
+ * group to group, and two sets of output chunks (62 MiB); results are
+ * written to the output partition under a lock, by output threads. What grows with the data itself is the document join's result (about
  * 10 bytes per travel document plus 8 per run of rows of one document) and
  * the register index (about 40 bytes per register person and 48 per register
  * event): about 1 GiB at 10 million persons (docs/methods-derive.md).
@@ -72,10 +71,6 @@ typedef struct nmdi_derive_params {
     int link_documents;       /* join travel documents of one person (default 1)     */
     const char *initial_register; /* source id of a register extract, or NULL        */
     nmdi_date initial_date;   /* its date (NMDI_DATE_NONE: latest registered_since)  */
-    int64_t batch_crossings;  /* crossings sorted and classified at once by a worker
-                                 (work memory; 0, the default: an eighth of the
-                                 largest partition's, at least 200000; the results
-                                 do not depend on it)                                 */
 } nmdi_derive_params;
 
 /* Defaults, then the config's residence section (cfg may be NULL). Errors

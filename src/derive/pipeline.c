@@ -42,7 +42,6 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
     p->link_documents = 1;
     p->initial_register = NULL;
     p->initial_date = NMDI_DATE_NONE;
-    p->batch_crossings = 0; /* automatic: see BATCH_PARTS */
     if (!cfg)
         return 0;
     const nmdi_cfg_node *r = nmdi_cfg_get(cfg->root, "residence");
@@ -96,13 +95,14 @@ int nmdi_derive_params_load(const nmdi_config *cfg, nmdi_derive_params *p, nmdi_
     if ((x = nmdi_cfg_get(r, "link_documents")) &&
         nmdi_cfg_as_bool(x, f, "residence.link_documents", &p->link_documents, err))
         return NMDI_EDATA;
+    /* batch_crossings (the work of a worker in batches, until 2026-11):
+     * still checked in configurations written for it, without effect */
     if ((x = nmdi_cfg_get(r, "batch_crossings"))) {
         if (nmdi_cfg_as_int(x, f, "residence.batch_crossings", &v, err))
             return NMDI_EDATA;
         if (v < 1 || v > 1000000000)
             return nmdi_error_at(err, NMDI_EDATA, f, x->line, "residence.batch_crossings",
                                  "%lld is out of range (1 to 1000000000)", (long long)v);
-        p->batch_crossings = v;
     }
     if ((x = nmdi_cfg_get(r, "initial_register"))) {
         if (nmdi_cfg_as_str(x, f, "residence.initial_register", &p->initial_register, err))

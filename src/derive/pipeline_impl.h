@@ -107,15 +107,6 @@ const char *nmdi_regindex_country(const nmdi_regindex *x, int64_t id, int inward
 /* ---- shared by pipeline.c (the stage, registers, permits) and
  * pipeline_border.c (border crossings) ---- */
 
-/* Travellers of a group per batch: unless residence.batch_crossings says
- * otherwise, a batch holds about an eighth of the largest group's crossings
- * (BATCH_PARTS batches), and at least BATCH_ROWS crossings (the work memory
- * of a worker, about 130 bytes per crossing). Fewer, larger batches read each
- * partition's columns in fewer, denser sweeps: at 13 M crossings per
- * partition, 66 batches of 200 000 cost 15-25 % more CPU than 8 of 1.6 M. */
-#define BATCH_ROWS 200000
-#define BATCH_PARTS 8
-
 /* Output layouts: the field order of cr_fields / ev_fields in pipeline.c. */
 enum { OUT_CR, OUT_EV, OUT_REG, OUT_PERMIT, NOUT };
 enum { CR_KEY, CR_DATE, CR_DIR, CR_DOC, CR_SEX, CR_DOB, CR_RB, CR_RA, CR_LTM, CR_FB, CR_FA, CR_FM,
@@ -163,8 +154,7 @@ typedef struct run {
     struct bcols *bc;
     struct owriter *ow; /* the thread appending the border outputs' chunks */
     struct scratch *spare; /* scratch buffers not in use (under mu) */
-    size_t scratch_min;    /* items of a new scratch: the largest batch  */
-    size_t batch;          /* crossings per batch (border_cols)           */
+    size_t scratch_min;    /* items of a new scratch, at least           */
     /* column writing of the border outputs: one lock per output partition,
      * one for the output dictionaries; input dictionary index -> output
      * dictionary index, filled on first use (CODE_UNSEEN until then) */
