@@ -299,7 +299,7 @@ void nmdi_derive_scratch_free(scratch *sc)
 {
     while (sc) {
         scratch *nx = sc->next;
-        free(sc->tmp), free(sc->rows), free(sc->sp), free(sc->sdst), free(sc->pb), free(sc->pit), free(sc->prec), free(sc->pid), free(sc->rank), free(sc->pos), free(sc->pk);
+        free(sc->tmp), free(sc->rows), free(sc->sp), free(sc->sdst), free(sc->spk), free(sc->pb), free(sc->pit), free(sc->prec), free(sc->pid), free(sc->rank), free(sc->pos), free(sc->pk);
         free(sc->tm), free(sc->hk), free(sc->hv), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
         free(sc->colblk);
         free(sc);

@@ -429,6 +429,9 @@ static int flush_chunk(run *R, scratch *sc, int o, uint32_t op, int *k, size_t *
     return ow_wait(R, op, &sc->busy[o][*k], e);
 }
 
+/* Crossings of a stretch of persons (below); more for one person of more. */
+#define STRETCH_ROWS ((size_t)1 << 21)
+
 /* Items ahead of the person being classified whose register entries are
  * fetched (a register lookup is a cache miss). */
 #define PREFETCH_AHEAD 40
@@ -557,30 +560,29 @@ int nmdi_derive_border_part(void *arg, size_t g)
     if (sc && smax > sc->scap) { /* spans and their destinations */
         size_t c2 = smax + smax / 4;
         sc->scap = 0;
-        if (!GROW(sc->sp, c2) && !GROW(sc->sdst, c2) && !GROW(sc->pb, c2 + 1))
+        if (!GROW(sc->sp, c2) && !GROW(sc->sdst, c2) && !GROW(sc->pb, c2 + 1) &&
+            !GROW(sc->spk, 2 * c2))
             sc->scap = c2;
     }
-    if (sc && sc->scap >= smax && n > sc->gcap) { /* the group's records */
-        size_t c2 = n + n / 16;
+    size_t want = n < STRETCH_ROWS ? n : STRETCH_ROWS; /* records of a stretch */
+    if (sc && sc->scap >= smax && want > sc->gcap) {
         sc->gcap = 0;
-        if (!GROW(sc->rows, c2))
-            sc->gcap = c2;
+        if (!GROW(sc->rows, want))
+            sc->gcap = want;
     }
-    if (!sc || !S || sc->scap < smax || sc->gcap < n) {
+    if (!sc || !S || sc->scap < smax || sc->gcap < want) {
         if (sc)
             nmdi_derive_scratch_put(R, sc);
         free(S), free(ps);
         return run_oom(R);
     }
-    /* the group's spans in (part, row) order, sorted by person key (stable,
-     * in the records' memory, not yet used: 32 bytes per span there, 40 per
-     * row); a span's destination is then its place in person order, and the
+    /* the group's spans in (part, row) order, sorted by person key (stable);
+     * a span's destination is then its place in person order, and the
      * persons (their key and first place) are noted in key order */
     size_t ns = group_spans(R, g, sc->sp, ps), npers = 0;
     dtrace("spans", (long)g);
     {
-        _Static_assert(2 * sizeof(keyidx) <= sizeof(prow), "two sort keys per record");
-        keyidx *pk = (keyidx *)(void *)sc->rows, *ptmp = pk + ns;
+        keyidx *pk = sc->spk, *ptmp = pk + ns;
         for (size_t x = 0; x < ns; x++)
             pk[x] = (keyidx){sc->sp[x].person, (uint32_t)x};
         nmdi_derive_keyidx_sort(pk, ptmp, ns);
@@ -619,36 +621,53 @@ int nmdi_derive_border_part(void *arg, size_t g)
     /* the source's output codes, looked up once per group on first use */
     int32_t cr_src = CODE_UNSEEN, ev_src = CODE_UNSEEN;
     idcache ic = {{NMDI_I64_NONE, NMDI_I64_NONE, NMDI_I64_NONE}, -2, NMDI_I64_NONE};
-    /* one pass over the group's rows in (part, row) order, the input columns
-     * read sequentially, each row's item and record put at its place in
-     * person order (a span's rows together); then each person's crossings
-     * sorted by date and time (item_cmp's tie-break, the place, is the
-     * (part, row) order) */
-    for (size_t p = 0; p < np; p++) {
-        const bcols *c = &R->bc[p];
-        for (size_t x = ps[p]; x < ps[p + 1]; x++) {
-            if (x + SPAN_AHEAD < ps[p + 1])
-                prefetch_span(R, c, &sc->sp[x + SPAN_AHEAD]);
-            const span *q = &sc->sp[x];
-            prow *r = &pr[sc->sdst[x]];
-            for (uint32_t i = q->s; i < q->e; i++, r++)
-                border_item(R, r, c, i, &ic);
+    /* stretch by stretch of persons in key order (STRETCH_ROWS crossings, or
+     * one person's), each stretch's rows read in (part, row) order, the
+     * input columns sequentially, and each row put at its place in person
+     * order (a span's rows together, in the stretch's records: work memory
+     * that stays in the cache's reach and is reused, not a group's worth of
+     * fresh pages); then person by person (persons without a key: each
+     * crossing alone), the records of a person sorted by date and time when
+     * reached (item_cmp's tie-break, the place, is the (part, row) order) */
+    for (size_t j0 = 0; j0 < npers && !rc;) {
+        size_t lo = pb[j0].idx, j1 = j0 + 1;
+        while (j1 < npers && pb[j1 + 1].idx - lo <= STRETCH_ROWS)
+            j1++;
+        size_t hi = pb[j1].idx;
+        if (hi - lo > sc->gcap) { /* one person of more crossings */
+            sc->gcap = 0;
+            if (GROW(sc->rows, hi - lo)) {
+                rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
+                break;
+            }
+            sc->gcap = hi - lo;
+            pr = sc->rows;
         }
-    }
-    dtrace("scattered", (long)g);
-    /* person by person in key order (persons without a key: each crossing
-     * alone), the records of a person sorted by date and time when reached */
-    for (size_t pj = 0, a = 0, b; pj < npers && !rc; a = b) {
-        size_t e0 = pb[pj + 1].idx;
+        for (size_t p = 0; p < np; p++) {
+            const bcols *c = &R->bc[p];
+            for (size_t x = ps[p]; x < ps[p + 1]; x++) {
+                size_t dx = sc->sdst[x];
+                if (dx < lo || dx >= hi)
+                    continue;
+                if (x + SPAN_AHEAD < ps[p + 1])
+                    prefetch_span(R, c, &sc->sp[x + SPAN_AHEAD]);
+                const span *q = &sc->sp[x];
+                prow *r = &pr[dx - lo];
+                for (uint32_t i = q->s; i < q->e; i++, r++)
+                    border_item(R, r, c, i, &ic);
+            }
+        }
+    for (size_t pj = j0, a = 0, b; pj < j1 && !rc; a = b) {
+        size_t e0 = pb[pj + 1].idx - lo;
         int64_t pkey = pb[pj].key;
-        if (a == pb[pj].idx) {
+        if (a == pb[pj].idx - lo) {
             if (person_rows_sort(sc, pr + a, e0 - a)) {
                 rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
                 break;
             }
             /* the register's entry of a person a little ahead */
-            if (R->rx && pj + PREFETCH_AHEAD / 2 < npers)
-                nmdi_regindex_prefetch(R->rx, pr[pb[pj + PREFETCH_AHEAD / 2].idx].id);
+            if (R->rx && pj + PREFETCH_AHEAD / 2 < j1)
+                nmdi_regindex_prefetch(R->rx, pr[pb[pj + PREFETCH_AHEAD / 2].idx - lo].id);
         }
         b = pkey == NMDI_I64_NONE ? a + 1 : e0;
         pj += b == e0;
@@ -787,6 +806,8 @@ int nmdi_derive_border_part(void *arg, size_t g)
         }
         S->circular += any_circ;
         S->circular_temporary += any_tcirc;
+    }
+    j0 = j1;
     }
     free(ps);
 #undef COL32

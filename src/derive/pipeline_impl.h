@@ -248,11 +248,12 @@ typedef struct span {
 typedef struct scratch {
     size_t cap; /* items of a sort (nmdi_derive_items_sort) */
     item *tmp;
-    size_t gcap; /* crossings of a group of travellers (border_part) */
+    size_t gcap; /* crossings of a stretch of persons (border_part) */
     prow *rows;
     size_t scap; /* spans */
     span *sp;
     uint32_t *sdst; /* a span's place in person order */
+    keyidx *spk;    /* spans by person key: sorted and its temporary (2 scap) */
     keyidx *pb;     /* persons in key order: key, first place (scap + 1) */
     uint32_t *pid, *rank, *pos;
     keyidx *pk;
