@@ -30,15 +30,6 @@ static inline void dtrace(const char *what, long a)
 
 typedef struct nmdi_travellers nmdi_travellers;
 
-/* Read one byte at p so that its cache line is on its way: a load, not a
- * prefetch instruction. On the reference machine (a VM with shadow page
- * tables) prefetches into a large map visited at random were measured to
- * have no effect, while a load issued a few persons ahead halves the time
- * of the lookups it serves. */
-static inline void nmdi_derive_touch(const void *p)
-{
-    (void)*(const volatile char *)p;
-}
 
 /* malloc for large work arrays (freed with free()): from 1 MiB on, aligned to
  * 2 MiB and advised for transparent huge pages, which spares most page

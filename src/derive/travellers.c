@@ -118,21 +118,12 @@ static size_t slot(const i64map *m, int64_t k)
     return i;
 }
 
-/* Fetch the first slot of k into the cache (a prefetch: see map_touch). */
+/* Fetch the first slot of k into the cache (a prefetch instruction). */
 static void map_prefetch(const i64map *m, int64_t k)
 {
     uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15ull;
     size_t i = (size_t)(h >> 17) & (m->cap - 1);
     __builtin_prefetch(&m->s[i]);
-}
-
-/* The same with loads (nmdi_derive_touch): for lookups at random in maps
- * of tens of MiB, where prefetches were measured to be dropped. */
-static void map_touch(const i64map *m, int64_t k)
-{
-    uint64_t h = (uint64_t)k * 0x9E3779B97F4A7C15ull;
-    size_t i = (size_t)(h >> 17) & (m->cap - 1);
-    nmdi_derive_touch(&m->s[i].key);
 }
 
 /* Value of k, inserting v when absent (*found 0). -1 on OOM. */
@@ -1101,9 +1092,13 @@ void nmdi_regindex_prefetch(const nmdi_regindex *x, int64_t id)
 {
     if (!x || id == NMDI_I64_NONE)
         return;
-    nmdi_derive_touch(&x->base.k[set_home(&x->base, id)]);
+    /* prefetch instructions: since session 5 the groups issue this once per
+     * person, 20 persons ahead, and a blocking load of the slot (used
+     * before) cost 1-3 s of wall time more at 100 M crossings (3 alternated
+     * pairs) */
+    __builtin_prefetch(&x->base.k[set_home(&x->base, id)]);
     if (x->nev)
-        map_touch(&x->first, id);
+        map_prefetch(&x->first, id);
 }
 
 int nmdi_regindex_registered(const nmdi_regindex *x, int64_t id)
