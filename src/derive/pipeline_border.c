@@ -487,21 +487,16 @@ static size_t group_spans(const run *R, size_t g, span *sp, size_t *ps)
 }
 
 /* Sort one person's n records (in (part, row) order) by (date, time),
- * stable: item_cmp's order. 0, or -1 when out of memory. */
+ * stable: item_cmp's order, through nmdi_derive_person_sort of their dates
+ * and times when they are not in that order already (the usual case: a
+ * document's crossings come in date order). 0, or -1 when out of memory. */
 static int person_rows_sort(scratch *sc, prow *r, size_t n)
 {
-    if (n <= 48) {
-        for (size_t i = 1; i < n; i++) {
-            prow x = r[i];
-            size_t j = i;
-            while (j > 0 && (r[j - 1].date > x.date || (r[j - 1].date == x.date && r[j - 1].time > x.time))) {
-                r[j] = r[j - 1];
-                j--;
-            }
-            r[j] = x;
-        }
+    size_t k = 1;
+    while (k < n && (r[k - 1].date < r[k].date || (r[k - 1].date == r[k].date && r[k - 1].time <= r[k].time)))
+        k++;
+    if (k >= n)
         return 0;
-    }
     if (scratch_person(sc, n))
         return -1;
     for (size_t i = 0; i < n; i++)
