@@ -66,6 +66,9 @@ typedef struct nmdi_ctx {
     int nthreads;    /* worker threads for partitioned work (>= 1)          */
     FILE *log;       /* where progress and notes go (stderr by default)     */
     int log_is_tty;  /* progress redraws one line when 1, prints lines else */
+    uint64_t store_fail_after; /* test hook: store writers of the stages that take
+                                  it (derive) fail as if the disk were full after
+                                  this many bytes each; 0 off (nmdi_ctx_init) */
 } nmdi_ctx;
 
 void nmdi_ctx_init(nmdi_ctx *ctx);

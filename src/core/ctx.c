@@ -18,6 +18,7 @@ void nmdi_ctx_init(nmdi_ctx *ctx)
     ctx->nthreads = n > 0 ? (int)n : 1;
     ctx->log = stderr;
     ctx->log_is_tty = isatty(fileno(stderr));
+    ctx->store_fail_after = 0;
 }
 
 void nmdi_note(const nmdi_ctx *ctx, const char *fmt, ...)

@@ -1022,7 +1022,7 @@ int nmdi_derive_dir(const nmdi_ctx *ctx, const char *dir, nmdi_date as_of,
         sum->version[o] = version;
         size_t nf;
         const nmdi_store_field *f = out_fields(o, &nf);
-        nmdi_store_opts so = {(int)R.out_parts, 0};
+        nmdi_store_opts so = {(int)R.out_parts, ctx->store_fail_after};
         if ((rc = nmdi_store_writer_open(&R.w[o], store, out_names[o], vname, nf, f, &so, err)))
             goto done;
         if (o == OUT_CR || o == OUT_EV) {

@@ -152,7 +152,7 @@ static int io_error(nmdi_error *err, const char *path, const char *what, int e)
 {
     if (e == ENOSPC || e == EDQUOT)
         return nmdi_error_at(err, NMDI_EDATA, path, 0, NULL,
-                             "disk full while %s: free space and run the load again "
+                             "disk full while %s: free space and run the command again "
                              "(nothing was committed)", what);
     return nmdi_error_at(err, NMDI_EINTERNAL, path, 0, NULL, "%s: %s", what, strerror(e));
 }
