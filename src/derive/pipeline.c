@@ -300,7 +300,7 @@ void nmdi_derive_scratch_free(scratch *sc)
     while (sc) {
         scratch *nx = sc->next;
         free(sc->tmp), free(sc->rows), free(sc->sp), free(sc->sdst), free(sc->spk), free(sc->pb), free(sc->pit), free(sc->prec), free(sc->pid), free(sc->rank), free(sc->pos), free(sc->pk);
-        free(sc->tm), free(sc->hk), free(sc->hv), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
+        free(sc->hk), free(sc->hv), free(sc->d), free(sc->dir), free(sc->res), free(sc->ev);
         free(sc->colblk);
         free(sc);
         sc = nx;
@@ -350,7 +350,7 @@ scratch *nmdi_derive_scratch_get(run *R, size_t n)
         }
     }
     sc->next = NULL;
-    if (nmdi_derive_scratch_need(sc, n > R->scratch_min ? n : R->scratch_min)) {
+    if (nmdi_derive_scratch_need(sc, n)) {
         nmdi_derive_scratch_free(sc);
         return NULL;
     }
@@ -741,7 +741,6 @@ static int run_source(run *R, input *in, nmdi_date as_of, nmdi_error *err)
     nmdi_dataset *ds = in->ds;
     R->ds = ds;
     R->source = in->src->id;
-    R->scratch_min = 0;
     nmdi_error_clear(&R->err);
     static const char *const need[3][3] = {{"traveller_key", "date", "direction"},
                                            {"person_key", "date", "event"},

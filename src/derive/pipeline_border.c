@@ -299,7 +299,7 @@ typedef struct olane {
     pthread_cond_t cv; /* a job queued, done, or the stop */
     ojob q[OQ];
     size_t head, n;
-    int stop, failed, on;
+    int stop, failed;
     nmdi_error err; /* the first failed append */
 } olane;
 
@@ -644,7 +644,9 @@ int nmdi_derive_border_part(void *arg, size_t g)
                 size_t dx = sc->sdst[x];
                 if (dx < lo || dx >= hi)
                     continue;
-                if (x + SPAN_AHEAD < ps[p + 1])
+                /* the columns of a span of this stretch a little ahead */
+                if (x + SPAN_AHEAD < ps[p + 1] && sc->sdst[x + SPAN_AHEAD] >= lo &&
+                    sc->sdst[x + SPAN_AHEAD] < hi)
                     prefetch_span(R, c, &sc->sp[x + SPAN_AHEAD]);
                 const span *q = &sc->sp[x];
                 prow *r = &pr[dx - lo];
@@ -652,157 +654,157 @@ int nmdi_derive_border_part(void *arg, size_t g)
                     border_item(R, r, c, i, &ic);
             }
         }
-    for (size_t pj = j0, a = 0, b; pj < j1 && !rc; a = b) {
-        size_t e0 = pb[pj + 1].idx - lo;
-        int64_t pkey = pb[pj].key;
-        if (a == pb[pj].idx - lo) {
-            if (person_rows_sort(sc, pr + a, e0 - a)) {
+        for (size_t pj = j0, a = 0, b; pj < j1 && !rc; a = b) {
+            size_t e0 = pb[pj + 1].idx - lo;
+            int64_t pkey = pb[pj].key;
+            if (a == pb[pj].idx - lo) {
+                if (person_rows_sort(sc, pr + a, e0 - a)) {
+                    rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
+                    break;
+                }
+                /* the register's entry of a person a little ahead */
+                if (R->rx && pj + PREFETCH_AHEAD / 2 < j1)
+                    nmdi_regindex_prefetch(R->rx, pr[pb[pj + PREFETCH_AHEAD / 2].idx - lo].id);
+            }
+            b = pkey == NMDI_I64_NONE ? a + 1 : e0;
+            pj += b == e0;
+            size_t pn = b - a;
+            if (scratch_person(sc, pn)) {
                 rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
                 break;
             }
-            /* the register's entry of a person a little ahead */
-            if (R->rx && pj + PREFETCH_AHEAD / 2 < j1)
-                nmdi_regindex_prefetch(R->rx, pr[pb[pj + PREFETCH_AHEAD / 2].idx - lo].id);
-        }
-        b = pkey == NMDI_I64_NONE ? a + 1 : e0;
-        pj += b == e0;
-        size_t pn = b - a;
-        if (scratch_person(sc, pn)) {
-            rc = nmdi_error_set(&e, NMDI_EINTERNAL, "out of memory in partition work");
-            break;
-        }
-        nmdi_date *d = sc->d;
-        uint8_t *dir = sc->dir;
-        nmdi_residence_result *res = sc->res;
-        nmdi_migration_event *ev = sc->ev;
-        int citizen = -1;
-        for (size_t i = 0; i < pn; i++) {
-            const prow *q = &pr[a + i];
-            d[i] = q->date == INT32_MAX ? NMDI_DATE_NONE : q->date;
-            int32_t k = q->dir;
-            dir[i] = k >= 0 && (size_t)k < R->dir.n ? R->dirmap[k] : NMDI_DIR_UNKNOWN;
-            k = q->doc;
-            if (citizen != 1 && k >= 0 && (size_t)k < R->doc.n)
-                citizen = R->home[k] ? 1 : 0;
-        }
-        /* the traveller's identities (distinct, up to 4) for the register */
-        int nid = 0, initial = -1;
-        int64_t ids[4];
-        if (R->rx) {
-            for (size_t i = a; i < b && nid < 4; i++) {
-                int64_t id = pr[i].id;
-                int seen = id == NMDI_I64_NONE;
-                for (int k = 0; k < nid && !seen; k++)
-                    seen = ids[k] == id;
-                if (!seen)
-                    ids[nid++] = id;
+            nmdi_date *d = sc->d;
+            uint8_t *dir = sc->dir;
+            nmdi_residence_result *res = sc->res;
+            nmdi_migration_event *ev = sc->ev;
+            int citizen = -1;
+            for (size_t i = 0; i < pn; i++) {
+                const prow *q = &pr[a + i];
+                d[i] = q->date == INT32_MAX ? NMDI_DATE_NONE : q->date;
+                int32_t k = q->dir;
+                dir[i] = k >= 0 && (size_t)k < R->dir.n ? R->dirmap[k] : NMDI_DIR_UNKNOWN;
+                k = q->doc;
+                if (citizen != 1 && k >= 0 && (size_t)k < R->doc.n)
+                    citizen = R->home[k] ? 1 : 0;
             }
-            /* found in the extract: resident at its date; not found (a visitor,
-             * or a resident the register missed or a name keyed otherwise):
-             * inferred from the first crossing, as without a register */
-            int found = 0;
-            for (int k = 0; R->use_initial && k < nid && !found; k++)
-                found = nmdi_regindex_registered(R->rx, ids[k]) == 1;
-            if (found)
-                initial = 1;
-            if (R->use_initial) {
-                S->initial_registered += found;
-                S->initial_unregistered += nid && !found;
-                S->initial_inferred += !found;
-            }
-        }
-        int64_t pid0 = nid ? ids[0] : NMDI_I64_NONE; /* countries: through the first identity */
-        nmdi_residence_classify(&rule, pn, d, dir, NULL, initial,
-                                initial < 0 ? NMDI_DATE_NONE : R->d0, res);
-        size_t nev = nmdi_derive_events(&R->P->events, pn, d, dir, res, citizen, ev);
-        S->travellers++;
-        for (size_t i = 0; i < pn && !rc; i++) {
-            const prow *q = &pr[a + i];
-            const nmdi_residence_result *x = &res[i];
-            S->errors[x->error < 5 ? x->error : 0]++;
-            S->provisional_crossings += x->provisional;
-            size_t j = ncr;
-            COL64(cc, CR_KEY, j) = q->key;
-            COL32(cc, CR_DATE, j) = d[i];
-            COL32(cc, CR_DIR, j) = out_code_v(R, R->cr_dir, wc, CR_DIR, &R->dir, q->dir);
-            COL32(cc, CR_DOC, j) = out_code_v(R, R->cr_doc, wc, CR_DOC, &R->doc, q->doc);
-            COL32(cc, CR_SEX, j) = out_code_v(R, R->cr_sex, wc, CR_SEX, &R->sex, q->sex);
-            COL32(cc, CR_DOB, j) = q->dob;
-            COL32(cc, CR_RB, j) = i32_or_none(x->rb);
-            COL32(cc, CR_RA, j) = i32_or_none(x->ra);
-            COL32(cc, CR_LTM, j) = x->ltm;
-            COL32(cc, CR_FB, j) = x->fb;
-            COL32(cc, CR_FA, j) = x->fa;
-            COL32(cc, CR_FM, j) = x->fm;
-            COL32(cc, CR_PROV, j) = x->provisional;
-            COL32(cc, CR_ERR, j) = x->error;
-            if (cr_src == CODE_UNSEEN)
-                cr_src = lazy_code(R, &R->cr_src, wc, CR_SRC, R->source);
-            COL32(cc, CR_SRC, j) = cr_src;
-            COL64(cc, CR_PERSON, j) = pkey;
-            if (++ncr == CHUNK) {
-                rc = flush_chunk(R, sc, 0, op, &kc, &ncr, &e);
-                cc = sc->crcol[kc];
-            }
-        }
-        int any_circ = 0, any_tcirc = 0;
-        for (size_t j = 0; j < nev && !rc; j++) {
-            const nmdi_migration_event *x = &ev[j];
-            /* circular (UNECE 2016, as in the truth of nmdi synth): the event is at
-             * least the min_crossings-th long-term migration (IMM/EMI) of the
-             * traveller within window_days ending at it; temporary circular: the
-             * same counting temporary mobility too */
-            int nlt = 0, nall = 0;
-            for (size_t i = 0; i <= j; i++)
-                if (ev[i].date > x->date - co.window_days) {
-                    nall++;
-                    nlt += ev[i].type == NMDI_EV_IMMIGRATION || ev[i].type == NMDI_EV_EMIGRATION;
+            /* the traveller's identities (distinct, up to 4) for the register */
+            int nid = 0, initial = -1;
+            int64_t ids[4];
+            if (R->rx) {
+                for (size_t i = a; i < b && nid < 4; i++) {
+                    int64_t id = pr[i].id;
+                    int seen = id == NMDI_I64_NONE;
+                    for (int k = 0; k < nid && !seen; k++)
+                        seen = ids[k] == id;
+                    if (!seen)
+                        ids[nid++] = id;
                 }
-            int lt = x->type == NMDI_EV_IMMIGRATION || x->type == NMDI_EV_EMIGRATION;
-            int circ = lt && nlt >= co.min_crossings, tcirc = nall >= co.min_crossings;
-            any_circ |= circ;
-            any_tcirc |= tcirc;
-            const prow *sr = &pr[a + x->crossing];
-            size_t q = nevr;
-            COL64(ec, EV_KEY, q) = pkey;
-            COL32(ec, EV_EVENT, q) = lazy_code(R, &R->ev_type[x->type & 7], we, EV_EVENT,
-                                               nmdi_event_code(x->type, 0));
-            COL32(ec, EV_DATE, q) = x->date;
-            COL32(ec, EV_CIT, q) = i32_or_none(citizen);
-            COL32(ec, EV_RET, q) = x->returning_citizen;
-            COL32(ec, EV_COUNTRY, q) = out_code_v(R, R->ev_cty, we, EV_COUNTRY, &R->doc, sr->doc);
-            COL32(ec, EV_SEX, q) = out_code_v(R, R->ev_sex, we, EV_SEX, &R->sex, sr->sex);
-            COL32(ec, EV_DOB, q) = sr->dob;
-            COL32(ec, EV_PROV, q) = x->provisional;
-            COL32(ec, EV_CIRC, q) = circ;
-            COL32(ec, EV_CIRCT, q) = tcirc;
-            COL32(ec, EV_DUR, q) = x->duration < 0 ? NMDI_I32_NONE : x->duration;
-            if (ev_src == CODE_UNSEEN)
-                ev_src = lazy_code(R, &R->ev_src, we, EV_SRC, R->source);
-            COL32(ec, EV_SRC, q) = ev_src;
-            /* previous / next country of residence: the register's record of
-             * this move (registration from / deregistration to abroad) */
-            int inward = x->type == NMDI_EV_IMMIGRATION || x->type == NMDI_EV_TEMP_IN;
-            const char *rc_cty = nmdi_regindex_country(R->rx, pid0, inward, x->date, 183);
-            COL32(ec, inward ? EV_PREV : EV_NEXT, q) =
-                cty_code(R, sc, we, inward ? EV_PREV : EV_NEXT, rc_cty);
-            COL32(ec, inward ? EV_NEXT : EV_PREV, q) = -1;
-            S->events_with_residence += rc_cty && lt;
-            if (++nevr == CHUNK) {
-                rc = flush_chunk(R, sc, 1, op, &ke, &nevr, &e);
-                ec = sc->evcol[ke];
+                /* found in the extract: resident at its date; not found (a visitor,
+                 * or a resident the register missed or a name keyed otherwise):
+                 * inferred from the first crossing, as without a register */
+                int found = 0;
+                for (int k = 0; R->use_initial && k < nid && !found; k++)
+                    found = nmdi_regindex_registered(R->rx, ids[k]) == 1;
+                if (found)
+                    initial = 1;
+                if (R->use_initial) {
+                    S->initial_registered += found;
+                    S->initial_unregistered += nid && !found;
+                    S->initial_inferred += !found;
+                }
             }
-            int y = year_index(x->date);
-            if (x->type < 5) {
-                S->events[x->type][y]++;
-                S->events_prov[x->type][y] += x->provisional;
+            int64_t pid0 = nid ? ids[0] : NMDI_I64_NONE; /* countries: through the first identity */
+            nmdi_residence_classify(&rule, pn, d, dir, NULL, initial,
+                                    initial < 0 ? NMDI_DATE_NONE : R->d0, res);
+            size_t nev = nmdi_derive_events(&R->P->events, pn, d, dir, res, citizen, ev);
+            S->travellers++;
+            for (size_t i = 0; i < pn && !rc; i++) {
+                const prow *q = &pr[a + i];
+                const nmdi_residence_result *x = &res[i];
+                S->errors[x->error < 5 ? x->error : 0]++;
+                S->provisional_crossings += x->provisional;
+                size_t j = ncr;
+                COL64(cc, CR_KEY, j) = q->key;
+                COL32(cc, CR_DATE, j) = d[i];
+                COL32(cc, CR_DIR, j) = out_code_v(R, R->cr_dir, wc, CR_DIR, &R->dir, q->dir);
+                COL32(cc, CR_DOC, j) = out_code_v(R, R->cr_doc, wc, CR_DOC, &R->doc, q->doc);
+                COL32(cc, CR_SEX, j) = out_code_v(R, R->cr_sex, wc, CR_SEX, &R->sex, q->sex);
+                COL32(cc, CR_DOB, j) = q->dob;
+                COL32(cc, CR_RB, j) = i32_or_none(x->rb);
+                COL32(cc, CR_RA, j) = i32_or_none(x->ra);
+                COL32(cc, CR_LTM, j) = x->ltm;
+                COL32(cc, CR_FB, j) = x->fb;
+                COL32(cc, CR_FA, j) = x->fa;
+                COL32(cc, CR_FM, j) = x->fm;
+                COL32(cc, CR_PROV, j) = x->provisional;
+                COL32(cc, CR_ERR, j) = x->error;
+                if (cr_src == CODE_UNSEEN)
+                    cr_src = lazy_code(R, &R->cr_src, wc, CR_SRC, R->source);
+                COL32(cc, CR_SRC, j) = cr_src;
+                COL64(cc, CR_PERSON, j) = pkey;
+                if (++ncr == CHUNK) {
+                    rc = flush_chunk(R, sc, 0, op, &kc, &ncr, &e);
+                    cc = sc->crcol[kc];
+                }
             }
-            S->returning += x->returning_citizen;
+            int any_circ = 0, any_tcirc = 0;
+            for (size_t j = 0; j < nev && !rc; j++) {
+                const nmdi_migration_event *x = &ev[j];
+                /* circular (UNECE 2016, as in the truth of nmdi synth): the event is at
+                 * least the min_crossings-th long-term migration (IMM/EMI) of the
+                 * traveller within window_days ending at it; temporary circular: the
+                 * same counting temporary mobility too */
+                int nlt = 0, nall = 0;
+                for (size_t i = 0; i <= j; i++)
+                    if (ev[i].date > x->date - co.window_days) {
+                        nall++;
+                        nlt += ev[i].type == NMDI_EV_IMMIGRATION || ev[i].type == NMDI_EV_EMIGRATION;
+                    }
+                int lt = x->type == NMDI_EV_IMMIGRATION || x->type == NMDI_EV_EMIGRATION;
+                int circ = lt && nlt >= co.min_crossings, tcirc = nall >= co.min_crossings;
+                any_circ |= circ;
+                any_tcirc |= tcirc;
+                const prow *sr = &pr[a + x->crossing];
+                size_t q = nevr;
+                COL64(ec, EV_KEY, q) = pkey;
+                COL32(ec, EV_EVENT, q) = lazy_code(R, &R->ev_type[x->type & 7], we, EV_EVENT,
+                                                   nmdi_event_code(x->type, 0));
+                COL32(ec, EV_DATE, q) = x->date;
+                COL32(ec, EV_CIT, q) = i32_or_none(citizen);
+                COL32(ec, EV_RET, q) = x->returning_citizen;
+                COL32(ec, EV_COUNTRY, q) = out_code_v(R, R->ev_cty, we, EV_COUNTRY, &R->doc, sr->doc);
+                COL32(ec, EV_SEX, q) = out_code_v(R, R->ev_sex, we, EV_SEX, &R->sex, sr->sex);
+                COL32(ec, EV_DOB, q) = sr->dob;
+                COL32(ec, EV_PROV, q) = x->provisional;
+                COL32(ec, EV_CIRC, q) = circ;
+                COL32(ec, EV_CIRCT, q) = tcirc;
+                COL32(ec, EV_DUR, q) = x->duration < 0 ? NMDI_I32_NONE : x->duration;
+                if (ev_src == CODE_UNSEEN)
+                    ev_src = lazy_code(R, &R->ev_src, we, EV_SRC, R->source);
+                COL32(ec, EV_SRC, q) = ev_src;
+                /* previous / next country of residence: the register's record of
+                 * this move (registration from / deregistration to abroad) */
+                int inward = x->type == NMDI_EV_IMMIGRATION || x->type == NMDI_EV_TEMP_IN;
+                const char *rc_cty = nmdi_regindex_country(R->rx, pid0, inward, x->date, 183);
+                COL32(ec, inward ? EV_PREV : EV_NEXT, q) =
+                    cty_code(R, sc, we, inward ? EV_PREV : EV_NEXT, rc_cty);
+                COL32(ec, inward ? EV_NEXT : EV_PREV, q) = -1;
+                S->events_with_residence += rc_cty && lt;
+                if (++nevr == CHUNK) {
+                    rc = flush_chunk(R, sc, 1, op, &ke, &nevr, &e);
+                    ec = sc->evcol[ke];
+                }
+                int y = year_index(x->date);
+                if (x->type < 5) {
+                    S->events[x->type][y]++;
+                    S->events_prov[x->type][y] += x->provisional;
+                }
+                S->returning += x->returning_citizen;
+            }
+            S->circular += any_circ;
+            S->circular_temporary += any_tcirc;
         }
-        S->circular += any_circ;
-        S->circular_temporary += any_tcirc;
-    }
-    j0 = j1;
+        j0 = j1;
     }
     free(ps);
 #undef COL32

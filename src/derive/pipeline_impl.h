@@ -30,7 +30,6 @@ static inline void dtrace(const char *what, long a)
 
 typedef struct nmdi_travellers nmdi_travellers;
 
-
 /* malloc for large work arrays (freed with free()): from 1 MiB on, aligned to
  * 2 MiB and advised for transparent huge pages, which spares most page
  * faults (≈ 20 us each for 4 KiB on the reference VM) and TLB misses of
@@ -143,9 +142,8 @@ typedef struct run {
     int use_initial;         /* initial status from the register extract   */
     nmdi_date d0;            /* the extract's date                         */
     struct bcols *bc;
-    struct owriter *ow; /* the thread appending the border outputs' chunks */
+    struct owriter *ow; /* the threads appending the border outputs' chunks */
     struct scratch *spare; /* scratch buffers not in use (under mu) */
-    size_t scratch_min;    /* items of a new scratch, at least           */
     /* column writing of the border outputs: one lock per output partition,
      * one for the output dictionaries; input dictionary index -> output
      * dictionary index, filled on first use (CODE_UNSEEN until then) */
@@ -233,9 +231,10 @@ typedef struct span {
 
 /* Buffers of one worker, reused from partition to partition: fresh
  * allocations of this size are mostly page faults (the kernel zeroing new
- * pages). The item arrays are sized by nmdi_derive_scratch_need() (for the border
- * crossings: once, to the largest group); the per-person arrays (one
- * traveller's crossings, results and events) grow with the longest history. */
+ * pages). The sort arrays (registers, permits) are sized by
+ * nmdi_derive_scratch_need(); a border group's spans and a stretch's records
+ * by nmdi_derive_border_part(); the per-person arrays (one traveller's
+ * crossings, results and events) grow with the longest history. */
 typedef struct scratch {
     size_t cap; /* items of a sort (nmdi_derive_items_sort) */
     item *tmp;
@@ -251,8 +250,6 @@ typedef struct scratch {
     size_t hcap; /* slots of the person map */
     int64_t *hk;
     uint32_t *hv;
-    size_t tmcap; /* rows of a partition: their times in seconds */
-    int32_t *tm;
     size_t pcap; /* crossings of one person */
     item *pit;   /* ... sorted by (date, time) when many */
     prow *prec;
@@ -274,8 +271,8 @@ typedef struct scratch {
 /* Replace a buffer by one of n elements (contents not kept: no copy). */
 #define GROW(p, n) (free(p), ((p) = nmdi_derive_big_alloc((n) * sizeof *(p))) ? 0 : -1)
 
-/* Scratch buffers (pipeline.c): a worker takes one sized for n items (at
- * least R->scratch_min), and puts it back for the next partition; freed
+/* Scratch buffers (pipeline.c): a worker takes one sized for n items, and
+ * puts it back for the next partition; freed
  * with the list at the end of a source. */
 scratch *nmdi_derive_scratch_get(run *R, size_t n);
 void nmdi_derive_scratch_put(run *R, scratch *sc);
