@@ -158,17 +158,24 @@ static int io_error(nmdi_error *err, const char *path, const char *what, int e)
 }
 
 /* Write len bytes at p to fd (O_APPEND), or at offset off when off >= 0;
- * honours the test hook. 0, or an errno value. */
-static int write_all(nmdi_store_writer *w, int fd, const unsigned char *p, size_t len, int64_t off)
+ * honours the test hook. 0, or an errno value; *done (when not NULL): the
+ * bytes written, also on error. */
+static int write_all(nmdi_store_writer *w, int fd, const unsigned char *p, size_t len, int64_t off,
+                     size_t *done)
 {
+    size_t n0 = len;
+    int e = 0;
     while (len > 0) {
-        if (w->fail_after && __atomic_load_n(&w->written, __ATOMIC_RELAXED) + len > w->fail_after)
-            return ENOSPC;
+        if (w->fail_after && __atomic_load_n(&w->written, __ATOMIC_RELAXED) + len > w->fail_after) {
+            e = ENOSPC;
+            break;
+        }
         ssize_t r = off >= 0 ? pwrite(fd, p, len, (off_t)off) : write(fd, p, len);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            return errno;
+            e = errno;
+            break;
         }
         p += r;
         len -= (size_t)r;
@@ -176,7 +183,9 @@ static int write_all(nmdi_store_writer *w, int fd, const unsigned char *p, size_
             off += r;
         __atomic_fetch_add(&w->written, (uint64_t)r, __ATOMIC_RELAXED);
     }
-    return 0;
+    if (done)
+        *done = n0 - len;
+    return e;
 }
 
 /* The aligned head of an append to a column's data file written with
@@ -194,18 +203,16 @@ static int append_direct(nmdi_store_writer *w, colbuf *c, const char *path,
         c->nodirect = 1;
         return 0;
     }
-    size_t n = *len - *len % DIO_ALIGN;
-    int e = write_all(w, c->dfd, *p, n, (int64_t)c->size);
-    if (e == EINVAL) { /* nothing written: O_DIRECT refused; the page cache it is */
+    size_t n = *len - *len % DIO_ALIGN, done;
+    int e = write_all(w, c->dfd, *p, n, (int64_t)c->size, &done);
+    c->size += done; /* what was written stays: the rest follows it */
+    *p += done;
+    *len -= done;
+    if (e == EINVAL) { /* O_DIRECT refused: the page cache it is */
         c->nodirect = 1;
         return 0;
     }
-    if (e)
-        return e;
-    c->size += n;
-    *p += n;
-    *len -= n;
-    return 0;
+    return e;
 }
 
 /* Append bytes to a file (created when absent); honours the test hook.
@@ -234,7 +241,7 @@ static int append_fd(nmdi_store_writer *w, int *fdp, colbuf *c, const char *path
     } else {
         keep = 1;
     }
-    int e = write_all(w, fd, p, len, -1);
+    int e = write_all(w, fd, p, len, -1, NULL);
     if (e) {
         if (!keep)
             close(fd);
