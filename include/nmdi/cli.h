@@ -24,6 +24,10 @@ typedef struct nmdi_cmd_info {
 
 /* Print "nmdi <cmd>: <formatted error>" to stderr; returns err->code (or 2). */
 int nmdi_cli_error(const char *cmd, const nmdi_error *err);
+/* The store's disk-full test hook: the byte count in the environment
+ * variable NMDI_TEST_STORE_FAIL_AFTER when positive, else 0 (off); used by
+ * tests/cli/load.sh and tests/pipeline/derive_faults.sh. */
+uint64_t nmdi_cli_store_fail_after(void);
 /* Print a usage error and the command's usage line; returns 1. */
 int nmdi_cli_usage(const nmdi_cmd_info *info, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -187,11 +187,7 @@ int nmdi_cmd_derive(nmdi_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "nmdi derive: out of memory\n");
         return NMDI_EINTERNAL;
     }
-    /* test hook for the disk-full test (tests/pipeline/derive_faults.sh) */
-    const char *fail = getenv("NMDI_TEST_STORE_FAIL_AFTER");
-    int64_t fa;
-    if (fail && !nmdi_parse_int64(fail, &fa) && fa > 0)
-        ctx->store_fail_after = (uint64_t)fa;
+    ctx->store_fail_after = nmdi_cli_store_fail_after();
     nmdi_error err;
     nmdi_error_clear(&err);
     int rc = nmdi_derive_dir(ctx, dir, as_of, s, &err);

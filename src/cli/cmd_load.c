@@ -72,11 +72,7 @@ int nmdi_cmd_load(nmdi_ctx *ctx, int argc, char **argv)
     }
     if (argc - optind < 3)
         return nmdi_cli_usage(&nmdi_cmd_load_info, "give DIR, SOURCE and at least one FILE");
-    /* test hook for the disk-full test (tests/cli/load_faults.sh) */
-    const char *fail = getenv("NMDI_TEST_STORE_FAIL_AFTER");
-    int64_t fa;
-    if (fail && !nmdi_parse_int64(fail, &fa) && fa > 0)
-        lo.fail_after_bytes = (uint64_t)fa;
+    lo.fail_after_bytes = nmdi_cli_store_fail_after();
     nmdi_error err;
     nmdi_error_clear(&err);
     nmdi_load_report *r;

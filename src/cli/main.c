@@ -38,6 +38,13 @@ int nmdi_cli_error(const char *cmd, const nmdi_error *err)
     return err->code ? err->code : NMDI_EINTERNAL;
 }
 
+uint64_t nmdi_cli_store_fail_after(void)
+{
+    const char *s = getenv("NMDI_TEST_STORE_FAIL_AFTER");
+    int64_t v;
+    return s && !nmdi_parse_int64(s, &v) && v > 0 ? (uint64_t)v : 0;
+}
+
 int nmdi_cli_usage(const nmdi_cmd_info *info, const char *fmt, ...)
 {
     va_list ap;
