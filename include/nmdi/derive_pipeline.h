@@ -16,11 +16,13 @@
  * transaction). Column layouts: docs/methods-derive.md, "In the
  * infrastructure".
  *
- * Memory: each of the ctx->nthreads workers holds the work memory of one
- * group of travellers (the crossings of one input partition's travellers:
- * 40 bytes each, plus 36 per stretch of rows of one document), reused from
- * group to group, and two sets of output chunks (62 MiB); results are
- * written to the output partition under a lock, by output threads. What grows with the data itself is the document join's result (about
+ * Memory: each of the ctx->nthreads workers holds, for one group of
+ * travellers (one input partition's), 36 bytes per stretch of rows of one
+ * document, the records of one stretch of persons at a time (40 bytes a
+ * crossing, 2 Mi crossings: 80 MiB) and two sets of output chunks (62 MiB),
+ * all reused from group to group; results are written to the output
+ * partition under a lock, by output threads. What grows with the data
+ * itself is the document join's result (about
  * 10 bytes per travel document plus 8 per run of rows of one document) and
  * the register index (about 40 bytes per register person and 48 per register
  * event): about 1 GiB at 10 million persons (docs/methods-derive.md).
